@@ -1,0 +1,84 @@
+"""The command line: parse arguments, call the library API, map errors to exit codes.
+
+Exit codes: 0 ok, 1 changes or findings, 2 usage or config error. Errors are mapped in
+:func:`main` only; commands return their exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from scaffold import __version__
+from scaffold.errors import ScaffoldError
+
+project_option = click.option(
+    "--project",
+    "project",
+    type=click.Path(path_type=Path, file_okay=True, dir_okay=True),
+    default=None,
+    help="Django project folder (the one holding manage.py). Default: nearest parent of cwd.",
+)
+
+
+def _version_message() -> str:
+    from scaffold.versioning import template_version
+
+    return f"scaffold {__version__} (module template {template_version()})"
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(_version_message())
+        ctx.exit(0)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the scaffold and module-template versions and exit.",
+)
+def cli() -> None:
+    """Generate, migrate and audit multi-tenant Django REST Framework modules."""
+
+
+@cli.command("config")
+@project_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def config_cmd(project: Path | None, as_json: bool) -> int:
+    """Show the project's effective [tool.scaffold] configuration and what was autodetected."""
+    from scaffold import api
+
+    report = api.describe_config(project)
+    click.echo(report.to_json() if as_json else report.to_text())
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point. The one place where exceptions become exit codes."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = cli.main(args=args, prog_name="scaffold", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 2
+    except click.ClickException as exc:
+        msg = (exc.format_message().splitlines() or ["usage error"])[0].rstrip(".")
+        click.echo(f"error: {msg}; see `scaffold --help`", err=True)
+        return 2
+    except ScaffoldError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    return int(result or 0)

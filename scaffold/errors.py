@@ -1,0 +1,29 @@
+"""The error hierarchy. The CLI maps these to exit codes in exactly one place."""
+
+from __future__ import annotations
+
+
+class ScaffoldError(Exception):
+    """Base class of every error the user can act on (never shown as a traceback)."""
+
+    exit_code = 2
+
+
+class UsageError(ScaffoldError):
+    """Bad command-line input: an invalid name, an unknown field type, ..."""
+
+
+class ProjectNotFound(UsageError):
+    """No Django project (no manage.py) where one was expected."""
+
+
+class ConfigError(UsageError):
+    """A bad ``[tool.scaffold]`` key or value, or autodetection that needs help."""
+
+
+class SourceError(UsageError):
+    """A file the operation must edit cannot be parsed or edited safely."""
+
+
+class OperationFailed(ScaffoldError):
+    """An operation failed part-way; every file was restored."""

@@ -1,0 +1,126 @@
+"""Atomic file writes and all-or-nothing multi-file changes."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scaffold.errors import OperationFailed
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temp file in the same folder plus rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = None
+    with contextlib.suppress(FileNotFoundError):
+        mode = path.stat().st_mode & 0o7777
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def read_source(path: Path) -> tuple[str, str]:
+    """Read a text file keeping its line endings; return ``(text, newline)``."""
+    raw = path.read_bytes()
+    text = raw.decode("utf-8")
+    newline = "\r\n" if b"\r\n" in raw else "\n"
+    return text, newline
+
+
+@dataclass
+class Change:
+    """One file to create or replace. ``old`` is None for a new file."""
+
+    path: Path
+    new: bytes
+    old: bytes | None = None
+
+    @property
+    def created(self) -> bool:
+        return self.old is None
+
+    def diff(self, root: Path | None = None) -> str:
+        name = str(self.path.relative_to(root)) if root else str(self.path)
+        try:
+            old = (self.old or b"").decode("utf-8").splitlines(keepends=True)
+            new = self.new.decode("utf-8").splitlines(keepends=True)
+        except UnicodeDecodeError:
+            return f"Binary file {name} differs\n"
+        return "".join(
+            difflib.unified_diff(
+                old,
+                new,
+                fromfile="/dev/null" if self.old is None else f"a/{name}",
+                tofile=f"b/{name}",
+            )
+        )
+
+
+@dataclass
+class ChangeSet:
+    """A set of file changes applied all together or not at all."""
+
+    changes: list[Change] = field(default_factory=list)
+
+    def add(self, path: Path, new: bytes | str) -> None:
+        data = new.encode("utf-8") if isinstance(new, str) else new
+        old = path.read_bytes() if path.exists() else None
+        if old == data:
+            return
+        self.changes = [c for c in self.changes if c.path != path]
+        self.changes.append(Change(path, data, old))
+
+    def __bool__(self) -> bool:
+        return bool(self.changes)
+
+    def __iter__(self) -> Iterator[Change]:
+        return iter(self.changes)
+
+    def diff(self, root: Path | None = None) -> str:
+        return "".join(c.diff(root) for c in sorted(self.changes, key=lambda c: str(c.path)))
+
+    def apply(self) -> None:
+        """Write every change; on any failure restore every file touched so far."""
+        done: list[Change] = []
+        created_dirs: list[Path] = []
+        try:
+            for change in self.changes:
+                current = change.path.read_bytes() if change.path.exists() else None
+                if current != change.old:
+                    raise OperationFailed(
+                        f"{change.path} changed while scaffold was working; re-run the command"
+                    )
+                parent = change.path.parent
+                missing: list[Path] = []
+                while not parent.exists():
+                    missing.append(parent)
+                    parent = parent.parent
+                created_dirs.extend(reversed(missing))
+                atomic_write_bytes(change.path, change.new)
+                done.append(change)
+        except BaseException:
+            for change in reversed(done):
+                if change.old is None:
+                    with contextlib.suppress(FileNotFoundError):
+                        change.path.unlink()
+                else:
+                    atomic_write_bytes(change.path, change.old)
+            for d in reversed(created_dirs):
+                with contextlib.suppress(OSError):
+                    d.rmdir()
+            raise

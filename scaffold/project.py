@@ -1,0 +1,128 @@
+"""Finding the target Django project and walking its source files."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from scaffold.errors import ProjectNotFound
+
+DEFAULT_EXCLUDE: tuple[str, ...] = (
+    ".venv",
+    "venv",
+    ".env",
+    "env",
+    ".git",
+    ".hg",
+    ".tox",
+    ".nox",
+    "node_modules",
+    "__pycache__",
+    "site-packages",
+    "build",
+    "dist",
+    "migrations",
+    "*backup*",
+    "*_bak",
+    "*.bak",
+    "*.orig",
+    "old_*",
+    "*_old",
+)
+
+
+def find_project(project: str | os.PathLike[str] | None = None, cwd: Path | None = None) -> Path:
+    """Return the Django project root: ``project`` itself, or the nearest folder up from cwd with manage.py."""
+    if project is not None:
+        root = Path(project).expanduser()
+        if not root.exists():
+            raise ProjectNotFound(f"--project {project}: no such directory; pass the folder that holds manage.py")
+        if not root.is_dir():
+            raise ProjectNotFound(f"--project {project}: not a directory; pass the folder that holds manage.py")
+        if not (root / "manage.py").is_file():
+            raise ProjectNotFound(f"--project {project}: no manage.py there; pass the folder that holds manage.py")
+        return root.resolve()
+    start = (cwd or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / "manage.py").is_file():
+            return folder
+    raise ProjectNotFound(
+        f"no manage.py in {start} or any parent; run inside a Django project or pass --project DIR"
+    )
+
+
+def is_excluded(rel: str, patterns: Iterable[str]) -> bool:
+    """True when the relative posix path ``rel`` or any of its folders matches a glob."""
+    parts = rel.split("/")
+    for pattern in patterns:
+        if fnmatch.fnmatch(rel, pattern):
+            return True
+        if "/" not in pattern and any(fnmatch.fnmatch(p, pattern) for p in parts):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    rel: str
+
+
+def iter_python_files(
+    root: Path, exclude: Iterable[str], paths: Iterable[Path] | None = None
+) -> Iterator[SourceFile]:
+    """Yield the project's ``.py`` files in a stable order, pruning excluded folders early."""
+    patterns = tuple(exclude)
+    starts = [Path(p).resolve() for p in paths] if paths else [root]
+    seen: set[Path] = set()
+    for start in starts:
+        if start.is_file():
+            if start.suffix == ".py" and start not in seen:
+                seen.add(start)
+                yield SourceFile(start, _rel(root, start))
+            continue
+        for dirpath, dirnames, filenames in os.walk(start):
+            base = Path(dirpath)
+            rel_dir = _rel(root, base)
+            dirnames[:] = sorted(
+                d
+                for d in dirnames
+                if not is_excluded(f"{rel_dir}/{d}" if rel_dir not in ("", ".") else d, patterns)
+            )
+            for name in sorted(filenames):
+                if not name.endswith(".py"):
+                    continue
+                path = base / name
+                rel = _rel(root, path)
+                if path in seen or is_excluded(rel, patterns):
+                    continue
+                seen.add(path)
+                yield SourceFile(path, rel)
+
+
+def _rel(root: Path, path: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def module_file(root: Path, dotted: str) -> Path | None:
+    """Map ``a.b`` to ``root/a/b.py`` or ``root/a/b/__init__.py``."""
+    base = root.joinpath(*dotted.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def file_module(root: Path, path: Path) -> str:
+    """Map ``root/a/b.py`` back to ``a.b``."""
+    rel = path.relative_to(root).with_suffix("")
+    parts = list(rel.parts)
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)

@@ -1,0 +1,25 @@
+"""Locate the copier templates, both in a source checkout and in an installed wheel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scaffold.errors import ScaffoldError
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def templates_root() -> Path:
+    """The folder holding every template (``scaffold/_templates`` in a wheel)."""
+    for candidate in (_PACKAGE_DIR / "_templates", _PACKAGE_DIR.parent / "templates"):
+        if candidate.is_dir():
+            return candidate
+    raise ScaffoldError("scaffold's templates are missing; reinstall with `pip install scaffold-tenancy`")
+
+
+def template_path(name: str) -> Path:
+    """The copier template ``name`` (``module``, ``tenancy``)."""
+    path = templates_root() / name
+    if not (path / "copier.yml").is_file():
+        raise ScaffoldError(f"template {name!r} not found in {templates_root()}; reinstall scaffold")
+    return path
