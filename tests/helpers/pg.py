@@ -50,12 +50,16 @@ class PgDatabase:
     runtime_role: str
     runtime_password: str
     runtime_url: str  # NOSUPERUSER NOBYPASSRLS, owns nothing: what the app runs as
+    runner_role: str = ""
+    runner_url: str = ""  # NOSUPERUSER NOBYPASSRLS CREATEDB: for `manage.py test`, which creates
+    # and therefore owns its test database; FORCE ROW LEVEL SECURITY still binds it.
 
     @classmethod
     def create(cls, prefix: str = "scaffold_test") -> PgDatabase:
         suffix = uuid.uuid4().hex[:10]
         name = f"{prefix}_{suffix}"
         role = f"scaffold_rt_{suffix}"
+        runner = f"scaffold_tr_{suffix}"
         password = uuid.uuid4().hex
         with psycopg.connect(admin_url(), autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -64,14 +68,22 @@ class PgDatabase:
                     "CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
                 ).format(sql.Identifier(role), sql.Literal(password))
             )
+            conn.execute(
+                sql.SQL(
+                    "CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOBYPASSRLS CREATEDB NOCREATEROLE"
+                ).format(sql.Identifier(runner), sql.Literal(password))
+            )
         db = cls(
             name=name,
             owner_url=with_database(admin_url(), name),
             runtime_role=role,
             runtime_password=password,
             runtime_url=with_database(admin_url(), name, role, password),
+            runner_role=runner,
+            runner_url=with_database(admin_url(), name, runner, password),
         )
         with db.owner() as conn:
+            conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(name), sql.Identifier(runner)))
             conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(name), sql.Identifier(role)))
             conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(role)))
         return db
@@ -98,4 +110,6 @@ class PgDatabase:
     def drop(self) -> None:
         with psycopg.connect(admin_url(), autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
-            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(self.runtime_role)))
+            for role in (self.runtime_role, self.runner_role):
+                if role:
+                    conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
