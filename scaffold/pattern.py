@@ -47,3 +47,7 @@ def perform_create(tenant_field: str = "tenant_id", user_tenant_attr: str = "ten
 
 def permission_classes() -> str:
     return str(_macros().permission_classes()) + "\n"
+
+
+def context_hooks(user_tenant_attr: str = "tenant_id") -> str:
+    return str(_macros().context_hooks(user_tenant_attr)) + "\n"
