@@ -1,0 +1,275 @@
+"""Register things in settings-like files: append a string to a literal list or tuple.
+
+``add_to_sequence(source, "INSTALLED_APPS", "tenancy")`` finds the (last) top-level
+assignment ``INSTALLED_APPS = [...]`` / ``(...)`` (or the one in ``class_name``'s body)
+and appends ``"tenancy"`` with libcst, keeping the file's layout: comments, quote style,
+one-item-per-line or single-line lists, trailing commas and line endings. It is a pure
+function and idempotent: when the value is already there the source comes back unchanged.
+A target that is missing, or is not a literal list/tuple (``BASE_APPS + [...]``), is a
+:class:`scaffold.errors.SourceError` naming the fix; nothing is ever half-edited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import libcst as cst
+
+from scaffold.errors import SourceError
+
+__all__ = ["add_to_sequence", "sequence_values"]
+
+_Seq = cst.List | cst.Tuple
+
+
+def _parse(source: str, filename: str) -> cst.Module:
+    try:
+        return cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        line = getattr(exc, "raw_line", "?")
+        raise SourceError(
+            f"{filename}: cannot parse (line {line}); fix the syntax error first"
+        ) from exc
+
+
+def _targets(stmt: cst.BaseSmallStatement) -> list[cst.BaseExpression]:
+    if isinstance(stmt, cst.Assign):
+        return [t.target for t in stmt.targets]
+    if isinstance(stmt, cst.AnnAssign) and stmt.value is not None:
+        return [stmt.target]
+    return []
+
+
+def _body(
+    module: cst.Module, class_name: str | None, filename: str
+) -> Sequence[cst.BaseStatement]:
+    if class_name is None:
+        return module.body
+    for node in module.body:
+        if isinstance(node, cst.ClassDef) and node.name.value == class_name:
+            body = node.body
+            if isinstance(body, cst.IndentedBlock):
+                return body.body
+            return [body]  # type: ignore[list-item]
+    raise SourceError(
+        f"{filename}: no class {class_name} at module level; check the configured module:Class"
+    )
+
+
+def _find(
+    module: cst.Module, name: str, class_name: str | None, filename: str
+) -> tuple[cst.BaseSmallStatement, list[_Seq]]:
+    """The last top-level assignment of ``name``, plus the literal sequences of its ``+=`` edits."""
+    where = f"class {class_name}" if class_name else "module level"
+    found: cst.BaseSmallStatement | None = None
+    augmented: list[_Seq] = []
+    for stmt in _body(module, class_name, filename):
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if any(
+                isinstance(t, cst.Name) and t.value == name for t in _targets(small)
+            ):
+                found = small
+                augmented = []
+            elif (
+                isinstance(small, cst.AugAssign)
+                and isinstance(small.target, cst.Name)
+                and small.target.value == name
+                and isinstance(small.value, (cst.List, cst.Tuple))
+            ):
+                augmented.append(small.value)
+    if found is None:
+        raise SourceError(
+            f"{filename}: no `{name} = [...]` assignment at {where}; add one, or register the entry by hand"
+        )
+    value = found.value  # type: ignore[attr-defined]
+    if not isinstance(value, (cst.List, cst.Tuple)):
+        raise SourceError(
+            f"{filename}: `{name}` is not a literal list or tuple (it is computed); "
+            f"add the entry by hand or make `{name}` a literal list"
+        )
+    return found, augmented
+
+
+def _strings(seq: _Seq) -> list[str]:
+    values = []
+    for el in seq.elements:
+        if isinstance(el, cst.Element) and isinstance(
+            el.value, (cst.SimpleString, cst.ConcatenatedString)
+        ):
+            evaluated = el.value.evaluated_value
+            if isinstance(evaluated, str):
+                values.append(evaluated)
+    return values
+
+
+def sequence_values(
+    source: str, name: str, *, class_name: str | None = None, filename: str = "<source>"
+) -> list[str]:
+    """The string items of ``name`` (its literal plus any literal ``+=`` extensions)."""
+    module = _parse(source, filename)
+    found, augmented = _find(module, name, class_name, filename)
+    values = _strings(found.value)  # type: ignore[attr-defined]
+    for seq in augmented:
+        values.extend(_strings(seq))
+    return values
+
+
+def _quote(seq: _Seq, value: str) -> str:
+    quote = '"'
+    for el in seq.elements:
+        if isinstance(el, cst.Element) and isinstance(el.value, cst.SimpleString):
+            prefix_free = el.value.value.lstrip("rRbBuUfF")
+            if prefix_free[:1] in ("'", '"'):
+                quote = prefix_free[:1]
+            break
+    if quote in value or "\\" in value or "\n" in value:
+        return (
+            repr(value)
+            if quote == "'"
+            else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        )
+    return f"{quote}{value}{quote}"
+
+
+def _opener_ws(seq: _Seq) -> cst.BaseParenthesizableWhitespace:
+    if isinstance(seq, cst.List):
+        return seq.lbracket.whitespace_after
+    return seq.lpar[0].whitespace_after if seq.lpar else cst.SimpleWhitespace("")
+
+
+def _closer_ws(seq: _Seq) -> cst.BaseParenthesizableWhitespace:
+    if isinstance(seq, cst.List):
+        return seq.rbracket.whitespace_before
+    return seq.rpar[-1].whitespace_before if seq.rpar else cst.SimpleWhitespace("")
+
+
+def _with_closer_ws(seq: _Seq, ws: cst.BaseParenthesizableWhitespace) -> _Seq:
+    if isinstance(seq, cst.List):
+        return seq.with_changes(
+            rbracket=seq.rbracket.with_changes(whitespace_before=ws)
+        )
+    if not seq.rpar:
+        return seq
+    return seq.with_changes(
+        rpar=[*seq.rpar[:-1], seq.rpar[-1].with_changes(whitespace_before=ws)]
+    )
+
+
+def _item_indent(seq: _Seq) -> cst.ParenthesizedWhitespace | None:
+    """The whitespace that starts an item on its own line, or None for a single-line literal."""
+    candidates = [_opener_ws(seq)]
+    candidates += [
+        el.comma.whitespace_after
+        for el in seq.elements[:-1]
+        if isinstance(el.comma, cst.Comma)
+    ]
+    for ws in reversed(candidates):
+        if isinstance(ws, cst.ParenthesizedWhitespace):
+            return cst.ParenthesizedWhitespace(
+                first_line=cst.TrailingWhitespace(),
+                empty_lines=(),
+                indent=ws.indent,
+                last_line=ws.last_line,
+            )
+    return None
+
+
+def _append(seq: _Seq, literal: str) -> _Seq:
+    new_value = cst.parse_expression(literal)
+    elements = list(seq.elements)
+    if not elements:
+        comma = cst.Comma() if isinstance(seq, cst.Tuple) else cst.MaybeSentinel.DEFAULT
+        return seq.with_changes(elements=[cst.Element(new_value, comma=comma)])
+    last = elements[-1]
+    indent = _item_indent(seq)
+    closer = _closer_ws(seq)
+    if indent is None or not isinstance(closer, cst.ParenthesizedWhitespace):
+        # Single line: `["a", "b"]` -> `["a", "b", "x"]` (a trailing comma is dropped).
+        elements[-1] = last.with_changes(
+            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        )
+        elements.append(cst.Element(new_value))
+        return seq.with_changes(elements=elements)
+    # One item per line. The whitespace before the closer holds the last item's own-line
+    # comment and any comment lines before the closer: they stay with the last item, the
+    # new item goes on a fresh line below them, and the trailing-comma style is kept.
+    trailing = isinstance(last.comma, cst.Comma)
+    elements[-1] = last.with_changes(
+        comma=cst.Comma(
+            whitespace_before=last.comma.whitespace_before
+            if trailing
+            else cst.SimpleWhitespace(""),
+            whitespace_after=closer.with_changes(
+                indent=indent.indent, last_line=indent.last_line
+            ),
+        )
+    )
+    elements.append(
+        cst.Element(
+            new_value, comma=cst.Comma() if trailing else cst.MaybeSentinel.DEFAULT
+        )
+    )
+    fresh_closer = cst.ParenthesizedWhitespace(
+        first_line=cst.TrailingWhitespace(),
+        empty_lines=(),
+        indent=closer.indent,
+        last_line=closer.last_line,
+    )
+    return _with_closer_ws(seq.with_changes(elements=elements), fresh_closer)
+
+
+class _Appender(cst.CSTTransformer):
+    def __init__(self, target: cst.CSTNode, literal: str) -> None:
+        self.target = target
+        self.literal = literal
+        self.done = False
+
+    def leave_Assign(
+        self, original_node: cst.Assign, updated_node: cst.Assign
+    ) -> cst.Assign:
+        return self._leave(original_node, updated_node)
+
+    def leave_AnnAssign(
+        self, original_node: cst.AnnAssign, updated_node: cst.AnnAssign
+    ) -> cst.AnnAssign:
+        return self._leave(original_node, updated_node)
+
+    def _leave(self, original_node, updated_node):  # type: ignore[no-untyped-def]
+        if original_node is self.target:
+            self.done = True
+            return updated_node.with_changes(
+                value=_append(updated_node.value, self.literal)
+            )
+        return updated_node
+
+
+def add_to_sequence(
+    source: str,
+    name: str,
+    value: str,
+    *,
+    class_name: str | None = None,
+    filename: str = "<source>",
+) -> str:
+    """Return ``source`` with the string ``value`` appended to the literal list/tuple ``name``.
+
+    ``name`` is looked up among module-level assignments, or in the body of the top-level
+    class ``class_name``. Unchanged when ``value`` is already an item (idempotent).
+    Raises :class:`SourceError` when the source does not parse, the assignment is missing,
+    or it is not a literal list/tuple.
+    """
+    module = _parse(source, filename)
+    found, augmented = _find(module, name, class_name, filename)
+    seq = found.value  # type: ignore[attr-defined]
+    existing = _strings(seq)
+    for extra in augmented:
+        existing.extend(_strings(extra))
+    if value in existing:
+        return source
+    appender = _Appender(found, _quote(seq, value))
+    new_module = module.visit(appender)
+    if not appender.done:  # pragma: no cover - _find returned a node of this module
+        raise SourceError(f"{filename}: could not edit `{name}`; add {value!r} by hand")
+    return new_module.code
