@@ -15,7 +15,16 @@ from pathlib import Path
 from scaffold.cli import cli
 
 HERE = Path(__file__).resolve().parent
-FIELDS = ["--field", "name:str", "--field", "sku:str:unique", "--field", "quantity:int", "--field", "price:decimal:10,2"]
+FIELDS = [
+    "--field",
+    "name:str",
+    "--field",
+    "sku:str:unique",
+    "--field",
+    "quantity:int",
+    "--field",
+    "price:decimal:10,2",
+]
 
 STEPS: list[tuple[str, list[str]]] = [
     ("What scaffold detects in the example", ["config"]),
@@ -24,7 +33,10 @@ STEPS: list[tuple[str, list[str]]] = [
     ("migrate-viewsets --diff: the ViewSet rewrites it would make", ["migrate-viewsets", "--diff"]),
     ("fix: apply every safe fix", ["fix"]),
     ("Audit again, after fixing", ["audit"]),
-    ("new-module inventory --dry-run: files and registration diff", ["new-module", "inventory", "--no-input", *FIELDS, "--dry-run"]),
+    (
+        "new-module inventory --dry-run: files and registration diff",
+        ["new-module", "inventory", "--no-input", *FIELDS, "--dry-run"],
+    ),
     ("new-module inventory: generate it", ["new-module", "inventory", "--no-input", *FIELDS]),
     ("new-module inventory again: idempotent", ["new-module", "inventory", "--no-input", *FIELDS]),
     ("check-update: are generated modules behind the template?", ["check-update"]),
@@ -34,7 +46,9 @@ STEPS: list[tuple[str, list[str]]] = [
 def git(root: Path, *args: str) -> None:
     subprocess.run(
         ["git", "-c", "user.name=demo", "-c", "user.email=demo@example.com", *args],
-        cwd=root, check=True, capture_output=True,
+        cwd=root,
+        check=True,
+        capture_output=True,
     )
 
 

@@ -37,7 +37,9 @@ def tenant_filter(queryset_expr: str, tenant_field: str = "tenant_id") -> str:
     return str(_macros().tenant_filter(queryset_expr, tenant_field))
 
 
-def get_queryset(queryset_expr: str, tenant_field: str = "tenant_id", user_tenant_attr: str = "tenant_id") -> str:
+def get_queryset(
+    queryset_expr: str, tenant_field: str = "tenant_id", user_tenant_attr: str = "tenant_id"
+) -> str:
     return str(_macros().get_queryset(queryset_expr, tenant_field, user_tenant_attr)) + "\n"
 
 

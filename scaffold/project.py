@@ -39,11 +39,17 @@ def find_project(project: str | os.PathLike[str] | None = None, cwd: Path | None
     if project is not None:
         root = Path(project).expanduser()
         if not root.exists():
-            raise ProjectNotFound(f"--project {project}: no such directory; pass the folder that holds manage.py")
+            raise ProjectNotFound(
+                f"--project {project}: no such directory; pass the folder that holds manage.py"
+            )
         if not root.is_dir():
-            raise ProjectNotFound(f"--project {project}: not a directory; pass the folder that holds manage.py")
+            raise ProjectNotFound(
+                f"--project {project}: not a directory; pass the folder that holds manage.py"
+            )
         if not (root / "manage.py").is_file():
-            raise ProjectNotFound(f"--project {project}: no manage.py there; pass the folder that holds manage.py")
+            raise ProjectNotFound(
+                f"--project {project}: no manage.py there; pass the folder that holds manage.py"
+            )
         return root.resolve()
     start = (cwd or Path.cwd()).resolve()
     for folder in (start, *start.parents):

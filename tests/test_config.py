@@ -114,7 +114,7 @@ def test_missing_candidate_is_reported(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("toml", "key"),
     [
-        ('bogus = 1', "bogus"),
+        ("bogus = 1", "bogus"),
         ('api_prefix = "api"', "api_prefix"),
         ('tenant_setting = "app.x; DROP TABLE t"', "tenant_setting"),
         ('tenant_setting = "noprefix"', "tenant_setting"),
@@ -124,7 +124,9 @@ def test_missing_candidate_is_reported(tmp_path: Path) -> None:
         ('per_file_ignores = {"a.py" = "TEN001"}', "per_file_ignores"),
     ],
 )
-def test_bad_config_exits_2_naming_the_key(project: Path, toml: str, key: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_config_exits_2_naming_the_key(
+    project: Path, toml: str, key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     (project / "pyproject.toml").write_text(f"[tool.scaffold]\n{toml}\n")
     assert main(["config", "--project", str(project)]) == 2
     err = capsys.readouterr().err.strip()

@@ -27,9 +27,7 @@ def git(cwd: Path, *args: str) -> str:
         "GIT_COMMITTER_NAME": "t",
         "GIT_COMMITTER_EMAIL": "t@example.com",
     }
-    return subprocess.run(
-        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
-    ).stdout
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
 
 
 def git_init(root: Path) -> None:
@@ -53,11 +51,22 @@ class DjangoProject:
         env.update(self.extra_env)
         return env
 
-    def run(self, *cmd: str, runtime: bool = False, check: bool = True, timeout: int = 600,
-            input: str | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        *cmd: str,
+        runtime: bool = False,
+        check: bool = True,
+        timeout: int = 600,
+        input: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
-            list(cmd), cwd=self.root, env=self.env(runtime=runtime), capture_output=True,
-            text=True, timeout=timeout, input=input,
+            list(cmd),
+            cwd=self.root,
+            env=self.env(runtime=runtime),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
         )
         if check and proc.returncode != 0:
             raise AssertionError(
@@ -65,7 +74,9 @@ class DjangoProject:
             )
         return proc
 
-    def manage(self, *args: str, runtime: bool = False, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def manage(
+        self, *args: str, runtime: bool = False, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         """``manage.py ARGS``; as the owner unless ``runtime`` (the NOSUPERUSER NOBYPASSRLS role)."""
         return self.run(sys.executable, "manage.py", *args, runtime=runtime, check=check)
 
@@ -75,8 +86,12 @@ class DjangoProject:
         assert self.db is not None
         self.db.grant_runtime()
 
-    def scaffold(self, *args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess[str]:
-        return self.run(sys.executable, "-m", "scaffold", *args, "--project", str(self.root), check=check, input=input)
+    def scaffold(
+        self, *args: str, check: bool = True, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return self.run(
+            sys.executable, "-m", "scaffold", *args, "--project", str(self.root), check=check, input=input
+        )
 
     def script(self, code: str, *, runtime: bool = True, settings: str | None = None) -> object:
         """Run ``code`` with Django set up; it must assign ``result``, which comes back as JSON."""
@@ -91,7 +106,7 @@ class DjangoProject:
         )
         proc = self.run(sys.executable, "-c", wrapper, runtime=runtime)
         line = [ln for ln in proc.stdout.splitlines() if ln.startswith("@@RESULT@@")][-1]
-        return json.loads(line[len("@@RESULT@@"):])
+        return json.loads(line[len("@@RESULT@@") :])
 
     def settings_module(self) -> str:
         manage = (self.root / "manage.py").read_text()
@@ -102,7 +117,9 @@ class DjangoProject:
         raise AssertionError("no DJANGO_SETTINGS_MODULE in manage.py")
 
 
-def copy_example(name: str, dest: Path, db: PgDatabase | None = None, *, init_git: bool = True) -> DjangoProject:
+def copy_example(
+    name: str, dest: Path, db: PgDatabase | None = None, *, init_git: bool = True
+) -> DjangoProject:
     """Copy ``examples/<name>`` into ``dest`` (skipping caches) and ``git init`` it."""
     src = EXAMPLES / name
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".venv"))
