@@ -1,0 +1,23 @@
+from rest_framework import viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+
+from hr.models import Employee
+from hr.serializers import EmployeeSerializer
+
+
+class EmployeeViewSet(viewsets.ModelViewSet):
+    serializer_class = EmployeeSerializer
+    permission_classes = [IsAuthenticated]
+
+    def get_queryset(self):
+        user = self.request.user
+        if not hasattr(user, "tenant_id") or not user.tenant_id:
+            raise PermissionDenied("User not associated with tenant")
+        return Employee.objects.filter(tenant_id=user.tenant_id)
+
+    def perform_create(self, serializer):
+        user = self.request.user
+        if not getattr(user, "tenant_id", None):
+            raise PermissionDenied("User not associated with tenant")
+        serializer.save(tenant_id=user.tenant_id)
