@@ -1,0 +1,551 @@
+"""The fast pipeline shared by ``scaffold migrate-viewsets`` and ``scaffold audit``.
+
+Every file goes through the cheapest test that can reject it, and only survivors pay for
+the next, dearer one::
+
+    walk (excludes) -> size / encoding checks -> byte prefilter (each unit's needles)
+        -> content-hash cache -> stdlib ``ast`` (Unit.analyze) -> libcst (Unit.fix, only
+        where a fix is due)
+
+Analysis and fixing run in a process pool (``jobs``); files that are huge, not decodable
+or not parsable are reported, never crashed on. The cache (``.scaffold-cache/`` under the
+project) remembers per-file outcomes keyed by the file's content hash, the units' codes and
+versions, the settings, and the content hashes of every other file the outcome depended on
+(base classes resolved through :mod:`scaffold.index`), so a warm re-run only reads and hashes.
+
+The API is small:
+
+* a **unit** (:class:`Unit`) is anything with ``code``, ``version``, ``needles`` and
+  ``analyze(ctx) -> Analysis``; units that can rewrite also implement ``fix(ctx, text) -> text``.
+  Audit rules are units that only return findings.
+* :func:`run` takes units and files and returns a :class:`RunReport` of :class:`FileResult`.
+"""
+
+from __future__ import annotations
+
+import ast
+import codecs
+import concurrent.futures as cf
+import hashlib
+import io
+import json
+import multiprocessing
+import os
+import sys
+import tokenize
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from scaffold.index import ProjectIndex
+from scaffold.project import SourceFile
+
+ENGINE_VERSION = "1"
+MAX_BYTES = 1_000_000
+CACHE_DIR = ".scaffold-cache"
+
+Status = Literal["unchanged", "rewritten", "manual", "unparsable", "skipped"]
+Kind = Literal["manual", "finding", "skipped", "unparsable", "error"]
+
+
+# -- results -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Message:
+    """One thing to tell the user about a file, with a 1-based line and 0-based column."""
+
+    line: int
+    col: int
+    code: str  # the unit's code: a codemod name or a rule code such as TEN001
+    message: str
+    kind: Kind = "finding"
+    symbol: str = ""  # enclosing class (or function) the message is about
+    fixable: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "col": self.col,
+            "code": self.code,
+            "message": self.message,
+            "kind": self.kind,
+            "symbol": self.symbol,
+            "fixable": self.fixable,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Message:
+        return cls(**data)
+
+
+@dataclass
+class FileResult:
+    """The outcome for one file.
+
+    ``status``: ``unchanged`` (nothing due), ``rewritten`` (a fix is due; ``new`` holds the
+    new bytes unless the run was ``fix=False`` or the result came from the cache),
+    ``manual`` (something needs a human; nothing written), ``unparsable`` (syntax error),
+    ``skipped`` (huge or not decodable). A file can be ``rewritten`` and still carry
+    ``manual`` messages for the parts it could not touch.
+    """
+
+    path: Path
+    rel: str
+    status: Status = "unchanged"
+    new: bytes | None = None
+    messages: list[Message] = field(default_factory=list)
+    deps: dict[str, str] = field(default_factory=dict)  # rel path -> content hash
+    cached: bool = False
+
+    @property
+    def findings(self) -> list[Message]:
+        return [m for m in self.messages if m.kind == "finding"]
+
+    @property
+    def manual(self) -> list[Message]:
+        return [m for m in self.messages if m.kind == "manual"]
+
+
+@dataclass
+class RunReport:
+    """Everything :func:`run` found. ``results`` holds every scanned file, in walk order."""
+
+    results: list[FileResult]
+    root: Path
+
+    @property
+    def scanned(self) -> int:
+        return len(self.results)
+
+    def with_status(self, *status: Status) -> list[FileResult]:
+        return [r for r in self.results if r.status in status]
+
+    @property
+    def rewritten(self) -> list[FileResult]:
+        return self.with_status("rewritten")
+
+    @property
+    def unparsable(self) -> list[FileResult]:
+        return self.with_status("unparsable")
+
+    @property
+    def skipped(self) -> list[FileResult]:
+        return self.with_status("skipped")
+
+    @property
+    def manual(self) -> list[tuple[FileResult, Message]]:
+        return [(r, m) for r in self.results for m in r.messages if m.kind == "manual"]
+
+    @property
+    def findings(self) -> list[tuple[FileResult, Message]]:
+        return [(r, m) for r in self.results for m in r.messages if m.kind == "finding"]
+
+
+# -- units ---------------------------------------------------------------------------
+
+
+@dataclass
+class Analysis:
+    """What a unit's ``analyze`` found: messages, and whether its ``fix`` has work to do."""
+
+    messages: list[Message] = field(default_factory=list)
+    fix_due: bool = False
+
+
+class ManualReview(Exception):
+    """Raised by a unit's ``fix`` when a file cannot be rewritten safely; nothing is written."""
+
+    def __init__(self, message: str, line: int = 1, col: int = 0) -> None:
+        super().__init__(message)
+        self.line = line
+        self.col = col
+
+
+@runtime_checkable
+class Unit(Protocol):
+    """A codemod or audit rule plugged into the engine.
+
+    * ``code``: stable public name (``secure_viewsets``, ``TEN001``).
+    * ``version``: bump when behaviour changes; part of the cache key.
+    * ``needles``: byte strings; the unit sees a file only if one occurs in it (empty: all files).
+    * ``analyze(ctx)``: cheap, stdlib-ast based; decides whether ``fix`` is due.
+    * ``fix(ctx, text) -> text`` (optional): the libcst rewrite, called only when due; may raise
+      :class:`ManualReview`.
+    """
+
+    code: str
+    version: str
+    needles: tuple[bytes, ...]
+
+    def analyze(self, ctx: FileContext) -> Analysis: ...
+
+
+@dataclass
+class FileContext:
+    """What a unit sees of one file. ``tree`` is parsed once, lazily, and shared by units."""
+
+    path: Path
+    rel: str
+    module: str
+    data: bytes
+    text: str
+    encoding: str
+    settings: Mapping[str, Any]
+    index: ProjectIndex
+    _tree: ast.Module | None = None
+
+    @property
+    def tree(self) -> ast.Module:
+        if self._tree is None:
+            self._tree = ast.parse(self.text, filename=self.rel)
+        return self._tree
+
+    @property
+    def newline(self) -> str:
+        return "\r\n" if b"\r\n" in self.data else "\n"
+
+
+# -- decoding ------------------------------------------------------------------------
+
+
+class Undecodable(Exception):
+    pass
+
+
+def decode_source(data: bytes) -> tuple[str, str]:
+    """Decode Python source as the interpreter would (BOM, PEP 263 cookie; default UTF-8).
+
+    Returns ``(text, encoding)``. Raises :class:`Undecodable` (with a reason) when the
+    declared codec is unknown, the bytes don't decode, or they would not round-trip
+    byte-identically (then a rewrite could corrupt the file).
+    """
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:  # not UTF-8 without a cookie, unknown codec, BOM + other cookie
+        if "invalid or missing" in str(exc.msg):
+            raise Undecodable(
+                "not valid UTF-8 and no PEP 263 coding cookie; add `# -*- coding: <enc> -*-` or re-encode the file"
+            ) from exc
+        raise Undecodable(f"bad coding declaration ({exc.msg})") from exc
+    try:
+        codecs.lookup(encoding)
+    except LookupError as exc:
+        raise Undecodable(f"unknown encoding {encoding!r}") from exc
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise Undecodable(
+            f"not valid {encoding} at byte {exc.start}; add a PEP 263 coding cookie or re-encode the file"
+        ) from exc
+    if text.encode(encoding) != data:
+        raise Undecodable(f"{encoding} does not round-trip this file")
+    return text, encoding
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+# -- per-file work (runs in workers) -------------------------------------------------
+
+
+@dataclass
+class _Job:
+    path: Path
+    rel: str
+    unit_ids: tuple[int, ...]
+
+
+_STATE: dict[str, Any] = {}
+
+
+def _init_worker(units: Sequence[Unit], settings: Mapping[str, Any], root: Path, fix: bool) -> None:
+    _STATE.update(units=list(units), settings=dict(settings), root=root, fix=fix, index=ProjectIndex(root))
+
+
+def _process_chunk(jobs: Sequence[_Job]) -> list[FileResult]:
+    return [_process(job) for job in jobs]
+
+
+def _process(job: _Job) -> FileResult:
+    units: list[Unit] = _STATE["units"]
+    index: ProjectIndex = _STATE["index"]
+    result = FileResult(job.path, job.rel)
+    try:
+        data = job.path.read_bytes()
+        text, encoding = decode_source(data)
+    except (OSError, Undecodable) as exc:
+        result.status = "skipped"
+        result.messages.append(Message(1, 0, "engine", f"skipped: {exc}", kind="skipped"))
+        return result
+    ctx = FileContext(
+        path=job.path,
+        rel=job.rel,
+        module=index.module_name(job.path),
+        data=data,
+        text=text,
+        encoding=encoding,
+        settings=_STATE["settings"],
+        index=index,
+    )
+    try:
+        ctx.tree  # noqa: B018 - parse once, up front, so a syntax error is one clear status
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        return _unparsable(result, exc)
+    due: list[Unit] = []
+    with index.tracking(job.path) as deps:
+        index.add_tree(ctx.module, job.path, ctx.tree)
+        for uid in job.unit_ids:
+            unit = units[uid]
+            try:
+                analysis = unit.analyze(ctx)
+            except RecursionError as exc:
+                result.messages.append(
+                    Message(1, 0, unit.code, f"too deeply nested to analyze ({exc})", kind="manual")
+                )
+                continue
+            result.messages.extend(analysis.messages)
+            if analysis.fix_due and hasattr(unit, "fix"):
+                due.append(unit)
+    result.deps = deps.hashes()
+    if due and _STATE["fix"]:
+        new_text = text
+        for unit in due:
+            try:
+                new_text = unit.fix(ctx, new_text)  # type: ignore[attr-defined]
+            except ManualReview as exc:
+                result.messages.append(Message(exc.line, exc.col, unit.code, str(exc), kind="manual"))
+                new_text = text  # never half-rewrite: all units' edits or none
+                break
+            except Exception as exc:  # a codemod bug must not corrupt or crash the run
+                result.messages.append(
+                    Message(1, 0, unit.code, f"internal error, file left untouched: {exc!r}", kind="manual")
+                )
+                new_text = text
+                break
+        if new_text != text:
+            try:
+                new_data = new_text.encode(encoding)
+                compile(new_text, job.rel, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+            except (UnicodeEncodeError, SyntaxError) as exc:
+                result.messages.append(
+                    Message(1, 0, "engine", f"rewrite rejected, file left untouched: {exc}", kind="manual")
+                )
+            else:
+                result.status = "rewritten"
+                result.new = new_data
+    elif due:
+        result.status = "rewritten"
+    if result.status == "unchanged" and result.manual:
+        result.status = "manual"
+    return result
+
+
+def _unparsable(result: FileResult, exc: BaseException) -> FileResult:
+    result.status = "unparsable"
+    line = getattr(exc, "lineno", None) or 1
+    col = max((getattr(exc, "offset", None) or 1) - 1, 0)
+    msg = getattr(exc, "msg", None) or str(exc) or type(exc).__name__
+    result.messages.append(Message(line, col, "engine", f"cannot parse: {msg}", kind="unparsable"))
+    return result
+
+
+# -- the cache -----------------------------------------------------------------------
+
+
+class Cache:
+    """Per-file outcomes in ``<root>/.scaffold-cache/<key>.json``; corrupt caches are ignored."""
+
+    def __init__(self, folder: Path, key: str) -> None:
+        self.path = folder / f"engine-{key}.json"
+        self.folder = folder
+        self.entries: dict[str, Any] = {}
+        self.dirty = False
+        try:
+            loaded = json.loads(self.path.read_text(encoding="utf-8"))
+            if isinstance(loaded, dict):
+                self.entries = loaded
+        except (OSError, ValueError):
+            pass
+
+    def get(self, rel: str, digest: str, hash_of: Callable[[str], str | None]) -> FileResult | None:
+        entry = self.entries.get(rel)
+        if not entry or entry.get("h") != digest:
+            return None
+        for dep, dep_hash in entry.get("d", {}).items():
+            if hash_of(dep) != dep_hash:
+                return None
+        return None if entry.get("s") is None else entry  # type: ignore[return-value]
+
+    def put(self, result: FileResult, digest: str) -> None:
+        self.entries[result.rel] = {
+            "h": digest,
+            "s": result.status,
+            "m": [m.to_json() for m in result.messages],
+            "d": result.deps,
+        }
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        from scaffold.fsutil import atomic_write_bytes
+
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            ignore = self.folder / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# created by scaffold\n*\n", encoding="utf-8")
+            atomic_write_bytes(self.path, json.dumps(self.entries, separators=(",", ":")).encode())
+        except OSError:
+            pass  # a read-only checkout just runs uncached
+
+
+def cache_key(units: Sequence[Unit], settings: Mapping[str, Any]) -> str:
+    from scaffold import __version__
+
+    payload = json.dumps(
+        {
+            "engine": ENGINE_VERSION,
+            "scaffold": __version__,
+            "python": sys.version_info[:2],
+            "units": sorted((u.code, u.version) for u in units),
+            "settings": settings,
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.blake2b(payload.encode(), digest_size=8).hexdigest()
+
+
+# -- the driver ----------------------------------------------------------------------
+
+
+ProgressFn = Callable[[int, int], None]
+
+
+def run(
+    units: Sequence[Unit],
+    files: Iterable[SourceFile],
+    *,
+    root: Path,
+    settings: Mapping[str, Any],
+    jobs: int | None = None,
+    fix: bool = True,
+    need_bytes: bool = True,
+    cache: bool = True,
+    progress: ProgressFn | None = None,
+) -> RunReport:
+    """Run ``units`` over ``files`` and report per file; nothing is written here.
+
+    ``fix=False`` runs analysis only (audit): libcst is never imported.
+    ``need_bytes=False`` (``--check``) accepts cached "rewritten" outcomes without new bytes;
+    otherwise files with a fix due are always rewritten afresh so ``new`` is set.
+    ``jobs``: worker processes (default ``os.cpu_count()``; 1 runs in this process).
+    ``progress(done, total)`` is called as candidate files complete.
+    Write the results with :func:`changeset`.
+    """
+    units = list(units)
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    settings = dict(settings)
+    store = Cache(root / CACHE_DIR, cache_key(units, settings) + ("f" if fix else "a")) if cache else None
+
+    hashes: dict[str, str | None] = {}
+
+    def hash_of(rel: str) -> str | None:
+        if rel not in hashes:
+            try:
+                hashes[rel] = content_hash((root / rel).read_bytes())
+            except OSError:
+                hashes[rel] = None
+        return hashes[rel]
+
+    results: list[FileResult] = []
+    todo: list[tuple[_Job, str, int]] = []  # job, digest, size
+    for src in files:
+        result = FileResult(src.path, src.rel)
+        results.append(result)
+        try:
+            data = src.path.read_bytes()
+        except OSError as exc:
+            result.status = "skipped"
+            result.messages.append(
+                Message(1, 0, "engine", f"skipped: cannot read ({exc.strerror})", kind="skipped")
+            )
+            continue
+        if len(data) > MAX_BYTES:
+            result.status = "skipped"
+            result.messages.append(
+                Message(
+                    1, 0, "engine", f"skipped: {len(data) // 1024} KiB is over the 1 MB limit", kind="skipped"
+                )
+            )
+            continue
+        unit_ids = tuple(i for i, u in enumerate(units) if not u.needles or any(n in data for n in u.needles))
+        if not unit_ids:
+            continue
+        digest = content_hash(data)
+        hashes[src.rel] = digest
+        if store is not None:
+            entry = store.get(src.rel, digest, hash_of)
+            if entry is not None and not (need_bytes and entry["s"] == "rewritten"):
+                result.status = entry["s"]
+                result.messages = [Message.from_json(m) for m in entry["m"]]
+                result.deps = entry["d"]
+                result.cached = True
+                continue
+        todo.append((_Job(src.path, src.rel, unit_ids), digest, len(data)))
+
+    by_rel = {r.rel: i for i, r in enumerate(results)}
+    digests = {j.rel: d for j, d, _ in todo}
+    done = 0
+    total = len(todo)
+
+    def collect(batch: list[FileResult]) -> None:
+        nonlocal done
+        for res in batch:
+            results[by_rel[res.rel]] = res
+            if store is not None:
+                store.put(res, digests[res.rel])
+        done += len(batch)
+        if progress is not None:
+            progress(done, total)
+
+    work_bytes = sum(s for _, _, s in todo)
+    if jobs == 1 or total < 8 or work_bytes < 200_000:
+        _init_worker(units, settings, root, fix)
+        for job, _, _ in todo:
+            collect([_process(job)])
+    else:
+        chunks = _chunks([j for j, _, _ in todo], jobs)
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        with cf.ProcessPoolExecutor(
+            max_workers=min(jobs, len(chunks)),
+            mp_context=multiprocessing.get_context(method),
+            initializer=_init_worker,
+            initargs=(units, settings, root, fix),
+        ) as pool:
+            for fut in cf.as_completed([pool.submit(_process_chunk, c) for c in chunks]):
+                collect(fut.result())
+    if store is not None:
+        store.save()
+    return RunReport(results, root)
+
+
+def _chunks(jobs: list[_Job], workers: int) -> list[list[_Job]]:
+    """About four chunks per worker: few enough to keep IPC cheap, enough to balance load."""
+    size = max(1, -(-len(jobs) // (workers * 4)))
+    return [jobs[i : i + size] for i in range(0, len(jobs), size)]
+
+
+def changeset(report: RunReport) -> Any:
+    """A :class:`scaffold.fsutil.ChangeSet` of every rewritten file that carries new bytes."""
+    from scaffold.fsutil import ChangeSet
+
+    changes = ChangeSet()
+    for res in report.rewritten:
+        if res.new is not None:
+            changes.add(res.path, res.new)
+    return changes

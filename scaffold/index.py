@@ -1,0 +1,270 @@
+"""A cheap, lazy project index built with stdlib ``ast``.
+
+Units ask it questions that cross files: "what does ``BaseTenantViewSet`` in this module
+resolve to, and what are *its* bases?", "which file is ``purchasing.models``?". Modules are
+parsed only when first asked about (then cached), so a run over thousands of files parses
+only the handful of base-class and model modules that the candidate files actually use.
+
+* :class:`Imports` resolves local names to qualified names, covering aliases
+  (``from rest_framework import viewsets as v`` makes ``v.ModelViewSet`` resolve to
+  ``rest_framework.viewsets.ModelViewSet``) and relative imports.
+* :class:`ProjectIndex` maps module <-> file and qualified class name -> :class:`ClassInfo`
+  (its bases, qualified where resolvable), and walks project-local class hierarchies
+  (:meth:`ProjectIndex.ancestors`).
+* :meth:`ProjectIndex.tracking` records which files an answer depended on (the engine's
+  cache uses it to invalidate a file's result when a base class changes elsewhere).
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scaffold.project import file_module, module_file
+
+
+def dotted_name(node: ast.expr) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, else None (calls, subscripts, ...)."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+@dataclass
+class Imports:
+    """Local name -> qualified name, from a module's top-level imports (and nested ones)."""
+
+    module: str
+    is_package: bool = False
+    names: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_tree(cls, tree: ast.Module, module: str, is_package: bool = False) -> Imports:
+        imports = cls(module, is_package)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        imports.names[alias.asname] = alias.name
+                    else:  # `import a.b` binds `a`
+                        top = alias.name.split(".")[0]
+                        imports.names.setdefault(top, top)
+            elif isinstance(node, ast.ImportFrom):
+                base = imports.absolute(node.module, node.level)
+                if base is None:
+                    continue
+                for alias in node.names:
+                    if alias.name == "*":
+                        continue
+                    imports.names[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
+        return imports
+
+    def absolute(self, module: str | None, level: int) -> str | None:
+        """Resolve ``from ..x import`` against this module's package."""
+        if not level:
+            return module or ""
+        parts = self.module.split(".") if self.module else []
+        if not self.is_package:
+            parts = parts[:-1]
+        if level - 1 > len(parts):
+            return None
+        parts = parts[: len(parts) - (level - 1)]
+        if module:
+            parts.append(module)
+        return ".".join(parts)
+
+    def qualify(self, node: ast.expr | str, local: dict[str, str] | None = None) -> str | None:
+        """The qualified name of a Name/Attribute chain (``v.ModelViewSet``).
+
+        Names that are not imported resolve to ``<this module>.<name>`` when ``local`` (the
+        module's own top-level definitions) holds them, else to the bare dotted name.
+        """
+        name = node if isinstance(node, str) else dotted_name(node)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        if head in self.names:
+            base = self.names[head]
+        elif local is not None and head in local:
+            base = local[head]
+        else:
+            base = head
+        return f"{base}.{rest}" if rest else base
+
+
+@dataclass
+class ClassInfo:
+    """A class found in the project: where, its bases (qualified), and its ast node."""
+
+    qualname: str
+    module: str
+    path: Path
+    node: ast.ClassDef
+    bases: list[str]  # qualified where resolvable; "?" for bases that are not names
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    @property
+    def line(self) -> int:
+        return self.node.lineno
+
+
+@dataclass
+class ModuleInfo:
+    module: str
+    path: Path
+    tree: ast.Module
+    imports: Imports
+    classes: dict[str, ClassInfo]  # by local (top-level) name
+    local: dict[str, str]  # top-level defined name -> qualified name
+
+
+class ProjectIndex:
+    """Lazy module/class index of one project root. Safe to use in one process at a time."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._modules: dict[str, ModuleInfo | None] = {}
+        self._tracking: list[_Deps] = []
+
+    # -- modules and files -----------------------------------------------------------
+    def module_name(self, path: Path) -> str:
+        try:
+            return file_module(self.root, path)
+        except ValueError:
+            return path.stem
+
+    def file_of(self, module: str) -> Path | None:
+        try:
+            return module_file(self.root, module)
+        except (OSError, ValueError):
+            return None
+
+    def add_tree(self, module: str, path: Path, tree: ast.Module) -> ModuleInfo:
+        """Register an already-parsed module (the file being analyzed)."""
+        info = _module_info(module, path, tree)
+        self._modules[module] = info
+        return info
+
+    def module(self, module: str) -> ModuleInfo | None:
+        """Parse ``module`` on first use; None when it isn't a parsable project file."""
+        if module not in self._modules:
+            path = self.file_of(module)
+            info = None
+            if path is not None:
+                try:
+                    data = path.read_bytes()
+                    if len(data) <= 1_000_000:
+                        info = _module_info(module, path, ast.parse(data))
+                except (OSError, SyntaxError, ValueError, RecursionError):
+                    info = None
+            self._modules[module] = info
+        info = self._modules[module]
+        if info is not None:
+            for deps in self._tracking:
+                deps.add(self, info.path)
+        return info
+
+    # -- classes ---------------------------------------------------------------------
+    def class_info(self, qualname: str) -> ClassInfo | None:
+        """Find a project class by qualified name, following re-exports one hop at a time."""
+        seen: set[str] = set()
+        while qualname not in seen:
+            seen.add(qualname)
+            module, _, name = qualname.rpartition(".")
+            if not module:
+                return None
+            info = self.module(module)
+            if info is None:
+                # `pkg.mod.Cls` where pkg.mod is a package's attribute: try the package itself
+                return None
+            if name in info.classes:
+                return info.classes[name]
+            target = info.imports.names.get(name)
+            if target is None or target == qualname:
+                return None
+            qualname = target
+        return None
+
+    def ancestors(self, cls: ClassInfo) -> Iterator[tuple[str, ClassInfo | None]]:
+        """Every base in MRO-ish (depth-first, left to right) order, once each.
+
+        Yields ``(qualified name, ClassInfo or None)``: None for classes outside the
+        project (``rest_framework.viewsets.ModelViewSet``) or that could not be resolved.
+        """
+        seen: set[str] = {cls.qualname}
+        stack = list(reversed(cls.bases))
+        while stack:
+            qual = stack.pop()
+            if qual in seen:
+                continue
+            seen.add(qual)
+            info = self.class_info(qual)
+            if info is not None and info.qualname != qual:
+                seen.add(info.qualname)
+                qual = info.qualname
+            yield qual, info
+            if info is not None:
+                stack.extend(reversed(info.bases))
+
+    # -- dependency tracking ---------------------------------------------------------
+    @contextlib.contextmanager
+    def tracking(self, own: Path) -> Iterator[_Deps]:
+        """Record the files (other than ``own``) whose contents answers depended on."""
+        deps = _Deps(own)
+        self._tracking.append(deps)
+        try:
+            yield deps
+        finally:
+            self._tracking.remove(deps)
+
+
+@dataclass
+class _Deps:
+    own: Path
+    paths: dict[Path, str] = field(default_factory=dict)  # path -> rel
+
+    def add(self, index: ProjectIndex, path: Path) -> None:
+        if path != self.own and path not in self.paths:
+            try:
+                self.paths[path] = path.relative_to(index.root).as_posix()
+            except ValueError:
+                self.paths[path] = path.as_posix()
+
+    def hashes(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for path, rel in self.paths.items():
+            try:
+                out[rel] = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+            except OSError:
+                out[rel] = ""
+        return out
+
+
+def _module_info(module: str, path: Path, tree: ast.Module) -> ModuleInfo:
+    imports = Imports.from_tree(tree, module, is_package=path.name == "__init__.py")
+    local: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            local[node.name] = f"{module}.{node.name}"
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    local[target.id] = f"{module}.{target.id}"
+    classes: dict[str, ClassInfo] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            bases = [imports.qualify(b, local) or "?" for b in node.bases]
+            classes[node.name] = ClassInfo(f"{module}.{node.name}", module, path, node, bases)
+    return ModuleInfo(module, path, tree, imports, classes, local)
