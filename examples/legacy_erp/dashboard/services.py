@@ -9,7 +9,8 @@ def tenant_schema_exists(tenant_id: uuid.UUID, table_name: str) -> bool:
     """True when the tenant still has a legacy schema holding ``table_name``."""
     with connection.cursor() as cursor:
         # SEED: PostgreSQL UUID Type Mismatch Errors: the UUID is bound as-is and compared with
-        # information_schema's sql_identifier: "operator does not exist: information_schema.sql_identifier = uuid".
+        # information_schema's sql_identifier:
+        # "operator does not exist: information_schema.sql_identifier = uuid".
         cursor.execute(
             """
             SELECT COUNT(*) FROM information_schema.tables
