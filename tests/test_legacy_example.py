@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -331,7 +332,10 @@ def test_layout_matches_the_design() -> None:
     assert (EXAMPLE / "manage.py").is_file()
     assert not (EXAMPLE / "pyproject.toml").exists()  # scaffold init writes it
     assert not (EXAMPLE / "inventory").exists()  # the demo generates it
-    assert not list(EXAMPLE.rglob("__pycache__"))
+    tracked = subprocess.run(
+        ["git", "ls-files", "."], cwd=EXAMPLE, capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert not [f for f in tracked if "__pycache__" in f or f.endswith(".pyc")]
     for app in ("custom_auth", "crm", "purchasing", "hr"):
         assert (EXAMPLE / app / "migrations" / "0001_initial.py").is_file()
     rls = (EXAMPLE / "crm" / "migrations" / "0002_customer_rls.py").read_text()
