@@ -61,6 +61,28 @@ def config_cmd(project: Path | None, as_json: bool) -> int:
     return 0
 
 
+@cli.command("init")
+@project_option
+@click.option("--no-input", "no_input", is_flag=True, help="Do not ask; apply the detected values.")
+@click.option("--dry-run", "dry_run", is_flag=True, help="Print the diffs; write nothing (exit 1 if due).")
+@click.option("--package", default=None, help="Package for a new tenancy core (default: tenancy).")
+def init_cmd(project: Path | None, no_input: bool, dry_run: bool, package: str | None) -> int:
+    """Record the [tool.scaffold] config and add (or record) the project's tenancy core."""
+    from scaffold.init import InitResult, init_project
+
+    def confirm(result: InitResult) -> bool:
+        click.echo(result.to_text())
+        return click.confirm("Apply these changes?", default=True)
+
+    interactive = not no_input and not dry_run and sys.stdin.isatty()
+    result = init_project(project, dry_run=dry_run, package=package, confirm=confirm if interactive else None)
+    if interactive and result.applied:
+        click.echo(f"wrote {len(result.changes.changes)} file(s)")
+    else:
+        click.echo(result.to_text())
+    return 1 if dry_run and result.changes else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point. The one place where exceptions become exit codes."""
     args = list(sys.argv[1:] if argv is None else argv)

@@ -1,0 +1,398 @@
+"""``scaffold init``: record the project's configuration and give it a tenancy core.
+
+:func:`plan_init` works out every edit without touching a file:
+
+* ``pyproject.toml``: the ``[tool.scaffold]`` keys that were autodetected or defaulted
+  and that the user has not set (created, or added to the existing table, keeping the
+  rest of the file byte for byte);
+* the tenancy core: when the project has none, the ``templates/tenancy`` copier template
+  is rendered into a temp dir and its files added; when it has one (``custom_auth.rls``
+  in the example project), its module is recorded as ``tenancy_module`` instead;
+* ``INSTALLED_APPS``: the rendered core is added with libcst (layout and comments kept;
+  list or tuple; star-imported ``settings/base.py`` followed), so its system checks run.
+
+:func:`init_project` applies the plan as one :class:`scaffold.fsutil.ChangeSet` (all or
+nothing) unless ``dry_run``. A second run finds nothing to do.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scaffold.config import DEFAULTS, IDENT, Config
+from scaffold.errors import ConfigError, OperationFailed, SourceError
+from scaffold.fsutil import ChangeSet, read_source
+from scaffold.project import find_project, module_file
+from scaffold.registration import add_to_sequence, sequence_values
+from scaffold.templates import template_path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+# Keys init writes, in this order: what it detected, then the defaults the core and the
+# generated modules depend on (so a reviewer sees them).
+WRITTEN_KEYS = (
+    "settings",
+    "urls",
+    "middleware",
+    "tenancy_module",
+    "api_prefix",
+    "tenant_field",
+    "user_tenant_attr",
+    "tenant_setting",
+)
+CORE_NAMES = ("set_tenant_context", "TenantManager")
+
+
+@dataclass
+class InitResult:
+    """What init did (or, for a dry run, would do)."""
+
+    root: Path
+    changes: ChangeSet
+    reasons: dict[Path, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    tenancy_module: str = ""
+    rendered_core: bool = False
+    applied: bool = False
+    dry_run: bool = False
+
+    def apply(self) -> None:
+        if self.changes and not self.applied:
+            self.changes.apply()
+            self.applied = True
+
+    def to_text(self) -> str:
+        lines: list[str] = []
+        if not self.changes:
+            lines.append(f"nothing to do: {self.root} is already initialised")
+            lines.append(f"tenancy core: {self.tenancy_module}")
+            lines.extend(self.notes)
+            return "\n".join(lines)
+        for change in sorted(self.changes, key=lambda c: str(c.path)):
+            rel = change.path.relative_to(self.root)
+            why = self.reasons.get(change.path, "")
+            verb = "create" if change.created else "edit"
+            lines.append(f"# {verb} {rel}: {why}" if why else f"# {verb} {rel}")
+            lines.append(change.diff(self.root).rstrip("\n"))
+        lines.append(f"tenancy core: {self.tenancy_module}")
+        lines.extend(self.notes)
+        if self.dry_run:
+            lines.append(f"dry run: {len(self.changes.changes)} file(s) would change; nothing was written")
+        elif self.applied:
+            lines.append(f"wrote {len(self.changes.changes)} file(s)")
+        return "\n".join(lines)
+
+
+# -- tenancy core --------------------------------------------------------------------
+
+
+def _exports(path: Path) -> set[str]:
+    """Names a module defines or imports at top level (a cheap, parse-only view)."""
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (SyntaxError, ValueError, OSError):
+        return set()
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.ImportFrom):
+            names.update(a.asname or a.name for a in node.names)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def _core_module(root: Path, detected: str) -> str:
+    """The module generated code should import from: a detected ``pkg.context`` whose
+    package re-exports the core names is recorded as ``pkg``."""
+    if "." in detected:
+        parent = detected.rpartition(".")[0]
+        init = module_file(root, parent)
+        if init is not None and init.name == "__init__.py" and set(CORE_NAMES) <= _exports(init):
+            return parent
+    return detected
+
+
+def _render_core(root: Path, package: str, cfg: Config, changes: ChangeSet) -> list[Path]:
+    """Render the tenancy template into a temp dir and add its files to ``changes``."""
+    import copier  # slow import: only when a core is rendered
+
+    data = {
+        "package": package,
+        "tenant_setting": cfg.tenant_setting,
+        "tenant_field": cfg.tenant_field,
+        "user_tenant_attr": cfg.user_tenant_attr,
+    }
+    created: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix="scaffold-init-") as tmp:
+        try:
+            copier.run_copy(
+                str(template_path("tenancy")),
+                tmp,
+                data=data,
+                defaults=True,
+                overwrite=True,
+                quiet=True,
+                unsafe=False,
+                answers_file=f"{package}/.copier-answers.yml",
+            )
+        except Exception as exc:  # noqa: BLE001 - copier raises many kinds; nothing was written yet
+            raise OperationFailed(f"rendering the tenancy core failed ({exc}); nothing was written") from exc
+        base = Path(tmp)
+        for dirpath, _dirs, files in os.walk(base):
+            for name in sorted(files):
+                src = Path(dirpath) / name
+                dest = root / src.relative_to(base)
+                changes.add(dest, src.read_bytes())
+                created.append(dest)
+    return created
+
+
+# -- settings: INSTALLED_APPS -----------------------------------------------------------
+
+
+def _star_imports(root: Path, path: Path, module: str) -> list[Path]:
+    """Files star-imported by a settings module (``from .base import *``)."""
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (SyntaxError, ValueError, OSError):
+        return []
+    found = []
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            if node.level:
+                parts = package.split(".")
+                base = parts[: len(parts) - (node.level - 1)] if node.level > 1 else parts
+                target = ".".join([*base, node.module] if node.module else base)
+            else:
+                target = node.module or ""
+            file = module_file(root, target) if target else None
+            if file is not None:
+                found.append((file, target))
+    return found  # type: ignore[return-value]
+
+
+def _installed_apps_files(root: Path, settings_module: str) -> list[Path]:
+    """Settings files with a top-level ``INSTALLED_APPS = ...`` assignment, following
+    star imports (``settings/dev.py`` -> ``settings/base.py``) and settings packages."""
+    start = module_file(root, settings_module)
+    if start is None:
+        raise ConfigError(f"settings module {settings_module!r} not found; set settings in [tool.scaffold]")
+    queue: list[tuple[Path, str]] = [(start, settings_module)]
+    if start.name == "__init__.py":
+        queue += [(p, f"{settings_module}.{p.stem}") for p in sorted(start.parent.glob("*.py")) if p != start]
+    seen: set[Path] = set()
+    hits: list[Path] = []
+    while queue:
+        path, module = queue.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        try:
+            tree = ast.parse(path.read_bytes())
+        except (SyntaxError, ValueError, OSError):
+            continue
+        for node in tree.body:
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, ast.AnnAssign)
+                else []
+            )
+            if any(isinstance(t, ast.Name) and t.id == "INSTALLED_APPS" for t in targets):
+                hits.append(path)
+                break
+        queue.extend(_star_imports(root, path, module))  # type: ignore[arg-type]
+    return hits
+
+
+def _add_installed_app(root: Path, settings_module: str, app: str, changes: ChangeSet) -> list[Path]:
+    files = _installed_apps_files(root, settings_module)
+    if not files:
+        raise SourceError(
+            f"no INSTALLED_APPS assignment found from settings module {settings_module!r}; "
+            f"add {app!r} to INSTALLED_APPS by hand, or set settings in [tool.scaffold]"
+        )
+    edited: list[Path] = []
+    errors: list[str] = []
+    for path in files:
+        try:
+            text, _newline = read_source(path)
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"{path}: not UTF-8; add {app!r} to INSTALLED_APPS by hand") from exc
+        rel = str(path.relative_to(root))
+        try:
+            present = sequence_values(text, "INSTALLED_APPS", filename=rel)
+        except SourceError as exc:
+            errors.append(str(exc))
+            continue
+        if any(v == app or v.startswith(app + ".apps.") for v in present):
+            edited.append(path)
+            continue
+        new = add_to_sequence(text, "INSTALLED_APPS", app, filename=rel)
+        changes.add(path, new.encode("utf-8"))
+        edited.append(path)
+    if not edited:
+        raise SourceError(errors[0])
+    return edited
+
+
+# -- pyproject.toml ----------------------------------------------------------------------
+
+_HEADER = re.compile(r"^\[tool\.scaffold\][ \t]*(#.*)?$", re.MULTILINE)
+_ANY_HEADER = re.compile(r"^[ \t]*\[", re.MULTILINE)
+
+
+def _toml_value(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _pyproject_text(root: Path, values: dict[str, Any]) -> tuple[bytes, bytes | None]:
+    """New and old bytes of ``pyproject.toml`` with ``values`` added to ``[tool.scaffold]``."""
+    path = root / "pyproject.toml"
+    old = path.read_bytes() if path.exists() else None
+    text = old.decode("utf-8") if old is not None else ""
+    nl = "\r\n" if "\r\n" in text else "\n"
+    body = [f"{key} = {_toml_value(value)}" for key, value in values.items()]
+    match = _HEADER.search(text)
+    if match:
+        nxt = _ANY_HEADER.search(text, match.end())
+        end = nxt.start() if nxt else len(text)
+        section = text[match.end() : end].rstrip()
+        tail = text[end:]
+        new_text = text[: match.end()] + section + nl + nl.join(body) + nl + (nl + tail if tail else "")
+    else:
+        lead = text.rstrip()
+        block = nl.join(["[tool.scaffold]", "# Written by `scaffold init`: review and edit.", *body]) + nl
+        new_text = (lead + nl + nl if lead else "") + block
+    # Refuse anything that does not parse back to exactly the old table plus the new keys.
+    try:
+        before = tomllib.loads(text).get("tool", {}).get("scaffold", {}) if text else {}
+        after = tomllib.loads(new_text).get("tool", {}).get("scaffold", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{path}: cannot add [tool.scaffold] keys safely ({exc}); add them by hand:\n" + "\n".join(body)
+        ) from exc
+    if after != {**before, **values}:
+        raise ConfigError(
+            f"{path}: cannot add [tool.scaffold] keys safely; add them by hand:\n" + "\n".join(body)
+        )
+    return new_text.encode("utf-8"), old
+
+
+# -- the plan ----------------------------------------------------------------------------
+
+
+def plan_init(project: str | os.PathLike[str] | None = None, *, package: str | None = None) -> InitResult:
+    """Work out every edit ``scaffold init`` makes; touches nothing."""
+    root = find_project(project)
+    cfg = Config.load(root)
+    changes = ChangeSet()
+    result = InitResult(root, changes)
+    settings_module = cfg.require("settings")
+
+    # 1. The tenancy core: record the existing one, or render ours.
+    render_package: str | None = None
+    if "tenancy_module" in cfg.explicit:
+        core = cfg.explicit["tenancy_module"]
+        if module_file(root, core) is None:
+            render_package = core
+    else:
+        det = cfg.detect("tenancy_module")
+        if det.value:
+            core = _core_module(root, det.value)
+            result.notes.append(f"found an existing tenancy core in {core}: recorded, no second core written")
+        elif det.candidates:
+            cfg.require("tenancy_module")  # raises, naming the candidates
+            raise AssertionError("unreachable")
+        else:
+            core = render_package = package or "tenancy"
+    if render_package is not None:
+        if not IDENT.match(render_package) or render_package != render_package.lower():
+            raise ConfigError(
+                f"cannot render the tenancy core into {render_package!r}: expected a lower-case "
+                "top-level package name like 'tenancy'; pass --package NAME or fix tenancy_module"
+            )
+        if (root / render_package).exists():
+            raise ConfigError(
+                f"{root / render_package} exists but is not a tenancy core (it defines no "
+                "set_tenant_context); pass --package NAME to render the core elsewhere"
+            )
+        created = _render_core(root, render_package, cfg, changes)
+        for path in created:
+            result.reasons[path] = "the tenancy core (context, manager, view mixin, system checks)"
+        edited = _add_installed_app(root, settings_module, render_package, changes)
+        for path in edited:
+            result.reasons.setdefault(
+                path,
+                f"add {render_package!r} to INSTALLED_APPS so its system checks "
+                "(superuser/BYPASSRLS role, session-level settings, context outside a transaction) run",
+            )
+        result.rendered_core = True
+        core = render_package
+    result.tenancy_module = core
+    result.notes.append(
+        "isolation needs no other settings change: generated views and TenantScopedViewMixin "
+        "open their own transaction per request, so CONN_MAX_AGE and connection pools are safe"
+    )
+
+    # 2. [tool.scaffold]: only what the user has not set.
+    values: dict[str, Any] = {}
+    for key in WRITTEN_KEYS:
+        if key in cfg.explicit:
+            continue
+        if key == "tenancy_module":
+            values[key] = core
+        elif key in DEFAULTS:
+            values[key] = DEFAULTS[key]
+        else:
+            det = cfg.detect(key)
+            if det.value is not None:
+                values[key] = det.value
+            elif det.candidates:
+                result.notes.append(
+                    f"`{key}` is ambiguous ({', '.join(det.candidates)}); set it in [tool.scaffold]"
+                )
+    if values:
+        new, _old = _pyproject_text(root, values)
+        changes.add(root / "pyproject.toml", new)
+        result.reasons[root / "pyproject.toml"] = (
+            "record the detected [tool.scaffold] configuration for review"
+        )
+    return result
+
+
+def init_project(
+    project: str | os.PathLike[str] | None = None,
+    *,
+    dry_run: bool = False,
+    package: str | None = None,
+    confirm: Callable[[InitResult], bool] | None = None,
+) -> InitResult:
+    """Plan and apply ``scaffold init``. ``confirm`` (interactive use) sees the plan first
+    and may decline; ``dry_run`` writes nothing."""
+    result = plan_init(project, package=package)
+    result.dry_run = dry_run
+    if dry_run or not result.changes:
+        return result
+    if confirm is not None and not confirm(result):
+        result.dry_run = True
+        result.notes.append("declined: nothing was written")
+        return result
+    result.apply()
+    return result
