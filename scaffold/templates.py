@@ -23,3 +23,12 @@ def template_path(name: str) -> Path:
     if not (path / "copier.yml").is_file():
         raise ScaffoldError(f"template {name!r} not found in {templates_root()}; reinstall scaffold")
     return path
+
+
+def template_source(name: str) -> tuple[str, str | None]:
+    """``(src_path, vcs_ref)`` to hand to ``copier.run_copy`` for template ``name``.
+
+    The pair is what copier records as ``_src_path`` / ``_commit`` in the answers file, so
+    it must stay usable by ``copier update`` later (see docs/template-versioning.md).
+    """
+    return str(template_path(name)), None
