@@ -83,6 +83,44 @@ def init_cmd(project: Path | None, no_input: bool, dry_run: bool, package: str |
     return 1 if dry_run and result.changes else 0
 
 
+@cli.command("migrate-viewsets")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@project_option
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 when rewrites are due.")
+@click.option("--diff", is_flag=True, help="Print unified diffs; write nothing.")
+@click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: CPU count).")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Extra glob to skip (repeatable).")
+@click.option("--no-cache", is_flag=True, help="Ignore and don't update .scaffold-cache/.")
+def migrate_viewsets_cmd(
+    paths: tuple[Path, ...],
+    project: Path | None,
+    check: bool,
+    diff: bool,
+    jobs: int | None,
+    exclude: tuple[str, ...],
+    no_cache: bool,
+) -> int:
+    """Rewrite DRF ViewSets and generic views to the secure tenant pattern."""
+    from scaffold.migrate import migrate_viewsets
+    from scaffold.progress import progress_bar
+
+    with progress_bar("migrate-viewsets") as progress:
+        result = migrate_viewsets(
+            project,
+            paths,
+            check=check,
+            diff=diff,
+            jobs=jobs,
+            exclude=exclude,
+            cache=not no_cache,
+            progress=progress,
+        )
+    if diff:
+        click.echo(result.diff_text(), nl=False)
+    click.echo(result.summary(), err=diff)
+    return result.exit_code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point. The one place where exceptions become exit codes."""
     args = list(sys.argv[1:] if argv is None else argv)

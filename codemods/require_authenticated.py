@@ -1,0 +1,71 @@
+"""Give tenant-data DRF views ``permission_classes = [IsAuthenticated]``.
+
+A view with no ``permission_classes`` falls back to ``DEFAULT_PERMISSION_CLASSES``, which is
+``AllowAny`` unless configured; ``AllowAny`` on tenant data lets anonymous requests in. The
+codemod adds the pattern's ``permission_classes`` where none is declared (by the class or a
+project base class) and replaces ``AllowAny`` (matched by qualified name, so aliases count)
+with ``IsAuthenticated``. Custom permission classes and ``get_permissions`` are left alone.
+
+Reference: ``templates/module/_macros/secure.jinja`` (``permission_classes``).
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.codemod.visitors import RemoveImportsVisitor
+from libcst.metadata import QualifiedNameProvider
+
+from codemods._registry import register
+from codemods._viewset import ViewsetCodemod, _body, _with_body, insert_statement
+from scaffold import pattern
+from scaffold.viewsets import ALLOW_ANY, Action, ViewPlan
+
+
+@register
+class RequireAuthenticated(ViewsetCodemod):
+    DESCRIPTION = "Add IsAuthenticated to tenant-data DRF views without permission_classes or with AllowAny."
+    KIND = "set_permissions"
+
+    def rewrite(self, cls: cst.ClassDef, plan: ViewPlan, action: Action) -> cst.ClassDef:
+        self.need_import("IsAuthenticated")
+        rendered = cst.parse_module(pattern.permission_classes()).body[0]
+        if action.mode == "add":
+            return insert_statement(cls, rendered)
+        replacement = _elements(rendered)[0].value
+        body = []
+        for stmt in _body(cls):
+            if isinstance(stmt, cst.SimpleStatementLine) and _assigns(stmt, "permission_classes"):
+                stmt = stmt.visit(_ReplaceAllowAny(self, replacement))
+            body.append(stmt)
+        RemoveImportsVisitor.remove_unused_import(self.context, *ALLOW_ANY.rsplit(".", 1))
+        return _with_body(cls, body)
+
+    def is_allow_any(self, node: cst.BaseExpression) -> bool:
+        names = self.get_metadata(QualifiedNameProvider, node, set())
+        return any(q.name == ALLOW_ANY for q in names)
+
+
+def _elements(stmt: cst.BaseStatement) -> list[cst.Element]:
+    assert isinstance(stmt, cst.SimpleStatementLine)
+    assign = stmt.body[0]
+    assert isinstance(assign, cst.Assign) and isinstance(assign.value, (cst.List, cst.Tuple))
+    return list(assign.value.elements)
+
+
+def _assigns(stmt: cst.SimpleStatementLine, name: str) -> bool:
+    return any(
+        isinstance(s, cst.Assign)
+        and any(isinstance(t.target, cst.Name) and t.target.value == name for t in s.targets)
+        for s in stmt.body
+    )
+
+
+class _ReplaceAllowAny(cst.CSTTransformer):
+    def __init__(self, codemod: RequireAuthenticated, replacement: cst.BaseExpression) -> None:
+        self.codemod = codemod
+        self.replacement = replacement
+
+    def leave_Element(self, original_node: cst.Element, updated_node: cst.Element) -> cst.Element:
+        if self.codemod.is_allow_any(original_node.value):
+            return updated_node.with_changes(value=self.replacement)
+        return updated_node

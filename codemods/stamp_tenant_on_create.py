@@ -1,0 +1,92 @@
+"""Stamp the requesting user's tenant on objects a DRF view creates.
+
+Without it, ``serializer.save()`` stores whatever tenant the request body carries (or
+none), so a user can create rows in another tenant. The codemod adds the pattern's
+``perform_create`` where the view creates and none exists, and in an existing
+``perform_create`` (or a ``create`` that saves directly) inserts the tenant guard and
+passes ``<tenant_field>=tenant_id`` to every ``serializer.save()``, replacing a tenant
+taken from the request. Saves with ``**kwargs`` are reported for manual review.
+
+Reference: ``templates/module/_macros/secure.jinja`` (``perform_create``).
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.codemod import SkipFile
+
+from codemods._registry import register
+from codemods._viewset import (
+    FunctionScopeTransformer,
+    ViewsetCodemod,
+    dotted,
+    insert_guard,
+    insert_method,
+    replace_method,
+)
+from scaffold import pattern
+from scaffold.viewsets import Action, ViewPlan
+
+
+@register
+class StampTenantOnCreate(ViewsetCodemod):
+    DESCRIPTION = "Stamp the user's tenant in perform_create/create of DRF views that create tenant rows."
+    KIND = "stamp_create"
+
+    def rewrite(self, cls: cst.ClassDef, plan: ViewPlan, action: Action) -> cst.ClassDef:
+        rendered = pattern.perform_create(self.settings.tenant_field, self.settings.user_tenant_attr)
+        if action.method == "perform_create" and not action.steps:
+            self.need_import("PermissionDenied")
+            return insert_method(cls, self.method(rendered), after="get_queryset")
+        stamp = _save_arg(cst.parse_module(rendered))
+
+        def edit(fn: cst.FunctionDef) -> cst.FunctionDef:
+            stamper = _Stamp(action.targets, action.steps, stamp, self.settings.tenant_field)
+            fn = fn.with_changes(body=fn.body.visit(stamper))
+            if stamper.seen != len(action.steps):
+                raise SkipFile(f"{action.method}: save() calls differ between analysis and rewrite")
+            return insert_guard(fn, self.guard()) if action.insert_guard else fn
+
+        return replace_method(cls, action.method, edit)
+
+
+def _save_arg(module: cst.Module) -> cst.Arg:
+    """The ``<tenant_field>=tenant_id`` argument of the pattern's ``serializer.save(...)``."""
+    found: list[cst.Arg] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Attribute) and node.func.attr.value == "save":
+                found.extend(a for a in node.args if a.keyword is not None)
+
+    module.visit(Finder())
+    return found[0]
+
+
+class _Stamp(FunctionScopeTransformer):
+    def __init__(self, targets: list[str], steps: list[str], stamp: cst.Arg, tenant_field: str) -> None:
+        super().__init__()
+        self.targets = set(targets)
+        self.steps = steps
+        self.stamp = stamp
+        self.tenant_field = tenant_field
+        self.seen = 0
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        if self.depth or dotted(updated_node.func) not in self.targets:
+            return updated_node
+        if self.seen >= len(self.steps):
+            raise SkipFile("save() calls differ between analysis and rewrite")
+        step = self.steps[self.seen]
+        self.seen += 1
+        if step == "add":
+            return updated_node.with_changes(args=[*updated_node.args, self.stamp])
+        if step == "replace":
+            args = [
+                a.with_changes(value=self.stamp.value)
+                if a.keyword is not None and a.keyword.value == self.tenant_field
+                else a
+                for a in updated_node.args
+            ]
+            return updated_node.with_changes(args=args)
+        return updated_node

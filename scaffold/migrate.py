@@ -1,0 +1,160 @@
+"""``scaffold migrate-viewsets``: bring existing DRF views up to the secure tenant pattern.
+
+The work is done by the shared engine (:mod:`scaffold.engine`) with one unit,
+:class:`MigrateViewSets`: its ``analyze`` is the stdlib-ast decision of
+:mod:`scaffold.viewsets`; its ``fix`` runs the registered viewset codemods (``codemods/``)
+with libcst, only on files that have something to rewrite.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scaffold import engine
+from scaffold.engine import Analysis, FileContext, ManualReview, Message
+from scaffold.errors import UsageError
+from scaffold.fsutil import ChangeSet
+from scaffold.project import iter_python_files
+from scaffold.viewsets import Settings, analyze_module
+
+
+class MigrateViewSets:
+    """The engine unit behind ``migrate-viewsets`` (and the TEN001-TEN004 fixes)."""
+
+    code = "migrate-viewsets"
+    version = "1"
+    needles = (b"queryset",)
+
+    def analyze(self, ctx: FileContext) -> Analysis:
+        settings = _settings(ctx.settings)
+        plans = analyze_module(ctx.tree, ctx.text, ctx.module, ctx.path, ctx.index, settings)
+        messages = [
+            Message(line, col, self.code, reason, kind="manual", symbol=plan.name)
+            for plan in plans
+            for line, col, reason in plan.manual
+        ]
+        return Analysis(messages, fix_due=any(plan.actions for plan in plans))
+
+    def fix(self, ctx: FileContext, text: str) -> str:
+        from libcst.codemod import (
+            CodemodContext,
+            TransformFailure,
+            TransformSkip,
+            TransformSuccess,
+            transform_module,
+        )
+
+        from codemods import CODEMODS
+        from codemods._viewset import ViewsetCodemod
+
+        settings = _settings(ctx.settings)
+        for name, cls in sorted(CODEMODS.items()):
+            if not issubclass(cls, ViewsetCodemod):
+                continue
+            context = CodemodContext(filename=str(ctx.path), full_module_name=ctx.module)
+            command = cls(context, settings.tenant_field, settings.user_tenant_attr, ctx.index)
+            result = transform_module(command, text)
+            if isinstance(result, TransformFailure):
+                raise ManualReview(f"{name} failed, file left untouched: {result.error}")
+            if isinstance(result, TransformSkip):
+                raise ManualReview(
+                    f"{name}: {result.skip_description or 'cannot rewrite safely'}; file left untouched"
+                )
+            assert isinstance(result, TransformSuccess)
+            text = result.code
+        return text
+
+
+def _settings(values: Any) -> Settings:
+    return Settings(values.get("tenant_field", "tenant_id"), values.get("user_tenant_attr", "tenant_id"))
+
+
+@dataclass
+class MigrateResult:
+    report: engine.RunReport
+    changes: ChangeSet
+    check: bool
+    diff: bool
+    applied: bool
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.check and self.report.rewritten else 0
+
+    def diff_text(self) -> str:
+        return self.changes.diff(self.report.root)
+
+    def summary(self) -> str:
+        r = self.report
+        verb = "rewritten" if self.applied else "to rewrite"
+        lines = []
+        for res in r.rewritten:
+            lines.append(f"{'rewrote' if self.applied else 'would rewrite'} {res.rel}")
+        for res, msg in r.manual:
+            lines.append(f"{res.rel}:{msg.line}: manual review: {msg.message}")
+        for res in r.unparsable:
+            for msg in res.messages:
+                lines.append(f"{res.rel}:{msg.line}: unparsable: {msg.message}")
+        for res in r.skipped:
+            for msg in res.messages:
+                lines.append(f"{res.rel}: {msg.message}")
+        manual_files = len({res.rel for res, _ in r.manual})
+        lines.append(
+            f"{r.scanned} files scanned, {len(r.rewritten)} {verb}, "
+            f"{manual_files} need manual review ({len(r.manual)} places), "
+            f"{len(r.unparsable)} unparsable, {len(r.skipped)} skipped"
+        )
+        return "\n".join(lines)
+
+
+def migrate_viewsets(
+    project: str | os.PathLike[str] | None = None,
+    paths: Sequence[str | os.PathLike[str]] = (),
+    *,
+    check: bool = False,
+    diff: bool = False,
+    jobs: int | None = None,
+    exclude: Iterable[str] = (),
+    cache: bool = True,
+    progress: engine.ProgressFn | None = None,
+) -> MigrateResult:
+    """Rewrite the project's DRF views to the secure pattern (or, with check/diff, only report).
+
+    Writes are all-or-nothing (:class:`scaffold.fsutil.ChangeSet`), each one atomic.
+    """
+    from scaffold.api import load_project
+
+    cfg = load_project(project)
+    if jobs is not None and jobs < 1:
+        raise UsageError(f"--jobs {jobs}: must be 1 or more")
+    starts = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_absolute() and not path.exists() and (cfg.root / path).exists():
+            path = cfg.root / path
+        if not path.exists():
+            raise UsageError(f"{raw}: no such file or directory; pass paths inside the project")
+        starts.append(path)
+    files = iter_python_files(cfg.root, (*cfg.exclude_globs, *exclude), starts or None)
+    settings = {"tenant_field": cfg.tenant_field, "user_tenant_attr": cfg.user_tenant_attr}
+    report = engine.run(
+        [MigrateViewSets()],
+        files,
+        root=cfg.root,
+        settings=settings,
+        jobs=jobs,
+        fix=True,
+        need_bytes=not check or diff,
+        cache=cache,
+        progress=progress,
+    )
+    changes = engine.changeset(report)
+    applied = False
+    if changes and not check and not diff:
+        changes.apply()
+        applied = True
+    return MigrateResult(report, changes, check, diff, applied)

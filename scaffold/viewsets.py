@@ -1,0 +1,708 @@
+"""What a DRF view does about tenants, decided with stdlib ``ast`` (shared by codemods and audit).
+
+:func:`analyze_module` returns one :class:`ViewPlan` per DRF generic view / ViewSet class at
+module level: whether it is already scoped (and how), the rewrites that bring it to the
+secure pattern (:class:`Action`), or why it needs manual review. The four viewset codemods
+in ``codemods/`` re-run this analysis on the code they are given and carry out exactly the
+actions of their kind, so the engine's cheap ast decision and the libcst rewrite can never
+disagree, and a second run finds nothing to do.
+
+Classes are matched by meaning: bases are resolved through imports (aliases, relative
+imports) and through project-local base classes and mixins in other files
+(:class:`scaffold.index.ProjectIndex`).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from scaffold.index import ClassInfo, ModuleInfo, ProjectIndex, dotted_name
+
+_V = "rest_framework.viewsets."
+_G = "rest_framework.generics."
+_M = "rest_framework.mixins."
+GENERIC_VIEWS = frozenset(
+    [
+        _V + "ModelViewSet",
+        _V + "ReadOnlyModelViewSet",
+        _V + "GenericViewSet",
+        _G + "GenericAPIView",
+        *(
+            _G + n
+            for n in (
+                "CreateAPIView",
+                "ListAPIView",
+                "RetrieveAPIView",
+                "DestroyAPIView",
+                "UpdateAPIView",
+                "ListCreateAPIView",
+                "RetrieveUpdateAPIView",
+                "RetrieveDestroyAPIView",
+                "RetrieveUpdateDestroyAPIView",
+            )
+        ),
+    ]
+)
+CREATING_VIEWS = frozenset(
+    [_V + "ModelViewSet", _M + "CreateModelMixin", _G + "CreateAPIView", _G + "ListCreateAPIView"]
+)
+ALLOW_ANY = "rest_framework.permissions.AllowAny"
+IS_AUTHENTICATED = "rest_framework.permissions.IsAuthenticated"
+PERMISSION_DENIED = ("rest_framework.exceptions.PermissionDenied", "django.core.exceptions.PermissionDenied")
+MANAGER_ATTRS = frozenset(["objects", "_default_manager", "_base_manager"])
+QS_METHODS = frozenset(
+    [
+        "all",
+        "filter",
+        "exclude",
+        "select_related",
+        "prefetch_related",
+        "order_by",
+        "annotate",
+        "distinct",
+        "only",
+        "defer",
+        "using",
+        "alias",
+        "reverse",
+        "select_for_update",
+    ]
+)
+RAW_CALLS = frozenset(["raw", "extra", "RawSQL", "cursor", "execute"])
+SCOPING_CALLS = frozenset(["for_tenant", "for_user", "for_request", "scoped", "tenant_scoped"])
+GUARD_VAR = "tenant_id"  # the local the pattern's tenant_guard defines and tenant_filter uses
+
+ActionKind = Literal["add_get_queryset", "scope_get_queryset", "set_permissions", "stamp_create"]
+
+
+@dataclass
+class Action:
+    kind: ActionKind
+    line: int
+    # add_get_queryset: the queryset expression to filter (source text, ``.all()`` dropped)
+    queryset_expr: str = ""
+    # scope_get_queryset: per return in source order: keep / replace_all / append
+    # stamp_create: per ``serializer.save()`` call in source order: keep / add / replace
+    # (no steps: add the pattern's perform_create)
+    steps: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)  # stamp_create: dotted callee of each save()
+    method: str = ""  # the method edited (get_queryset, perform_create, create)
+    insert_guard: bool = False
+    # set_permissions: "add" (no permission_classes) or "replace" (AllowAny elements)
+    mode: str = ""
+
+
+@dataclass
+class ViewPlan:
+    name: str
+    line: int
+    col: int
+    model: str | None = None
+    scoped_by: str = ""  # why it is already scoped ("" when it is not)
+    actions: list[Action] = field(default_factory=list)
+    manual: list[tuple[int, int, str]] = field(default_factory=list)
+    imports: set[str] = field(default_factory=set)  # pattern names to import (PermissionDenied, ...)
+
+    def of(self, kind: ActionKind) -> Action | None:
+        return next((a for a in self.actions if a.kind == kind), None)
+
+
+@dataclass(frozen=True)
+class Settings:
+    tenant_field: str = "tenant_id"
+    user_tenant_attr: str = "tenant_id"
+
+
+# -- entry point -----------------------------------------------------------------------
+
+
+def analyze_module(
+    tree: ast.Module, source: str, module: str, path: Path, index: ProjectIndex, settings: Settings
+) -> list[ViewPlan]:
+    """One plan per module-level DRF generic view / ViewSet class of ``tree`` (parsed from ``source``)."""
+    info = index.add_tree(module, path, tree)
+    plans: list[ViewPlan] = []
+    for node in tree.body:
+        if (
+            isinstance(node, ast.ClassDef)
+            and info.classes.get(node.name) is not None
+            and info.classes[node.name].node is node
+        ):
+            plan = _View(info, info.classes[node.name], index, settings, source).plan()
+            if plan is not None:
+                plans.append(plan)
+    return plans
+
+
+def parse_and_analyze(
+    code: str, module: str, path: Path, index: ProjectIndex, settings: Settings
+) -> list[ViewPlan]:
+    return analyze_module(ast.parse(code), code, module, path, index, settings)
+
+
+# -- helpers -------------------------------------------------------------------------
+
+
+def walk_function(node: ast.AST) -> Iterator[ast.AST]:
+    """Pre-order, source-order walk of a function body that does not enter nested scopes."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        yield child
+        yield from walk_function(child)
+
+
+def _chain(expr: ast.expr) -> tuple[ast.expr, list[ast.Call]]:
+    """Split ``root.m1(...).m2(...)`` into ``root`` and the method calls, outermost last."""
+    calls: list[ast.Call] = []
+    while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
+        calls.append(expr)
+        expr = expr.func.value
+    calls.reverse()
+    return expr, calls
+
+
+def _mentions_attr(node: ast.AST, attr: str) -> bool:
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Attribute) and sub.attr == attr:
+            return True
+        if isinstance(sub, ast.Constant) and sub.value == attr:
+            return True
+    return False
+
+
+def _is_user_expr(node: ast.AST) -> bool:
+    name = dotted_name(node) if isinstance(node, ast.expr) else None
+    return name in ("self.request.user", "request.user", "user")
+
+
+def _assigned_names(node: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for sub in walk_function(node):
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+            names.add(sub.id)
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        names.update(a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs))
+    return names
+
+
+def _class_members(node: ast.ClassDef) -> tuple[dict[str, ast.stmt], dict[str, ast.FunctionDef]]:
+    attrs: dict[str, ast.stmt] = {}
+    methods: dict[str, ast.FunctionDef] = {}
+    for stmt in node.body:
+        if isinstance(stmt, ast.Assign):
+            for target in stmt.targets:
+                if isinstance(target, ast.Name):
+                    attrs[target.id] = stmt
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            attrs[stmt.target.id] = stmt
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            methods[stmt.name] = stmt  # type: ignore[assignment]
+    return attrs, methods
+
+
+def _value(stmt: ast.stmt) -> ast.expr | None:
+    return stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else None
+
+
+class _View:
+    """The analysis of one class; ``plan()`` returns None for classes that are not DRF views."""
+
+    def __init__(
+        self, module: ModuleInfo, cls: ClassInfo, index: ProjectIndex, settings: Settings, source: str
+    ) -> None:
+        self.source = source
+        self.module = module
+        self.cls = cls
+        self.node = cls.node
+        self.index = index
+        self.s = settings
+        self.ancestors = list(index.ancestors(cls))
+        self.attrs, self.methods = _class_members(self.node)
+
+    # -- the plan --------------------------------------------------------------------
+    def plan(self) -> ViewPlan | None:
+        quals = {q for q, _ in self.ancestors}
+        if not quals & GENERIC_VIEWS:
+            return None
+        plan = ViewPlan(self.node.name, self.node.lineno, self.node.col_offset)
+        inherited = self._inherited()
+        if "get_queryset" in self.methods:
+            self._get_queryset(plan, self.methods["get_queryset"])
+        elif "get_queryset" in inherited:
+            owner, fn = inherited["get_queryset"]
+            if self._returns_scoped(fn):
+                plan.scoped_by = f"get_queryset inherited from {owner}"
+            else:
+                plan.manual.append(
+                    (
+                        self.node.lineno,
+                        self.node.col_offset,
+                        f"{self.node.name} inherits get_queryset from {owner}, which is not scoped to the tenant; fix {owner}",
+                    )
+                )
+            return plan
+        elif "queryset" in self.attrs:
+            self._queryset_attr(plan, self.attrs["queryset"])
+        else:
+            return None  # no data of its own (its base, if any, carries the fix)
+        if plan.manual or (plan.model is None and not plan.actions and not plan.scoped_by):
+            plan.actions.clear()
+            return plan
+        if plan.model is not None and self._tenant_data(plan.model) is False:
+            plan.actions.clear()
+            plan.scoped_by = plan.scoped_by or f"{plan.model} has no {self.s.tenant_field} field"
+            return plan
+        self._permissions(plan, inherited)
+        if quals & CREATING_VIEWS:
+            self._create(plan, inherited)
+        if plan.manual:
+            plan.actions.clear()
+        return plan
+
+    def _inherited(self) -> dict[str, tuple[str, ast.AST]]:
+        """Members defined by project-local ancestors (first one wins, MRO-ish order)."""
+        out: dict[str, tuple[str, ast.AST]] = {}
+        for qual, info in self.ancestors:
+            if info is None:
+                continue
+            attrs, methods = _class_members(info.node)
+            for name, stmt in (*attrs.items(), *methods.items()):
+                out.setdefault(name, (info.name if qual.rsplit(".", 1)[-1] == info.name else qual, stmt))
+        return out
+
+    # -- model and tenant data ------------------------------------------------------------
+    def _model_of(self, root: ast.expr) -> str | None:
+        """``Supplier.objects`` -> qualified ``purchasing.models.Supplier``."""
+        if isinstance(root, ast.Attribute) and root.attr in MANAGER_ATTRS:
+            return self.module.imports.qualify(root.value, self.module.local)
+        return None
+
+    def _tenant_data(self, model: str) -> bool | None:
+        """True/False when the model (or a project base) does/doesn't declare the tenant field."""
+        info = self.index.class_info(model)
+        if info is None:
+            return None
+        field_name = self.s.tenant_field
+        for candidate in (info, *(i for _, i in self.index.ancestors(info))):
+            if candidate is None:
+                continue
+            attrs, _ = _class_members(candidate.node)
+            if field_name in attrs:
+                return True
+            if field_name.endswith("_id") and field_name[:-3] in attrs:
+                return True
+        unresolved = [q for q, i in self.index.ancestors(info) if i is None and not q.startswith("django.")]
+        return None if unresolved else False
+
+    def _need_model(self, plan: ViewPlan, node: ast.AST) -> None:
+        if plan.model is None:
+            return
+        if self._tenant_data(plan.model) is None:
+            plan.manual.append(
+                (
+                    getattr(node, "lineno", self.node.lineno),
+                    getattr(node, "col_offset", 0),
+                    f"cannot tell whether {plan.model} has a {self.s.tenant_field} field (model not found in the project)",
+                )
+            )
+
+    # -- rule 1: queryset attribute ---------------------------------------------------
+    def _queryset_attr(self, plan: ViewPlan, stmt: ast.stmt) -> None:
+        value = _value(stmt)
+        root, calls = _chain(value) if value is not None else (None, [])
+        model = self._model_of(root) if root is not None else None
+        if value is None or model is None or any(c.func.attr not in QS_METHODS for c in calls):  # type: ignore[attr-defined]
+            plan.manual.append(
+                (
+                    stmt.lineno,
+                    stmt.col_offset,
+                    f"{self.node.name}.queryset is built dynamically; scope it to the tenant by hand",
+                )
+            )
+            return
+        plan.model = model
+        if self._chain_scoped(calls):
+            plan.scoped_by = "queryset attribute filters by tenant"
+            return
+        self._need_model(plan, stmt)
+        if calls and calls[-1].func.attr == "all" and not calls[-1].args and not calls[-1].keywords:  # type: ignore[attr-defined]
+            base = calls[-1].func.value  # type: ignore[attr-defined]
+        else:
+            base = value
+        expr = ast.get_source_segment(self.source, base) or ast.unparse(base)
+        plan.actions.append(
+            Action("add_get_queryset", stmt.lineno, queryset_expr=expr, method="get_queryset")
+        )
+        plan.imports.add("PermissionDenied")
+        self._check_import(plan, "PermissionDenied", PERMISSION_DENIED)
+
+    # -- scoping evidence ----------------------------------------------------------------
+    def _kw_scopes(self, kw: ast.keyword) -> bool:
+        tf = self.s.tenant_field
+        stem = tf[:-3] if tf.endswith("_id") else tf
+        if kw.arg is None:
+            return _mentions_attr(kw.value, self.s.user_tenant_attr) or _mentions_attr(kw.value, tf)
+        if kw.arg == tf or kw.arg.startswith(tf + "__") or kw.arg == stem or kw.arg.startswith(stem + "__"):
+            return True
+        if _mentions_attr(kw.value, self.s.user_tenant_attr):
+            return True
+        return _is_user_expr(kw.value)  # owner filter: user=request.user
+
+    def _chain_scoped(self, calls: list[ast.Call]) -> bool:
+        for call in calls:
+            attr = call.func.attr  # type: ignore[attr-defined]
+            if attr in SCOPING_CALLS:
+                return True
+            if attr in ("filter", "get", "exclude") and any(self._kw_scopes(k) for k in call.keywords):
+                return True
+            if attr == "filter" and any(_mentions_attr(a, self.s.user_tenant_attr) for a in call.args):
+                return True  # Q(tenant_id=user.tenant_id)
+        return False
+
+    def _expr_scoped(self, expr: ast.expr) -> bool:
+        _, calls = _chain(expr)
+        return self._chain_scoped(calls)
+
+    def _returns_scoped(self, fn: ast.AST) -> bool:
+        """A (base-class) get_queryset counts as scoped when every return is scoped or empty."""
+        returns = [n for n in walk_function(fn) if isinstance(n, ast.Return)]
+        if not returns:
+            return False
+        for ret in returns:
+            if ret.value is None:
+                return False
+            _, calls = _chain(ret.value)
+            if calls and calls[-1].func.attr == "none":  # type: ignore[attr-defined]
+                continue
+            if self._expr_scoped(ret.value):
+                continue
+            if isinstance(ret.value, ast.Name) and self._name_scoped(fn, ret.value.id):
+                continue
+            return False
+        return True
+
+    def _name_scoped(self, fn: ast.AST, name: str) -> bool:
+        for sub in walk_function(fn):
+            if isinstance(sub, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == name for t in sub.targets
+            ):
+                if self._expr_scoped(sub.value):
+                    return True
+        return False
+
+    # -- rule 2: get_queryset ---------------------------------------------------------
+    def _get_queryset(self, plan: ViewPlan, fn: ast.FunctionDef) -> None:
+        name = self.node.name
+        for sub in walk_function(fn):
+            if isinstance(sub, ast.Call):
+                callee = sub.func.attr if isinstance(sub.func, ast.Attribute) else dotted_name(sub.func) or ""
+                if callee.rsplit(".", 1)[-1] in RAW_CALLS:
+                    plan.manual.append(
+                        (
+                            sub.lineno,
+                            sub.col_offset,
+                            f"{name}.get_queryset uses raw SQL; scope it to the tenant by hand",
+                        )
+                    )
+                    return
+            if isinstance(sub, (ast.Yield, ast.YieldFrom)):
+                plan.manual.append((sub.lineno, sub.col_offset, f"{name}.get_queryset is a generator"))
+                return
+        returns = [n for n in walk_function(fn) if isinstance(n, ast.Return)]
+        if not returns:
+            plan.manual.append((fn.lineno, fn.col_offset, f"{name}.get_queryset has no return statement"))
+            return
+        steps: list[str] = []
+        for ret in returns:
+            step = self._return_step(plan, fn, ret)
+            if step is None:
+                return
+            steps.append(step)
+        if plan.model is None:
+            plan.model = self._attr_model()
+        if all(s == "keep" for s in steps):
+            plan.scoped_by = "get_queryset filters by tenant"
+            return
+        self._need_model(plan, fn)
+        if plan.model is None:
+            plan.manual.append(
+                (fn.lineno, fn.col_offset, f"{name}.get_queryset: cannot tell which model it returns")
+            )
+            return
+        insert_guard = self._guard_needed(plan, fn)
+        if plan.manual:
+            return
+        plan.actions.append(
+            Action(
+                "scope_get_queryset", fn.lineno, steps=steps, method="get_queryset", insert_guard=insert_guard
+            )
+        )
+
+    def _attr_model(self) -> str | None:
+        stmt = self.attrs.get("queryset")
+        if stmt is None:
+            for _qual, info in self.ancestors:
+                if info is not None:
+                    attrs, _ = _class_members(info.node)
+                    if "queryset" in attrs:
+                        stmt = attrs["queryset"]
+                        break
+        value = _value(stmt) if stmt is not None else None
+        if value is None:
+            return None
+        root, _ = _chain(value)
+        return self._model_of(root)
+
+    def _return_step(self, plan: ViewPlan, fn: ast.FunctionDef, ret: ast.Return) -> str | None:
+        name = self.node.name
+        value = ret.value
+        where = (ret.lineno, ret.col_offset)
+        if value is None:
+            plan.manual.append((*where, f"{name}.get_queryset returns None"))
+            return None
+        if isinstance(
+            value, (ast.List, ast.ListComp, ast.Tuple, ast.Set, ast.SetComp, ast.Dict, ast.GeneratorExp)
+        ):
+            plan.manual.append(
+                (*where, f"{name}.get_queryset returns a list, not a queryset; filter it by tenant by hand")
+            )
+            return None
+        root, calls = _chain(value)
+        if calls and calls[-1].func.attr == "none":  # type: ignore[attr-defined]
+            return "keep"
+        if self._chain_scoped(calls):
+            return "keep"
+        if any(c.func.attr not in QS_METHODS for c in calls):  # type: ignore[attr-defined]
+            plan.manual.append(
+                (*where, f"{name}.get_queryset returns a queryset built dynamically; scope it by hand")
+            )
+            return None
+        model = self._model_of(root)
+        root_name = dotted_name(root) if isinstance(root, ast.expr) else None
+        is_super = (
+            isinstance(root, ast.Call)
+            and isinstance(root.func, ast.Attribute)
+            and root.func.attr == "get_queryset"
+            and isinstance(root.func.value, ast.Call)
+            and dotted_name(root.func.value.func) == "super"
+        )
+        if model is not None:
+            if plan.model is not None and plan.model != model:
+                plan.manual.append((*where, f"{name}.get_queryset returns querysets of several models"))
+                return None
+            plan.model = model
+        elif root_name == "self.queryset" or is_super:
+            pass
+        elif isinstance(root, ast.Name) and not calls:
+            if self._name_scoped(fn, root.id):
+                return "keep"
+            if not self._name_is_queryset(fn, root.id):
+                plan.manual.append(
+                    (*where, f"{name}.get_queryset returns `{root.id}`, built dynamically; scope it by hand")
+                )
+                return None
+        else:
+            plan.manual.append(
+                (*where, f"{name}.get_queryset returns a queryset built dynamically; scope it by hand")
+            )
+            return None
+        if calls and calls[-1].func.attr == "all" and not calls[-1].args and not calls[-1].keywords:  # type: ignore[attr-defined]
+            return "replace_all"
+        return "append"
+
+    def _name_is_queryset(self, fn: ast.AST, name: str) -> bool:
+        found = False
+        for sub in walk_function(fn):
+            targets: list[ast.expr] = []
+            if isinstance(sub, ast.Assign):
+                targets = sub.targets
+            elif isinstance(sub, (ast.AugAssign, ast.AnnAssign)):
+                targets = [sub.target]
+            elif isinstance(sub, (ast.For, ast.With, ast.NamedExpr)):
+                tgt = getattr(sub, "target", None)
+                if isinstance(sub, ast.With):
+                    if any(
+                        i.optional_vars is not None
+                        and any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(i.optional_vars))
+                        for i in sub.items
+                    ):
+                        return False
+                    continue
+                if tgt is not None and any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(tgt)):
+                    return False
+                continue
+            if not any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                if any(isinstance(n, ast.Name) and n.id == name for t in targets for n in ast.walk(t)):
+                    return False  # tuple unpacking
+                continue
+            value = getattr(sub, "value", None)
+            if not isinstance(sub, ast.Assign) or value is None:
+                return False
+            root, calls = _chain(value)
+            if any(c.func.attr not in QS_METHODS for c in calls):  # type: ignore[attr-defined]
+                return False
+            if (
+                self._model_of(root) is None
+                and not (isinstance(root, ast.Name) and root.id == name)
+                and dotted_name(root) != "self.queryset"
+            ):
+                return False
+            found = True
+        return found
+
+    def _guard_needed(self, plan: ViewPlan, fn: ast.FunctionDef) -> bool:
+        """False when the method already assigns the pattern's ``tenant_id`` from the user."""
+        for stmt in fn.body:
+            if (
+                isinstance(stmt, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == GUARD_VAR for t in stmt.targets)
+                and _mentions_attr(stmt.value, self.s.user_tenant_attr)
+                and any(
+                    _is_user_expr(n) or dotted_name(n) in ("self.request.user", "request.user")
+                    for n in ast.walk(stmt.value)
+                    if isinstance(n, ast.expr)
+                )
+            ):
+                return False
+        if GUARD_VAR in _assigned_names(fn) or any(
+            isinstance(n, ast.Name) and n.id == GUARD_VAR for n in walk_function(fn)
+        ):
+            plan.manual.append(
+                (
+                    fn.lineno,
+                    fn.col_offset,
+                    f"{self.node.name}.{fn.name} already uses a local `{GUARD_VAR}`; scope it by hand",
+                )
+            )
+            return False
+        plan.imports.add("PermissionDenied")
+        self._check_import(plan, "PermissionDenied", PERMISSION_DENIED)
+        return True
+
+    def _check_import(self, plan: ViewPlan, name: str, allowed: tuple[str, ...]) -> None:
+        bound = self.module.imports.names.get(name) or self.module.local.get(name)
+        if bound is not None and bound not in allowed:
+            plan.manual.append(
+                (
+                    self.node.lineno,
+                    self.node.col_offset,
+                    f"`{name}` is bound to {bound} in this module; cannot add {allowed[0]}",
+                )
+            )
+
+    # -- rule 3: permissions ---------------------------------------------------------------
+    def _permissions(self, plan: ViewPlan, inherited: dict[str, tuple[str, ast.AST]]) -> None:
+        if "get_permissions" in self.methods:
+            return
+        stmt = self.attrs.get("permission_classes")
+        if stmt is None:
+            if "permission_classes" in inherited or "get_permissions" in inherited:
+                return
+            plan.actions.append(Action("set_permissions", self.node.lineno, mode="add"))
+            plan.imports.add("IsAuthenticated")
+            self._check_import(plan, "IsAuthenticated", (IS_AUTHENTICATED,))
+            return
+        value = _value(stmt)
+        if isinstance(value, (ast.List, ast.Tuple)):
+            if any(self.module.imports.qualify(e, self.module.local) == ALLOW_ANY for e in value.elts):
+                plan.actions.append(Action("set_permissions", stmt.lineno, mode="replace"))
+                plan.imports.add("IsAuthenticated")
+                self._check_import(plan, "IsAuthenticated", (IS_AUTHENTICATED,))
+
+    # -- rule 4: stamping the tenant on create ---------------------------------------------
+    def _create(self, plan: ViewPlan, inherited: dict[str, tuple[str, ast.AST]]) -> None:
+        fn = self.methods.get("perform_create")
+        if fn is not None:
+            param = fn.args.args[1].arg if len(fn.args.args) > 1 else None
+            self._stamp(
+                plan, fn, lambda call: param is not None and dotted_name(call.func) == f"{param}.save"
+            )
+            return
+        create = self.methods.get("create")
+        if create is not None and not any(
+            isinstance(n, ast.Call) and dotted_name(n.func) == "self.perform_create"
+            for n in walk_function(create)
+        ):
+            names = {
+                t.id
+                for n in walk_function(create)
+                if isinstance(n, ast.Assign)
+                and isinstance(n.value, ast.Call)
+                and (dotted_name(n.value.func) or "").endswith(
+                    ("get_serializer", "Serializer", "serializer_class")
+                )
+                for t in n.targets
+                if isinstance(t, ast.Name)
+            }
+            self._stamp(
+                plan,
+                create,
+                lambda call: (
+                    (dotted_name(call.func) or "").rpartition(".")[::2] in {(n, "save") for n in names}
+                ),
+            )
+            return
+        if "perform_create" in inherited or ("create" in inherited and create is None):
+            return
+        plan.actions.append(Action("stamp_create", self.node.lineno, method="perform_create"))
+        plan.imports.add("PermissionDenied")
+        self._check_import(plan, "PermissionDenied", PERMISSION_DENIED)
+
+    def _stamp(self, plan: ViewPlan, fn: ast.FunctionDef, is_save) -> None:  # type: ignore[no-untyped-def]
+        name = f"{self.node.name}.{fn.name}"
+        saves = [n for n in walk_function(fn) if isinstance(n, ast.Call) and is_save(n)]
+        if not saves:
+            plan.manual.append(
+                (
+                    fn.lineno,
+                    fn.col_offset,
+                    f"{name} does not call serializer.save(); stamp the tenant by hand",
+                )
+            )
+            return
+        tf = self.s.tenant_field
+        steps: list[str] = []
+        for call in saves:
+            if any(k.arg is None for k in call.keywords) or any(
+                isinstance(a, ast.Starred) for a in call.args
+            ):
+                plan.manual.append(
+                    (
+                        call.lineno,
+                        call.col_offset,
+                        f"{name} passes **kwargs to save(); stamp the tenant by hand",
+                    )
+                )
+                return
+            kw = next((k for k in call.keywords if k.arg == tf), None)
+            if kw is None:
+                steps.append("add")
+            elif (isinstance(kw.value, ast.Name) and kw.value.id == GUARD_VAR) or (
+                _mentions_attr(kw.value, self.s.user_tenant_attr)
+                and any(
+                    dotted_name(n) in ("self.request.user", "request.user", "user")
+                    for n in ast.walk(kw.value)
+                    if isinstance(n, ast.expr)
+                )
+            ):
+                steps.append("keep")
+            else:
+                steps.append("replace")  # from the request body, URL, ...: never trust it
+        if all(s == "keep" for s in steps):
+            return
+        insert_guard = self._guard_needed(plan, fn)
+        plan.actions.append(
+            Action(
+                "stamp_create",
+                fn.lineno,
+                steps=steps,
+                targets=[dotted_name(c.func) or "" for c in saves],
+                method=fn.name,
+                insert_guard=insert_guard,
+            )
+        )
