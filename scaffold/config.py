@@ -250,6 +250,33 @@ def _detect_settings(cfg: Config) -> Detection:
     return Detection(None, candidates, "no DJANGO_SETTINGS_MODULE in manage.py")
 
 
+def star_imported_files(root: Path, path: Path) -> list[Path]:
+    """Project files ``path`` star-imports, transitively (``from .base import *``)."""
+    found: list[Path] = []
+    queue = [path]
+    while queue:
+        current = queue.pop(0)
+        tree = _parse(current)
+        if tree is None:
+            continue
+        init = current if current.name == "__init__.py" else current.parent / "__init__.py"
+        package = file_module(root, init)
+        for node in tree.body:
+            if not (isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names)):
+                continue
+            if node.level:
+                parts = package.split(".") if package else []
+                parts = parts[: len(parts) - (node.level - 1)] if node.level > 1 else parts
+                target = ".".join([*parts, node.module] if node.module else parts)
+            else:
+                target = node.module or ""
+            file = module_file(root, target) if target else None
+            if file is not None and file != path and file not in found:
+                found.append(file)
+                queue.append(file)
+    return found
+
+
 def _detect_urls(cfg: Config) -> Detection:
     try:
         files = cfg.settings_files()
@@ -260,6 +287,11 @@ def _detect_urls(cfg: Config) -> Detection:
         tree = _parse(path)
         if tree is not None:
             values.extend(_string_assignments(tree, "ROOT_URLCONF"))
+    if not values:  # settings/dev.py doing `from .base import *`
+        for path in star_imported_files(cfg.root, files[0]):
+            tree = _parse(path)
+            if tree is not None:
+                values.extend(_string_assignments(tree, "ROOT_URLCONF"))
     values = list(dict.fromkeys(values))
     if len(values) == 1 and module_file(cfg.root, values[0]):
         return Detection(values[0])

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scaffold.config import DEFAULTS, IDENT, Config
+from scaffold.config import DEFAULTS, IDENT, Config, star_imported_files
 from scaffold.errors import ConfigError, OperationFailed, SourceError
 from scaffold.fsutil import ChangeSet, read_source
 from scaffold.project import find_project, module_file
@@ -164,44 +164,19 @@ def _render_core(root: Path, package: str, cfg: Config, changes: ChangeSet) -> l
 # -- settings: INSTALLED_APPS -----------------------------------------------------------
 
 
-def _star_imports(root: Path, path: Path, module: str) -> list[Path]:
-    """Files star-imported by a settings module (``from .base import *``)."""
-    try:
-        tree = ast.parse(path.read_bytes())
-    except (SyntaxError, ValueError, OSError):
-        return []
-    found = []
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
-            if node.level:
-                parts = package.split(".")
-                base = parts[: len(parts) - (node.level - 1)] if node.level > 1 else parts
-                target = ".".join([*base, node.module] if node.module else base)
-            else:
-                target = node.module or ""
-            file = module_file(root, target) if target else None
-            if file is not None:
-                found.append((file, target))
-    return found  # type: ignore[return-value]
-
-
 def _installed_apps_files(root: Path, settings_module: str) -> list[Path]:
     """Settings files with a top-level ``INSTALLED_APPS = ...`` assignment, following
     star imports (``settings/dev.py`` -> ``settings/base.py``) and settings packages."""
     start = module_file(root, settings_module)
     if start is None:
         raise ConfigError(f"settings module {settings_module!r} not found; set settings in [tool.scaffold]")
-    queue: list[tuple[Path, str]] = [(start, settings_module)]
+    files = [start]
     if start.name == "__init__.py":
-        queue += [(p, f"{settings_module}.{p.stem}") for p in sorted(start.parent.glob("*.py")) if p != start]
-    seen: set[Path] = set()
+        files += sorted(p for p in start.parent.glob("*.py") if p != start)
+    for path in list(files):
+        files += [p for p in star_imported_files(root, path) if p not in files]
     hits: list[Path] = []
-    while queue:
-        path, module = queue.pop(0)
-        if path in seen:
-            continue
-        seen.add(path)
+    for path in files:
         try:
             tree = ast.parse(path.read_bytes())
         except (SyntaxError, ValueError, OSError):
@@ -217,7 +192,6 @@ def _installed_apps_files(root: Path, settings_module: str) -> list[Path]:
             if any(isinstance(t, ast.Name) and t.id == "INSTALLED_APPS" for t in targets):
                 hits.append(path)
                 break
-        queue.extend(_star_imports(root, path, module))  # type: ignore[arg-type]
     return hits
 
 
