@@ -11,13 +11,13 @@ A target that is missing, or is not a literal list/tuple (``BASE_APPS + [...]``)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import libcst as cst
 
 from scaffold.errors import SourceError
 
-__all__ = ["add_to_sequence", "sequence_values"]
+__all__ = ["add_expression_to_sequence", "add_to_sequence", "sequence_values"]
 
 _Seq = cst.List | cst.Tuple
 
@@ -27,9 +27,7 @@ def _parse(source: str, filename: str) -> cst.Module:
         return cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
         line = getattr(exc, "raw_line", "?")
-        raise SourceError(
-            f"{filename}: cannot parse (line {line}); fix the syntax error first"
-        ) from exc
+        raise SourceError(f"{filename}: cannot parse (line {line}); fix the syntax error first") from exc
 
 
 def _targets(stmt: cst.BaseSmallStatement) -> list[cst.BaseExpression]:
@@ -40,9 +38,7 @@ def _targets(stmt: cst.BaseSmallStatement) -> list[cst.BaseExpression]:
     return []
 
 
-def _body(
-    module: cst.Module, class_name: str | None, filename: str
-) -> Sequence[cst.BaseStatement]:
+def _body(module: cst.Module, class_name: str | None, filename: str) -> Sequence[cst.BaseStatement]:
     if class_name is None:
         return module.body
     for node in module.body:
@@ -51,9 +47,7 @@ def _body(
             if isinstance(body, cst.IndentedBlock):
                 return body.body
             return [body]  # type: ignore[list-item]
-    raise SourceError(
-        f"{filename}: no class {class_name} at module level; check the configured module:Class"
-    )
+    raise SourceError(f"{filename}: no class {class_name} at module level; check the configured module:Class")
 
 
 def _find(
@@ -67,9 +61,7 @@ def _find(
         if not isinstance(stmt, cst.SimpleStatementLine):
             continue
         for small in stmt.body:
-            if any(
-                isinstance(t, cst.Name) and t.value == name for t in _targets(small)
-            ):
+            if any(isinstance(t, cst.Name) and t.value == name for t in _targets(small)):
                 found = small
                 augmented = []
             elif (
@@ -95,9 +87,7 @@ def _find(
 def _strings(seq: _Seq) -> list[str]:
     values = []
     for el in seq.elements:
-        if isinstance(el, cst.Element) and isinstance(
-            el.value, (cst.SimpleString, cst.ConcatenatedString)
-        ):
+        if isinstance(el, cst.Element) and isinstance(el.value, (cst.SimpleString, cst.ConcatenatedString)):
             evaluated = el.value.evaluated_value
             if isinstance(evaluated, str):
                 values.append(evaluated)
@@ -125,11 +115,7 @@ def _quote(seq: _Seq, value: str) -> str:
                 quote = prefix_free[:1]
             break
     if quote in value or "\\" in value or "\n" in value:
-        return (
-            repr(value)
-            if quote == "'"
-            else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        )
+        return repr(value) if quote == "'" else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return f"{quote}{value}{quote}"
 
 
@@ -147,24 +133,16 @@ def _closer_ws(seq: _Seq) -> cst.BaseParenthesizableWhitespace:
 
 def _with_closer_ws(seq: _Seq, ws: cst.BaseParenthesizableWhitespace) -> _Seq:
     if isinstance(seq, cst.List):
-        return seq.with_changes(
-            rbracket=seq.rbracket.with_changes(whitespace_before=ws)
-        )
+        return seq.with_changes(rbracket=seq.rbracket.with_changes(whitespace_before=ws))
     if not seq.rpar:
         return seq
-    return seq.with_changes(
-        rpar=[*seq.rpar[:-1], seq.rpar[-1].with_changes(whitespace_before=ws)]
-    )
+    return seq.with_changes(rpar=[*seq.rpar[:-1], seq.rpar[-1].with_changes(whitespace_before=ws)])
 
 
 def _item_indent(seq: _Seq) -> cst.ParenthesizedWhitespace | None:
     """The whitespace that starts an item on its own line, or None for a single-line literal."""
     candidates = [_opener_ws(seq)]
-    candidates += [
-        el.comma.whitespace_after
-        for el in seq.elements[:-1]
-        if isinstance(el.comma, cst.Comma)
-    ]
+    candidates += [el.comma.whitespace_after for el in seq.elements[:-1] if isinstance(el.comma, cst.Comma)]
     for ws in reversed(candidates):
         if isinstance(ws, cst.ParenthesizedWhitespace):
             return cst.ParenthesizedWhitespace(
@@ -187,9 +165,7 @@ def _append(seq: _Seq, literal: str) -> _Seq:
     closer = _closer_ws(seq)
     if indent is None or not isinstance(closer, cst.ParenthesizedWhitespace):
         # Single line: `["a", "b"]` -> `["a", "b", "x"]` (a trailing comma is dropped).
-        elements[-1] = last.with_changes(
-            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-        )
+        elements[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
         elements.append(cst.Element(new_value))
         return seq.with_changes(elements=elements)
     # One item per line. The whitespace before the closer holds the last item's own-line
@@ -198,19 +174,11 @@ def _append(seq: _Seq, literal: str) -> _Seq:
     trailing = isinstance(last.comma, cst.Comma)
     elements[-1] = last.with_changes(
         comma=cst.Comma(
-            whitespace_before=last.comma.whitespace_before
-            if trailing
-            else cst.SimpleWhitespace(""),
-            whitespace_after=closer.with_changes(
-                indent=indent.indent, last_line=indent.last_line
-            ),
+            whitespace_before=last.comma.whitespace_before if trailing else cst.SimpleWhitespace(""),
+            whitespace_after=closer.with_changes(indent=indent.indent, last_line=indent.last_line),
         )
     )
-    elements.append(
-        cst.Element(
-            new_value, comma=cst.Comma() if trailing else cst.MaybeSentinel.DEFAULT
-        )
-    )
+    elements.append(cst.Element(new_value, comma=cst.Comma() if trailing else cst.MaybeSentinel.DEFAULT))
     fresh_closer = cst.ParenthesizedWhitespace(
         first_line=cst.TrailingWhitespace(),
         empty_lines=(),
@@ -226,22 +194,16 @@ class _Appender(cst.CSTTransformer):
         self.literal = literal
         self.done = False
 
-    def leave_Assign(
-        self, original_node: cst.Assign, updated_node: cst.Assign
-    ) -> cst.Assign:
+    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
         return self._leave(original_node, updated_node)
 
-    def leave_AnnAssign(
-        self, original_node: cst.AnnAssign, updated_node: cst.AnnAssign
-    ) -> cst.AnnAssign:
+    def leave_AnnAssign(self, original_node: cst.AnnAssign, updated_node: cst.AnnAssign) -> cst.AnnAssign:
         return self._leave(original_node, updated_node)
 
     def _leave(self, original_node, updated_node):  # type: ignore[no-untyped-def]
         if original_node is self.target:
             self.done = True
-            return updated_node.with_changes(
-                value=_append(updated_node.value, self.literal)
-            )
+            return updated_node.with_changes(value=_append(updated_node.value, self.literal))
         return updated_node
 
 
@@ -272,4 +234,31 @@ def add_to_sequence(
     new_module = module.visit(appender)
     if not appender.done:  # pragma: no cover - _find returned a node of this module
         raise SourceError(f"{filename}: could not edit `{name}`; add {value!r} by hand")
+    return new_module.code
+
+
+def add_expression_to_sequence(
+    source: str,
+    name: str,
+    expression: str,
+    *,
+    present: Callable[[cst.BaseExpression], bool],
+    class_name: str | None = None,
+    filename: str = "<source>",
+) -> str:
+    """Like :func:`add_to_sequence`, for any expression (``path("api/x/", include("x.urls"))``).
+
+    ``present(item)`` tells whether an existing item already is the entry; when one is,
+    the source comes back unchanged (idempotent).
+    """
+    module = _parse(source, filename)
+    found, augmented = _find(module, name, class_name, filename)
+    seq = found.value  # type: ignore[attr-defined]
+    items = [el.value for s in (seq, *augmented) for el in s.elements]
+    if any(present(item) for item in items):
+        return source
+    appender = _Appender(found, expression)
+    new_module = module.visit(appender)
+    if not appender.done:  # pragma: no cover - _find returned a node of this module
+        raise SourceError(f"{filename}: could not edit `{name}`; add {expression} by hand")
     return new_module.code

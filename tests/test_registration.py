@@ -196,9 +196,7 @@ def test_no_change(case: str) -> None:
     ],
 )
 def test_refused(source: str, class_name: str | None, message: str) -> None:
-    with pytest.raises(
-        SourceError, match=message.replace("[", r"\[").replace("(", r"\(")
-    ):
+    with pytest.raises(SourceError, match=message.replace("[", r"\[").replace("(", r"\(")):
         add_to_sequence(
             source,
             "INSTALLED_APPS",
