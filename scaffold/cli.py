@@ -121,6 +121,57 @@ def migrate_viewsets_cmd(
     return result.exit_code
 
 
+@cli.command("new-module")
+@click.argument("name")
+@project_option
+@click.option("--model", default=None, help="Model class name (default: singular PascalCase of NAME).")
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="NAME:TYPE[:MOD]",
+    help="A model field, repeatable: title:str, price:decimal:10,2, sku:str:unique, supplier:fk:Supplier.",
+)
+@click.option(
+    "--protected/--exempt",
+    default=None,
+    help="Register under PROTECTED_PATHS (needs completed onboarding) or EXEMPT_PATHS (default).",
+)
+@click.option("--no-input", is_flag=True, help="Never prompt; use the options and defaults.")
+@click.option("--dry-run", is_flag=True, help="Print the diff of every file created or edited; write nothing.")
+@click.option("--force", is_flag=True, help="Overwrite the generated files of an existing module.")
+def new_module_cmd(
+    name: str,
+    project: Path | None,
+    model: str | None,
+    fields: tuple[str, ...],
+    protected: bool | None,
+    no_input: bool,
+    dry_run: bool,
+    force: bool,
+) -> int:
+    """Generate a secure, tenant-isolated business module NAME and register it."""
+    from scaffold import newmodule
+
+    if not no_input and newmodule.interactive_possible():
+        newmodule.precheck(project, name)
+        model, fields_list, protected = newmodule.ask(name, model=model, fields=fields, protected=protected)
+        fields = tuple(fields_list)
+    plan = newmodule.plan_module(
+        project, name, model=model, fields=fields, protected=bool(protected), force=force
+    )
+    if plan.up_to_date:
+        click.echo(f"{name}: already up to date")
+        return 0
+    if dry_run:
+        click.echo(plan.diff(), nl=False)
+        return 1
+    plan.apply()
+    click.echo(plan.summary())
+    click.echo("next: python manage.py migrate")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point. The one place where exceptions become exit codes."""
     args = list(sys.argv[1:] if argv is None else argv)
