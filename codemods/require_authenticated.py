@@ -37,7 +37,12 @@ class RequireAuthenticated(ViewsetCodemod):
             if isinstance(stmt, cst.SimpleStatementLine) and _assigns(stmt, "permission_classes"):
                 stmt = stmt.visit(_ReplaceAllowAny(self, replacement))
             body.append(stmt)
-        RemoveImportsVisitor.remove_unused_import(self.context, *ALLOW_ANY.rsplit(".", 1))
+        module, obj = ALLOW_ANY.rsplit(".", 1)
+        for local, qualified in self.module_imports.items():
+            if qualified == ALLOW_ANY:  # removed only if nothing else uses it
+                RemoveImportsVisitor.remove_unused_import(
+                    self.context, module, obj, None if local == obj else local
+                )
         return _with_body(cls, body)
 
     def is_allow_any(self, node: cst.BaseExpression) -> bool:

@@ -501,7 +501,7 @@ class _View:
         elif isinstance(root, ast.Name) and not calls:
             if self._name_scoped(fn, root.id):
                 return "keep"
-            if not self._name_is_queryset(fn, root.id):
+            if not self._name_is_queryset(fn, root.id, plan):
                 plan.manual.append(
                     (*where, f"{name}.get_queryset returns `{root.id}`, built dynamically; scope it by hand")
                 )
@@ -515,7 +515,8 @@ class _View:
             return "replace_all"
         return "append"
 
-    def _name_is_queryset(self, fn: ast.AST, name: str) -> bool:
+    def _name_is_queryset(self, fn: ast.AST, name: str, plan: ViewPlan) -> bool:
+        """Every assignment to ``name`` is a queryset chain (of one model, or of ``name`` itself)."""
         found = False
         for sub in walk_function(fn):
             targets: list[ast.expr] = []
@@ -546,10 +547,13 @@ class _View:
             root, calls = _chain(value)
             if any(c.func.attr not in QS_METHODS for c in calls):  # type: ignore[attr-defined]
                 return False
-            if (
-                self._model_of(root) is None
-                and not (isinstance(root, ast.Name) and root.id == name)
-                and dotted_name(root) != "self.queryset"
+            model = self._model_of(root)
+            if model is not None:
+                if plan.model is not None and plan.model != model:
+                    return False
+                plan.model = model
+            elif (
+                not (isinstance(root, ast.Name) and root.id == name) and dotted_name(root) != "self.queryset"
             ):
                 return False
             found = True
