@@ -172,6 +172,57 @@ def new_module_cmd(
     return 0
 
 
+@cli.command("update")
+@click.argument("modules", nargs=-1)
+@click.option("--all", "all_modules", is_flag=True, help="Update every generated module.")
+@project_option
+@click.option(
+    "--pretend", is_flag=True, help="Print the diff the update would apply; write nothing (exit 1 if due)."
+)
+@click.option(
+    "--vcs-ref", default=None, metavar="REF", help="Template version to update to (default: this scaffold's)."
+)
+@click.option(
+    "--conflict",
+    type=click.Choice(["inline", "rej"]),
+    default="inline",
+    show_default=True,
+    help="Conflicts as inline markers or as .rej files.",
+)
+def update_cmd(
+    modules: tuple[str, ...],
+    all_modules: bool,
+    project: Path | None,
+    pretend: bool,
+    vcs_ref: str | None,
+    conflict: str,
+) -> int:
+    """Bring generated modules forward to the current template, keeping your edits (exit 1 on conflicts)."""
+    from scaffold.update import update_modules
+
+    report = update_modules(
+        project,
+        modules,
+        all_modules=all_modules,
+        pretend=pretend,
+        vcs_ref=vcs_ref,
+        conflict=conflict,  # type: ignore[arg-type]
+    )
+    click.echo(report.to_text())
+    return report.exit_code
+
+
+@cli.command("check-update")
+@project_option
+def check_update_cmd(project: Path | None) -> int:
+    """List generated modules whose template is behind (exit 1 if any), for CI."""
+    from scaffold.update import check_updates
+
+    report = check_updates(project)
+    click.echo(report.to_text())
+    return report.exit_code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point. The one place where exceptions become exit codes."""
     args = list(sys.argv[1:] if argv is None else argv)

@@ -29,6 +29,11 @@ def template_source(name: str) -> tuple[str, str | None]:
     """``(src_path, vcs_ref)`` to hand to ``copier.run_copy`` for template ``name``.
 
     The pair is what copier records as ``_src_path`` / ``_commit`` in the answers file, so
-    it must stay usable by ``copier update`` later (see docs/template-versioning.md).
+    it must stay usable by ``copier update`` later: ``("~/.local/share/scaffold/templates/
+    module.bundle", "v0.2.0")``, the per-user copy of the template's release history and the
+    tag of the version being rendered (see :mod:`scaffold.template_store` and
+    docs/template-versioning.md).
     """
-    return str(template_path(name)), None
+    from scaffold.template_store import resolve
+
+    return resolve(name).as_tuple()
