@@ -736,6 +736,15 @@ def test_system_checks(project: DjangoProject, pg_database: PgDatabase) -> None:
     assert "tenancy.W003" in out and "CONN_MAX_AGE = 60" in out
     out = variant(project, TEST_SESSION_OPTIONS=f"-c app.current_tenant_id={TENANT_A}", TEST_CONN_MAX_AGE="0")
     assert "tenancy.W003" not in out.manage("check", runtime=True).stderr
+    pooled = variant(project, TEST_SESSION_OPTIONS=f"-c app.current_tenant_id={TENANT_A}", TEST_POOL="1")
+    assert "a connection pool" in pooled.manage("check", runtime=True).stderr
+    legacy = project.root / "items" / "legacy_sql.py"
+    legacy.write_text("def use(cursor, t):\n    cursor.execute(f\"SET app.current_tenant_id = '{t}'\")\n")
+    try:
+        out = project.manage("check", runtime=True).stderr
+        assert "tenancy.W003" in out and "legacy_sql.py" in out
+    finally:
+        legacy.unlink()
     # W002: the runtime role owns an RLS table that is not forced.
     with pg_database.owner() as conn:
         conn.execute("CREATE TABLE owned_unforced (tenant_id uuid)")
