@@ -1,0 +1,406 @@
+"""``scaffold audit``: run the rules of :mod:`scaffold.rules` over a project.
+
+Static rules run through the shared engine (:mod:`scaffold.engine`: byte prefilter, stdlib
+``ast``, a process pool and a content-hash cache; libcst is never imported), so an audit of
+thousands of files parses only the files that can hold a finding. Database rules
+(TEN060-TEN062) run only with a database URL, over read-only catalog queries.
+
+``audit(...)`` returns an :class:`AuditReport`; its ``to_text``/``to_json``/``to_sarif``
+are the three output formats. Findings are silenced per line with ``# noqa: TEN001`` (a
+bare ``# noqa`` silences every rule on the line) and per file with ``per_file_ignores``.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scaffold import __version__
+from scaffold.config import Config
+from scaffold.errors import ConfigError, UsageError
+from scaffold.rules import Finding, Rule, all_rules, get_rule, parse_codes, select_rules
+
+# Bump when a rule's behaviour changes: part of the engine's cache key.
+RULE_VERSION = "1"
+NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/scaffold-tenancy/scaffold"
+
+
+# -- the engine unit behind every static rule -------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleUnit:
+    """Adapts one rule to the engine's unit protocol (analysis only, no fix)."""
+
+    code: str
+    needles: tuple[bytes, ...]
+    version: str = RULE_VERSION
+
+    def analyze(self, ectx: Any) -> Any:
+        from scaffold.engine import Analysis, Message
+        from scaffold.rules._context import FileContext
+
+        rule = get_rule(self.code)
+        ctx = FileContext.from_engine(ectx)
+        messages = [
+            Message(f.line, f.column - 1, f.code, f.message, kind="finding", symbol=f.symbol, fixable=f.fixable)
+            for f in rule.check(ctx)
+        ]
+        return Analysis(messages)
+
+
+# -- settings the rules read -------------------------------------------------------------
+
+
+def _literal(node: ast.AST | None) -> Any:
+    try:
+        return ast.literal_eval(node) if node is not None else None
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return _NOT_LITERAL
+
+
+_NOT_LITERAL = object()
+ALLOW_ANY = "rest_framework.permissions.AllowAny"
+
+
+def drf_default_permissions(cfg: Config) -> tuple[str, ...] | None:
+    """``REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"]`` from settings (DRF's default is
+    ``AllowAny``); None when the settings cannot be read statically."""
+    try:
+        files = cfg.settings_files()
+    except ConfigError:
+        return None
+    for path in files:
+        try:
+            tree = ast.parse(path.read_bytes())
+        except (OSError, SyntaxError, ValueError):
+            return None
+        for node in tree.body:
+            if not (
+                isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "REST_FRAMEWORK" for t in node.targets)
+            ):
+                continue
+            value = _literal(node.value)
+            if not isinstance(value, dict):
+                return None
+            perms = value.get("DEFAULT_PERMISSION_CLASSES", [ALLOW_ANY])
+            if not isinstance(perms, (list, tuple)) or not all(isinstance(p, str) for p in perms):
+                return None
+            return tuple(perms)
+    return (ALLOW_ANY,)
+
+
+def rule_settings(cfg: Config) -> dict[str, Any]:
+    """The plain, picklable settings every rule receives (also part of the cache key)."""
+    perms = drf_default_permissions(cfg)
+    return {
+        "tenant_field": cfg.tenant_field,
+        "user_tenant_attr": cfg.user_tenant_attr,
+        "tenant_setting": cfg.tenant_setting,
+        "api_prefix": cfg.api_prefix,
+        "tenancy_module": cfg.get("tenancy_module"),
+        "urls": cfg.get("urls"),
+        "middleware": cfg.get("middleware"),
+        "default_permissions": list(perms) if perms is not None else None,
+    }
+
+
+# -- the report ----------------------------------------------------------------------------
+
+
+@dataclass
+class AuditReport:
+    root: Path
+    rules: list[Rule]
+    findings: list[Finding] = field(default_factory=list)
+    scanned: int = 0
+    problems: list[tuple[str, int, str]] = field(default_factory=list)  # unparsable / skipped files
+    notes: list[str] = field(default_factory=list)
+    silenced: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.findings else 0
+
+    @property
+    def fixable(self) -> int:
+        return sum(1 for f in self.findings if f.fixable)
+
+    def summary(self) -> str:
+        if not self.findings:
+            head = "No findings"
+        else:
+            n = len(self.findings)
+            head = f"Found {n} finding{'s' if n != 1 else ''}"
+            if self.fixable:
+                head += f" ({self.fixable} fixable with `scaffold fix`)"
+        tail = f"{self.scanned} files scanned"
+        if self.problems:
+            tail += f", {len(self.problems)} could not be analyzed"
+        return f"{head}; {tail}."
+
+    def to_text(self) -> str:
+        lines = []
+        for f in self.findings:
+            if f.line:
+                lines.append(f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}")
+            else:
+                lines.append(f"{f.path}:{f.symbol}: {f.code} {f.message}")
+        lines.append(self.summary())
+        return "\n".join(lines)
+
+    def diagnostics(self) -> list[str]:
+        """Lines for stderr: files that could not be analyzed, and notes."""
+        out = [f"warning: {path}:{line}: {message}" for path, line, message in self.problems]
+        out += [f"note: {n}" for n in self.notes]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "findings": [f.to_dict() for f in self.findings],
+            "summary": {
+                "findings": len(self.findings),
+                "fixable": self.fixable,
+                "files_scanned": self.scanned,
+                "silenced": self.silenced,
+            },
+            "errors": [{"path": p, "line": ln, "message": m} for p, ln, m in self.problems],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def to_sarif(self) -> str:
+        return json.dumps(sarif(self), indent=2)
+
+
+def sarif(report: AuditReport) -> dict[str, Any]:
+    """The report as a SARIF 2.1.0 log (one run, rule metadata for every selected rule)."""
+    rules = sorted({r.code: r for r in report.rules} | {f.code: get_rule(f.code) for f in report.findings}.items())
+    index = {code: i for i, (code, _) in enumerate(rules)}
+    descriptors = []
+    for code, rule in rules:
+        descriptors.append(
+            {
+                "id": code,
+                "name": _camel(rule.name),
+                "shortDescription": {"text": rule.summary},
+                "fullDescription": {"text": rule_doc_section(rule, "What it does") or rule.summary},
+                "help": {"text": rule.summary, "markdown": rule_markdown(rule)},
+                "helpUri": f"{INFORMATION_URI}/blob/main/{rule.url}",
+                "defaultConfiguration": {"level": "error"},
+                "properties": {"fixable": rule.fixable, "scope": rule.scope, "tags": ["security", "multi-tenancy"]},
+            }
+        )
+    results = []
+    for f in report.findings:
+        result: dict[str, Any] = {
+            "ruleId": f.code,
+            "ruleIndex": index[f.code],
+            "level": "error",
+            "message": {"text": f.message},
+            "properties": {"fixable": f.fixable},
+        }
+        if f.line:
+            result["locations"] = [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+                        "region": {"startLine": f.line, "startColumn": f.column},
+                    },
+                    **({"logicalLocations": [{"name": f.symbol, "kind": "type"}]} if f.symbol else {}),
+                }
+            ]
+            result["partialFingerprints"] = {"scaffold/v1": f"{f.code}:{f.path}:{f.symbol}:{f.message}"}
+        else:
+            result["locations"] = [{"logicalLocations": [{"name": f.symbol, "kind": "resource", "fullyQualifiedName": f"{f.path}:{f.symbol}"}]}]
+        results.append(result)
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "scaffold",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "informationUri": INFORMATION_URI,
+                        "rules": descriptors,
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": report.root.as_uri() + "/"}},
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+
+
+def _camel(name: str) -> str:
+    return "".join(p.capitalize() for p in name.split("-"))
+
+
+# -- rule docs -------------------------------------------------------------------------------
+
+
+def rule_doc_section(rule: Rule, title: str) -> str:
+    """The text of one ``## title`` section of a rule's doc."""
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", rule.doc, re.S | re.M)
+    return match.group(1).strip() if match else ""
+
+
+def rule_markdown(rule: Rule) -> str:
+    """The rule's documentation page (what ``--explain`` prints and ``docs/rules`` holds)."""
+    head, _, body = rule.doc.strip().partition("\n")
+    fix = "Fix available via `scaffold fix`." if rule.fixable else "No automatic fix."
+    scope = " Runs only with `--database-url` (read-only catalog queries)." if rule.scope == "database" else ""
+    return (
+        f"# {rule.code}: {rule.name}\n\n"
+        f"{rule.summary}.\n\n"
+        f"*{fix}{scope}*\n\n"
+        f"{body.strip()}\n"
+    )
+
+
+def list_rules_text() -> str:
+    rows = [f"{r.code}  {r.name:<40} {'fix' if r.fixable else '   '}  {r.summary}" for r in all_rules()]
+    return "\n".join(rows)
+
+
+def explain(code: str) -> str:
+    return rule_markdown(get_rule(code))
+
+
+# -- opt-outs ----------------------------------------------------------------------------------
+
+
+def _noqa_codes(line: str) -> set[str] | None:
+    """Codes silenced on a source line: None when none, the empty set when all."""
+    if "noqa" not in line.lower():
+        return None
+    match = NOQA.search(line)
+    if match is None:
+        return None
+    codes = match.group("codes")
+    return {c.strip().upper() for c in codes.split(",")} if codes else set()
+
+
+def _silenced(code: str, codes: set[str] | None) -> bool:
+    return codes is not None and (not codes or any(code.startswith(c) for c in codes))
+
+
+def _file_ignores(rel: str, table: dict[str, list[str]]) -> set[str]:
+    codes: set[str] = set()
+    parts = rel.split("/")
+    for glob, listed in table.items():
+        if fnmatch.fnmatch(rel, glob) or ("/" not in glob and any(fnmatch.fnmatch(p, glob) for p in parts)):
+            codes.update(c.upper() for c in listed)
+    return codes
+
+
+class _Lines:
+    """Decoded lines of project files, read once each (for ``# noqa``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.cache: dict[str, list[str]] = {}
+
+    def get(self, rel: str, line: int) -> str:
+        if rel not in self.cache:
+            try:
+                from scaffold.engine import decode_source
+
+                text, _ = decode_source((self.root / rel).read_bytes())
+            except Exception:  # noqa: BLE001 - unreadable: nothing to silence
+                text = ""
+            self.cache[rel] = text.splitlines()
+        lines = self.cache[rel]
+        return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def apply_opt_outs(findings: Iterable[Finding], root: Path, per_file_ignores: dict[str, list[str]]) -> tuple[list[Finding], int]:
+    lines = _Lines(root)
+    kept: list[Finding] = []
+    silenced = 0
+    for f in findings:
+        if f.line and (
+            _silenced(f.code, _noqa_codes(lines.get(f.path, f.line)))
+            or _silenced(f.code, _file_ignores(f.path, per_file_ignores) or None)
+        ):
+            silenced += 1
+            continue
+        kept.append(f)
+    return kept, silenced
+
+
+# -- the entry point -----------------------------------------------------------------------------
+
+
+def audit(
+    project: str | os.PathLike[str] | None = None,
+    paths: Sequence[str | os.PathLike[str]] = (),
+    *,
+    select: str | Iterable[str] | None = None,
+    ignore: str | Iterable[str] | None = None,
+    database_url: str | None = None,
+    jobs: int | None = None,
+    cache: bool = True,
+) -> AuditReport:
+    """Audit ``project`` (or only ``paths`` in it) and return the report.
+
+    Raises :class:`scaffold.errors.UsageError` for unknown codes, missing paths, a database
+    rule selected without ``database_url``, or a database that cannot be reached.
+    """
+    from scaffold import engine
+    from scaffold.api import load_project
+    from scaffold.project import iter_python_files
+
+    cfg = load_project(project)
+    rules = select_rules(select, ignore, live=database_url is not None)
+    if database_url is None:
+        wanted = parse_codes(select)
+        live_wanted = [r.code for r in all_rules() if r.scope == "database" and r.code in wanted]
+        if live_wanted:
+            raise UsageError(f"{live_wanted[0]} queries a live database; pass --database-url URL")
+    targets: list[Path] = []
+    for p in paths:
+        path = Path(p)
+        if not path.exists():
+            raise UsageError(f"{p}: no such file or directory; pass files or folders inside the project")
+        targets.append(path.resolve())
+    report = AuditReport(cfg.root, rules)
+    units = [RuleUnit(r.code, r.needles) for r in rules if r.scope == "file"]
+    if units:
+        files = iter_python_files(cfg.root, cfg.exclude_globs, targets or None)
+        run = engine.run(units, files, root=cfg.root, settings=rule_settings(cfg), jobs=jobs, fix=False, cache=cache)
+        report.scanned = run.scanned
+        for res in run.results:
+            if res.status in ("unparsable", "skipped"):
+                msg = res.messages[0] if res.messages else None
+                report.problems.append((res.rel, msg.line if msg else 1, msg.message if msg else res.status))
+            for m in res.messages:
+                if m.kind == "finding":
+                    report.findings.append(
+                        Finding(res.rel, m.line, m.col + 1, m.code, m.message, m.symbol, m.fixable)
+                    )
+                elif m.kind == "manual":
+                    report.notes.append(f"{res.rel}:{m.line}: {m.code}: {m.message}")
+    live = [r for r in rules if r.scope == "database"]
+    if live and database_url is not None:
+        from scaffold.rules._live import run_live
+
+        report.findings.extend(run_live(live, database_url, cfg))
+    report.findings, report.silenced = apply_opt_outs(report.findings, cfg.root, cfg.per_file_ignores)
+    report.findings.sort(key=lambda f: (f.path, f.line, f.column, f.code, f.message))
+    return report

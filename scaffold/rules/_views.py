@@ -1,0 +1,555 @@
+"""Shared analysis of DRF views for the ViewSet rules (TEN001-TEN004).
+
+For each DRF view class the analysis answers, across project base classes and mixins:
+which model the view serves (and whether it is a tenant model), how every queryset its
+``get_queryset`` returns is scoped on every code path, whether it refuses a user without a
+tenant, and its effective ``permission_classes``.
+"""
+
+from __future__ import annotations
+
+import ast
+import enum
+from dataclasses import dataclass, field
+
+from scaffold.index import ProjectIndex
+from scaffold.rules._context import ClassRef, FileContext, Settings, class_ref, mro, resolve_function
+
+DRF_VIEW_PREFIXES = (
+    "rest_framework.viewsets.",
+    "rest_framework.generics.",
+    "rest_framework.mixins.",
+    "rest_framework.views.APIView",
+)
+# Views whose default get_queryset() returns ``self.queryset``.
+DRF_GENERIC_PREFIXES = (
+    "rest_framework.generics.",
+    "rest_framework.viewsets.GenericViewSet",
+    "rest_framework.viewsets.ModelViewSet",
+    "rest_framework.viewsets.ReadOnlyModelViewSet",
+)
+SAFE_EXTERNAL_PREFIXES = ("rest_framework.", "django.", "builtins.", "typing.", "abc.")
+SAFE_EXTERNAL = {"object", "Generic", "ABC"}
+DJANGO_MODEL = {"django.db.models.Model", "django.db.models.base.Model"}
+ALLOW_ANY = {"rest_framework.permissions.AllowAny", "AllowAny"}
+# Request input: a tenant id taken from here is chosen by the client.
+CLIENT_INPUT_ATTRS = {"query_params", "data", "GET", "POST", "headers", "META", "COOKIES", "FILES"}
+SCOPING_METHODS = {"for_tenant", "for_user", "by_tenant", "of_tenant", "for_request"}
+
+
+class Scope(enum.IntEnum):
+    """How a returned queryset is scoped, from best to worst."""
+
+    EMPTY = 0  # .none()
+    TENANT = 1  # explicit filter on the tenant column
+    OWNER = 2  # explicit filter on the requesting user
+    UNKNOWN = 3  # dynamic; cannot tell (never reported)
+    IMPLICIT = 4  # filter on an implicit (thread-local) tenant
+    MANAGER_CLOSED = 5  # relies only on a fail-closed tenant manager
+    MANAGER_OPEN = 6  # relies only on a tenant manager that returns every row
+    CLIENT = 7  # filtered by a client-supplied tenant id
+    UNSCOPED = 8  # every row
+
+
+GOOD = {Scope.EMPTY, Scope.TENANT, Scope.OWNER, Scope.UNKNOWN}
+
+
+@dataclass
+class Return:
+    node: ast.AST  # the return statement or queryset assignment
+    owner: ClassRef  # class whose code holds it
+    scope: Scope
+    model: ClassRef | None
+    manager: str = ""
+
+
+@dataclass
+class ViewAnalysis:
+    cls: ClassRef
+    mro: list[ClassRef | str]
+    model: ClassRef | None = None
+    tenant_model: bool = False
+    get_queryset: tuple[ClassRef, ast.FunctionDef | ast.AsyncFunctionDef] | None = None
+    queryset_attr: tuple[ClassRef, ast.stmt] | None = None
+    returns: list[Return] = field(default_factory=list)
+    refuses: bool = False
+    permissions: tuple[ClassRef | None, ast.AST | None, list[str]] | None = None  # owner, node, names
+    unknown_bases: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.cls.name
+
+
+def is_drf_view(mro: list[ClassRef | str]) -> bool:
+    return any(isinstance(m, str) and m.startswith(DRF_VIEW_PREFIXES) for m in mro)
+
+
+def _is_generic(mro: list[ClassRef | str]) -> bool:
+    return any(isinstance(m, str) and m.startswith(DRF_GENERIC_PREFIXES) for m in mro)
+
+
+class _Analyzer:
+    def __init__(self, view: ClassRef, index: ProjectIndex, settings: Settings) -> None:
+        self.view = view
+        self.index = index
+        self.settings = settings
+        self.mro = mro(index, view)
+        self.projects = [m for m in self.mro if isinstance(m, ClassRef)]
+        self.models: list[ClassRef] = []
+        self._stack: set[tuple[str, str]] = set()
+
+    # -- lookup along the MRO ---------------------------------------------------------
+    def find_method(self, name: str, after: ClassRef | None = None) -> tuple[ClassRef, ast.FunctionDef | ast.AsyncFunctionDef] | None:
+        classes = self.projects
+        if after is not None:
+            keys = [c.qualname for c in classes]
+            if after.qualname in keys:
+                classes = classes[keys.index(after.qualname) + 1 :]
+        for cls in classes:
+            fn = cls.method(name)
+            if fn is not None:
+                return cls, fn
+        return None
+
+    def find_attr(self, name: str) -> tuple[ClassRef, ast.stmt] | None:
+        for cls in self.projects:
+            stmt = cls.body_assign_stmt(name)
+            if stmt is not None:
+                return cls, stmt
+        return None
+
+    # -- models and managers -----------------------------------------------------------
+    def model_info(self, owner: ClassRef, expr: ast.AST) -> ClassRef | None:
+        info = class_ref(self.index, owner.qualify(expr))
+        if info is None:
+            return None
+        if any(isinstance(m, str) and m in DJANGO_MODEL for m in mro(self.index, info)):
+            return info
+        return None
+
+    def is_tenant_model(self, model: ClassRef) -> bool:
+        names = {self.settings.tenant_field, self.settings.tenant_relation}
+        for cls in mro(self.index, model):
+            if isinstance(cls, ClassRef) and any(cls.body_assign(n) is not None for n in names):
+                return True
+        return False
+
+    def manager_scope(self, model: ClassRef, attr: str) -> tuple[Scope, str]:
+        """How ``Model.<attr>`` is scoped with no explicit filter."""
+        if attr in ("_default_manager", "_base_manager"):
+            attr = "objects"
+        for cls in mro(self.index, model):
+            if not isinstance(cls, ClassRef):
+                continue
+            value = cls.body_assign(attr)
+            if value is None:
+                continue
+            if not isinstance(value, ast.Call):
+                return Scope.UNSCOPED, ""
+            func = value.func
+            if isinstance(func, ast.Attribute) and func.attr in ("as_manager", "from_queryset"):
+                func = func.value
+            qual = cls.qualify(func) or ""
+            short = qual.rsplit(".", 1)[-1]
+            manager = class_ref(self.index, qual)
+            tenant_aware = "tenant" in short.lower()
+            closed = False
+            if manager is not None:
+                for mcls in mro(self.index, manager):
+                    if not isinstance(mcls, ClassRef):
+                        continue
+                    gq = mcls.method("get_queryset")
+                    if gq is None:
+                        continue
+                    text = ast.unparse(gq)
+                    if "tenant" in text.lower() or "current_setting" in text:
+                        tenant_aware = True
+                    if ".filter(" in text or ".none()" in text:
+                        closed = True
+                    break
+            if tenant_aware:
+                return (Scope.MANAGER_CLOSED if closed else Scope.MANAGER_OPEN), short
+            return Scope.UNSCOPED, short
+        return Scope.UNSCOPED, ""
+
+    # -- expressions -----------------------------------------------------------------
+    def is_user_derived(self, expr: ast.AST, env_user: set[str]) -> bool:
+        for node in ast.walk(expr):
+            if isinstance(node, ast.Attribute) and node.attr == "user":
+                base = node.value
+                if isinstance(base, ast.Name) and base.id == "request":
+                    return True
+                if isinstance(base, ast.Attribute) and base.attr == "request":
+                    return True
+            if isinstance(node, ast.Name) and node.id in env_user:
+                return True
+        return False
+
+    def is_client_input(self, expr: ast.AST) -> bool:
+        for node in ast.walk(expr):
+            if isinstance(node, ast.Attribute) and node.attr in CLIENT_INPUT_ATTRS:
+                return True
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr == "kwargs"
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "self"
+            ):
+                return True
+        return False
+
+    def is_implicit(self, expr: ast.AST) -> bool:
+        for node in ast.walk(expr):
+            if isinstance(node, ast.Call):
+                fn = node.func
+                name = fn.attr if isinstance(fn, ast.Attribute) else fn.id if isinstance(fn, ast.Name) else ""
+                if "current_tenant" in name or name in ("get_tenant_context", "get_tenant"):
+                    return True
+        return False
+
+    def tenant_segment(self, key: str) -> bool:
+        parts = key.split("__")
+        if parts[-1] in ("isnull",):
+            return False
+        names = {self.settings.tenant_field, self.settings.tenant_relation}
+        return any(p in names for p in parts)
+
+    def filter_scope(self, call: ast.Call, env_user: set[str]) -> Scope | None:
+        """The scope a ``.filter()``/``.get()`` call adds, or None when it adds none."""
+        pairs: list[tuple[str, ast.AST]] = []
+        for kw in call.keywords:
+            if kw.arg is not None:
+                pairs.append((kw.arg, kw.value))
+            elif isinstance(kw.value, ast.Dict):
+                for k, v in zip(kw.value.keys, kw.value.values):
+                    if isinstance(k, ast.Constant) and isinstance(k.value, str):
+                        pairs.append((k.value, v))
+                    elif isinstance(k, ast.Attribute) and k.attr in ("tenant_field", "tenant_lookup"):
+                        pairs.append((self.settings.tenant_field, v))
+        for arg in call.args:  # Q(tenant_id=...) objects, possibly combined with | and &
+            for node in ast.walk(arg):
+                if isinstance(node, ast.Call):
+                    fq = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                    if fq == "Q":
+                        pairs.extend((kw.arg, kw.value) for kw in node.keywords if kw.arg)
+        best: Scope | None = None
+        for key, value in pairs:
+            if self.tenant_segment(key):
+                if self.is_client_input(value):
+                    scope = Scope.CLIENT
+                elif self.is_implicit(value):
+                    scope = Scope.IMPLICIT
+                else:
+                    scope = Scope.TENANT
+            elif self.is_user_derived(value, env_user) and not self.is_client_input(value):
+                scope = Scope.OWNER
+            else:
+                continue
+            if best is None or scope < best:
+                best = scope
+        return best
+
+    def eval(self, expr: ast.AST | None, owner: ClassRef, env: dict[str, Scope], env_user: set[str]) -> tuple[Scope, ClassRef | None, str]:
+        """(scope, model, manager) of a queryset expression."""
+        if expr is None:
+            return Scope.UNKNOWN, None, ""
+        if isinstance(expr, ast.Call):
+            func = expr.func
+            if isinstance(func, ast.Attribute):
+                method = func.attr
+                recv = func.value
+                if method == "none":
+                    _, model, mgr = self.eval(recv, owner, env, env_user)
+                    return Scope.EMPTY, model, mgr
+                if method in SCOPING_METHODS:
+                    _, model, mgr = self.eval(recv, owner, env, env_user)
+                    return Scope.TENANT, model, mgr
+                if method in ("filter", "get", "get_object_or_404"):
+                    added = self.filter_scope(expr, env_user)
+                    inner, model, mgr = self.eval(recv, owner, env, env_user)
+                    if added is not None and added < inner:
+                        return added, model, mgr
+                    return inner, model, mgr
+                if method == "get_queryset":
+                    if _is_super(recv):
+                        return self.eval_get_queryset(after=owner)
+                    if isinstance(recv, ast.Name) and recv.id == "self":
+                        return self.eval_get_queryset(after=None)
+                    return self.eval(recv, owner, env, env_user)
+                if isinstance(recv, ast.Name) and recv.id == "self" or _is_super(recv):
+                    found = self.find_method(method, after=owner if _is_super(recv) else None)
+                    if found is not None:
+                        return self.eval_function(*found)
+                    return Scope.UNKNOWN, None, ""
+                return self.eval(recv, owner, env, env_user)
+            return Scope.UNKNOWN, None, ""
+        if isinstance(expr, ast.Attribute):
+            if isinstance(expr.value, ast.Name) and expr.value.id == "self" and expr.attr == "queryset":
+                return self.eval_queryset_attr()
+            model = self.model_info(owner, expr.value)
+            if model is not None:
+                self.models.append(model)
+                scope, mgr = self.manager_scope(model, expr.attr)
+                return scope, model, mgr
+            return Scope.UNKNOWN, None, ""
+        if isinstance(expr, ast.Name):
+            if expr.id in env:
+                return env[expr.id], self._last_model, ""
+            return Scope.UNKNOWN, None, ""
+        if isinstance(expr, ast.IfExp):
+            a = self.eval(expr.body, owner, env, env_user)
+            b = self.eval(expr.orelse, owner, env, env_user)
+            return max(a, b, key=lambda r: r[0])
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitAnd):
+            a = self.eval(expr.left, owner, env, env_user)
+            b = self.eval(expr.right, owner, env, env_user)
+            return min(a, b, key=lambda r: r[0])
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitOr):
+            a = self.eval(expr.left, owner, env, env_user)
+            b = self.eval(expr.right, owner, env, env_user)
+            return max(a, b, key=lambda r: r[0])
+        return Scope.UNKNOWN, None, ""
+
+    _last_model: ClassRef | None = None
+
+    def eval_queryset_attr(self) -> tuple[Scope, ClassRef | None, str]:
+        found = self.find_attr("queryset")
+        if found is None:
+            return Scope.UNKNOWN, None, ""
+        owner, stmt = found
+        return self.eval(getattr(stmt, "value", None), owner, {}, set())
+
+    def eval_get_queryset(self, after: ClassRef | None) -> tuple[Scope, ClassRef | None, str]:
+        found = self.find_method("get_queryset", after=after)
+        if found is None:
+            if _is_generic(self.mro):
+                return self.eval_queryset_attr()
+            return Scope.UNKNOWN, None, ""
+        return self.eval_function(*found)
+
+    def eval_function(self, owner: ClassRef, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[Scope, ClassRef | None, str]:
+        returns = self.flow_returns(owner, fn)
+        if not returns:
+            return Scope.UNKNOWN, None, ""
+        worst = max(returns, key=lambda r: r.scope)
+        return worst.scope, worst.model, worst.manager
+
+    # -- statements ----------------------------------------------------------------------
+    def flow_returns(self, owner: ClassRef, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[Return]:
+        key = (owner.qualname, fn.name)
+        if key in self._stack:
+            return []
+        self._stack.add(key)
+        try:
+            out: list[Return] = []
+            self._run(fn.body, owner, {}, set(), out)
+            return out
+        finally:
+            self._stack.discard(key)
+
+    def _assign(self, target: ast.AST, value: ast.AST, owner: ClassRef, env: dict[str, Scope], env_user: set[str]) -> None:
+        if isinstance(target, ast.Name):
+            scope, model, _ = self.eval(value, owner, env, env_user)
+            env[target.id] = scope
+            if model is not None:
+                self._last_model = model
+            if self.is_user_derived(value, env_user):
+                env_user.add(target.id)
+            else:
+                env_user.discard(target.id)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for el in target.elts:
+                if isinstance(el, ast.Name):
+                    env[el.id] = Scope.UNKNOWN
+
+    def _run(self, stmts: list[ast.stmt], owner: ClassRef, env: dict[str, Scope], env_user: set[str], out: list[Return]) -> dict[str, Scope] | None:
+        for stmt in stmts:
+            if isinstance(stmt, ast.Assign):
+                for target in stmt.targets:
+                    self._assign(target, stmt.value, owner, env, env_user)
+            elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+                self._assign(stmt.target, stmt.value, owner, env, env_user)
+            elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+                name = stmt.target.id
+                scope, _, _ = self.eval(stmt.value, owner, env, env_user)
+                cur = env.get(name, Scope.UNKNOWN)
+                env[name] = min(cur, scope) if isinstance(stmt.op, ast.BitAnd) else max(cur, scope)
+            elif isinstance(stmt, ast.Return):
+                if stmt.value is None or (isinstance(stmt.value, ast.Constant) and stmt.value.value is None):
+                    return None
+                scope, model, mgr = self.eval(stmt.value, owner, env, env_user)
+                if model is None and isinstance(stmt.value, ast.Name):
+                    model = self._last_model
+                out.append(Return(stmt, owner, scope, model, mgr))
+                return None
+            elif isinstance(stmt, ast.Raise):
+                return None
+            elif isinstance(stmt, ast.If):
+                a = self._run(stmt.body, owner, dict(env), set(env_user), out)
+                b = self._run(stmt.orelse, owner, dict(env), set(env_user), out)
+                merged = _merge(a, b)
+                if merged is None:
+                    return None
+                env = merged
+            elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
+                a = self._run(stmt.body, owner, dict(env), set(env_user), out)
+                env = _merge(env, a) or env
+                b = self._run(stmt.orelse, owner, dict(env), set(env_user), out)
+                if b is not None:
+                    env = b
+            elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+                r = self._run(stmt.body, owner, env, env_user, out)
+                if r is None:
+                    return None
+                env = r
+            elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+                before = dict(env)
+                a = self._run(stmt.body, owner, dict(env), set(env_user), out)
+                if a is not None and stmt.orelse:
+                    a = self._run(stmt.orelse, owner, a, set(env_user), out)
+                merged = a
+                for handler in stmt.handlers:
+                    merged = _merge(merged, self._run(handler.body, owner, dict(before), set(env_user), out))
+                if stmt.finalbody:
+                    self._run(stmt.finalbody, owner, dict(merged or before), set(env_user), out)
+                if merged is None:
+                    return None
+                env = merged
+            elif type(stmt).__name__ == "Match":
+                merged = None
+                for case in stmt.cases:  # type: ignore[attr-defined]
+                    merged = _merge(merged, self._run(case.body, owner, dict(env), set(env_user), out))
+                env = _merge(merged, env) or env
+        return env
+
+    # -- refusal ---------------------------------------------------------------------
+    def refuses(self, owner: ClassRef, fn: ast.FunctionDef | ast.AsyncFunctionDef, depth: int = 0) -> bool:
+        if depth > 4:
+            return False
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Raise):
+                return True
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "none":
+                return True
+            if isinstance(node, ast.Call):
+                func = node.func
+                if isinstance(func, ast.Attribute) and (
+                    (isinstance(func.value, ast.Name) and func.value.id == "self") or _is_super(func.value)
+                ):
+                    found = self.find_method(func.attr, after=owner if _is_super(func.value) else None)
+                    if found is not None and self.refuses(found[0], found[1], depth + 1):
+                        return True
+                elif isinstance(func, (ast.Name, ast.Attribute)):
+                    target = resolve_function(self.index, owner.qualify(func))
+                    if target is not None and any(isinstance(n, ast.Raise) for n in ast.walk(target)):
+                        return True
+        return False
+
+    # -- permissions -------------------------------------------------------------------
+    def permissions(self) -> tuple[ClassRef | None, ast.AST | None, list[str]] | None:
+        """(owner, node, qualified permission names); None when they cannot be known."""
+        for cls in self.projects:
+            if cls.method("get_permissions") is not None:
+                return None
+            stmt = cls.body_assign_stmt("permission_classes")
+            if stmt is None:
+                continue
+            value = getattr(stmt, "value", None)
+            if isinstance(value, (ast.List, ast.Tuple)):
+                names = []
+                for el in value.elts:
+                    if isinstance(el, (ast.Name, ast.Attribute)):
+                        names.append(cls.qualify(el) or "?")
+                    else:
+                        names.append("<expr>")  # IsAuthenticated | IsAdminUser, ...
+                return cls, stmt, names
+            return None
+        defaults = self.settings.default_permissions
+        if defaults is None:
+            return None
+        return None, None, list(defaults)
+
+
+def _is_super(expr: ast.AST) -> bool:
+    return isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "super"
+
+
+def _merge(a: dict[str, Scope] | None, b: dict[str, Scope] | None) -> dict[str, Scope] | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = max(out.get(k, v), v)
+    return out
+
+
+def analyze(ctx: FileContext, node: ast.ClassDef) -> ViewAnalysis | None:
+    """The analysis of class ``node`` in ``ctx``, or None when it is not a DRF data view.
+
+    Cached per file, so the four ViewSet rules share one analysis.
+    """
+    cache: dict[int, ViewAnalysis | None] = ctx.__dict__.setdefault("_view_cache", {})
+    if id(node) in cache:
+        return cache[id(node)]
+    result = _analyze(ctx, node)
+    cache[id(node)] = result
+    return result
+
+
+def _analyze(ctx: FileContext, node: ast.ClassDef) -> ViewAnalysis | None:
+    view = ctx.class_ref(node)
+    an = _Analyzer(view, ctx.index, ctx.settings)
+    if not is_drf_view(an.mro):
+        return None
+    result = ViewAnalysis(view, an.mro)
+    result.unknown_bases = [
+        m for m in an.mro[1:] if isinstance(m, str) and not m.startswith(SAFE_EXTERNAL_PREFIXES) and m not in SAFE_EXTERNAL
+    ]
+    result.get_queryset = an.find_method("get_queryset")
+    result.queryset_attr = an.find_attr("queryset")
+    if result.get_queryset is not None:
+        result.returns = an.flow_returns(*result.get_queryset)
+        result.refuses = an.refuses(*result.get_queryset)
+    elif result.queryset_attr is not None and _is_generic(an.mro):
+        owner, stmt = result.queryset_attr
+        scope, model, mgr = an.eval(getattr(stmt, "value", None), owner, {}, set())
+        result.returns = [Return(stmt, owner, scope, model, mgr)]
+    else:
+        return None
+    models = [r.model for r in result.returns if r.model is not None] + an.models
+    if not models and result.queryset_attr is not None:
+        owner, stmt = result.queryset_attr
+        _, model, _ = an.eval(getattr(stmt, "value", None), owner, {}, set())
+        if model is not None:
+            models.append(model)
+    if not models:
+        return None
+    result.model = models[0]
+    result.tenant_model = any(an.is_tenant_model(m) for m in models)
+    result.permissions = an.permissions()
+    if not result.refuses:
+        # A custom permission that checks the tenant refuses before get_queryset runs.
+        perms = result.permissions[2] if result.permissions else []
+        result.refuses = any("tenant" in p.rsplit(".", 1)[-1].lower() for p in perms)
+    return result
+
+
+def view_classes(ctx: FileContext) -> list[ViewAnalysis]:
+    """Analyses of every tenant-data DRF view defined in ``ctx`` with only known bases."""
+    out = []
+    for node in ctx.classes():
+        an = analyze(ctx, node)
+        if an is not None and an.tenant_model and not an.unknown_bases:
+            out.append(an)
+    return out
+
+
+def location(an: ViewAnalysis, node: ast.AST, owner: ClassRef) -> tuple[ast.AST, str]:
+    """Where to report: the node itself when the view's own code holds it, otherwise the
+    view's class line (the problem is inherited), with a note naming the base."""
+    if owner.qualname == an.cls.qualname:
+        return node, ""
+    return an.cls.node, f" (inherited from {owner.name})"

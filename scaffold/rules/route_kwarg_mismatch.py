@@ -1,0 +1,202 @@
+'''TEN010 route-kwarg-mismatch: a URL route passes a kwarg the view it reaches does not accept.
+
+## What it does
+Resolves every `path()` / `re_path()` route of a urls module to the view it reaches (across
+files, through imports and aliases) and reports:
+
+- a captured kwarg (`<str:session_id>`, `(?P<session_id>...)`) that a handler method of an
+  `APIView` (`get`, `post`, ...) or a function view does not accept (no parameter of that
+  name and no `**kwargs`);
+- a ViewSet or generic detail route (`retrieve`, `update`, `partial_update`, `destroy`)
+  whose kwargs do not include the view's lookup kwarg (`lookup_url_kwarg` or
+  `lookup_field`, `pk` by default).
+
+## Why is this bad?
+Django calls the view with the captured kwargs. A handler declared as
+`def get(self, request, pk)` behind `<str:session_id>` fails on every request with
+`TypeError: get() got an unexpected keyword argument 'session_id'` (the seed's "Django Session
+Backend Errors"); DRF's `get_object()` asserts when its lookup kwarg is missing. Neither is
+caught before the route is hit.
+
+## Example
+```python
+urlpatterns = [path("<str:session_id>/", SessionDetailView.as_view())]
+
+
+class SessionDetailView(APIView):
+    def get(self, request, pk): ...
+```
+
+## Use instead
+```python
+urlpatterns = [path("<str:pk>/", SessionDetailView.as_view())]
+```
+
+## Fix safety
+`scaffold fix --select TEN010` renames the route kwarg to the name the view expects (`pk`),
+and renames the view's parameter with it when the handlers all take the old name. When
+other code refers to the old name (`reverse(..., kwargs={"session_id": ...})`, templates), it
+reports the route for manual review instead.
+
+## References
+- [Django: URL dispatcher, path converters](https://docs.djangoproject.com/en/5.2/topics/http/urls/#path-converters)
+- [DRF: GenericAPIView lookup_field / lookup_url_kwarg](https://www.django-rest-framework.org/api-guide/generic-views/#attributes)
+'''
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from scaffold.rules import Finding, Rule, register
+from scaffold.rules._context import ClassRef, FileContext, call_name, class_ref, mro, resolve_function
+
+PATH_KWARG = re.compile(r"<(?:(?P<conv>[A-Za-z_][A-Za-z0-9_]*):)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)>")
+REGEX_KWARG = re.compile(r"\(\?P<(?P<name>[A-Za-z_][A-Za-z0-9_]*)>")
+HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
+DETAIL_ACTIONS = {"retrieve", "update", "partial_update", "destroy"}
+# Handlers of DRF's generic views that call get_object().
+GENERIC_DETAIL = {
+    "rest_framework.generics.RetrieveAPIView": {"get"},
+    "rest_framework.generics.UpdateAPIView": {"put", "patch"},
+    "rest_framework.generics.DestroyAPIView": {"delete"},
+    "rest_framework.generics.RetrieveUpdateAPIView": {"get", "put", "patch"},
+    "rest_framework.generics.RetrieveDestroyAPIView": {"get", "delete"},
+    "rest_framework.generics.RetrieveUpdateDestroyAPIView": {"get", "put", "patch", "delete"},
+}
+ROUTE_FUNCS = {"django.urls.path", "django.urls.re_path", "django.conf.urls.url", "path", "re_path", "url"}
+
+
+@dataclass
+class Route:
+    call: ast.Call
+    route: str
+    kwargs: list[str]
+    view: ast.expr
+
+
+def routes(ctx: FileContext) -> Iterator[Route]:
+    for node in ast.walk(ctx.tree):
+        if not isinstance(node, ast.Call) or len(node.args) < 2:
+            continue
+        if call_name(node) not in ("path", "re_path", "url") or ctx.qualname(node.func) not in ROUTE_FUNCS:
+            continue
+        first = node.args[0]
+        if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+            continue
+        pattern = PATH_KWARG if call_name(node) == "path" else REGEX_KWARG
+        names = [m.group("name") for m in pattern.finditer(first.value)]
+        yield Route(node, first.value, names, node.args[1])
+
+
+def accepts(fn: ast.FunctionDef | ast.AsyncFunctionDef, kwarg: str) -> bool:
+    args = fn.args
+    if args.kwarg is not None:
+        return True
+    return any(a.arg == kwarg for a in (*args.args, *args.kwonlyargs))
+
+
+def signature(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    return f"{fn.name}({ast.unparse(fn.args)})"
+
+
+def _lookup(cls_mro: list[ClassRef | str]) -> str:
+    for name in ("lookup_url_kwarg", "lookup_field"):
+        for cls in cls_mro:
+            if isinstance(cls, ClassRef):
+                value = cls.body_assign(name)
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    return value.value
+    return "pk"
+
+
+def _method(cls_mro: list[ClassRef | str], name: str) -> tuple[ClassRef, ast.FunctionDef | ast.AsyncFunctionDef] | None:
+    for cls in cls_mro:
+        if isinstance(cls, ClassRef):
+            fn = cls.method(name)
+            if fn is not None:
+                return cls, fn
+    return None
+
+
+def problems(ctx: FileContext, route: Route) -> Iterator[tuple[str, str]]:
+    """(symbol, message) for each mismatch of ``route``."""
+    if not route.kwargs:
+        return
+    view = route.view
+    if isinstance(view, ast.Call) and isinstance(view.func, ast.Attribute) and view.func.attr == "as_view":
+        ref = class_ref(ctx.index, ctx.qualname(view.func.value))
+        if ref is None:
+            return
+        cls_mro = mro(ctx.index, ref)
+        actions: dict[str, str] | None = None
+        if view.args and isinstance(view.args[0], ast.Dict):
+            actions = {}
+            for k, v in zip(view.args[0].keys, view.args[0].values):
+                if isinstance(k, ast.Constant) and isinstance(v, ast.Constant):
+                    actions[str(k.value)] = str(v.value)
+        externals = {m for m in cls_mro if isinstance(m, str)}
+        generic_detail: set[str] = set()
+        for base, methods in GENERIC_DETAIL.items():
+            if base in externals:
+                generic_detail |= methods
+        handlers = sorted(set(actions.values())) if actions is not None else [
+            m for m in HTTP_METHODS if _method(cls_mro, m) is not None or m in generic_detail
+        ]
+        lookup = _lookup(cls_mro)
+        rejecting: dict[str, list[str]] = {}
+        for handler in handlers:
+            found = _method(cls_mro, handler)
+            if found is not None:
+                for kwarg in route.kwargs:
+                    if not accepts(found[1], kwarg):
+                        rejecting.setdefault(kwarg, []).append(signature(found[1]))
+                continue
+            detail = handler in DETAIL_ACTIONS or (actions is None and handler in generic_detail)
+            if detail and _method(cls_mro, "get_object") is None and lookup not in route.kwargs:
+                yield ref.name, (
+                    f"route kwargs {', '.join(repr(k) for k in route.kwargs)} do not include {ref.name}'s "
+                    f"lookup kwarg '{lookup}' ({handler} calls get_object()); name it <...:{lookup}>"
+                )
+                return
+        for kwarg, sigs in rejecting.items():
+            yield ref.name, (
+                f"route kwarg '{kwarg}' is not accepted by {ref.name}.{', '.join(sigs)}: "
+                f"requests fail with TypeError; rename the route kwarg to match"
+            )
+        return
+    if isinstance(view, (ast.Name, ast.Attribute)):
+        fn = resolve_function(ctx.index, ctx.qualname(view))
+        if fn is None:
+            return
+        for kwarg in route.kwargs:
+            if not accepts(fn, kwarg):
+                yield fn.name, (
+                    f"route kwarg '{kwarg}' is not accepted by view {signature(fn)}: requests fail with "
+                    f"TypeError; rename the route kwarg to match"
+                )
+
+
+def check(ctx: FileContext) -> Iterator[Finding]:
+    for route in routes(ctx):
+        seen: set[str] = set()
+        for symbol, message in problems(ctx, route):
+            if message in seen:
+                continue
+            seen.add(message)
+            yield ctx.finding("TEN010", route.call, message, symbol)
+
+
+rule = register(
+    Rule(
+        code="TEN010",
+        name="route-kwarg-mismatch",
+        summary="URL route kwarg not accepted by the view method it reaches, or a non-pk detail kwarg on a ViewSet route",
+        check=check,
+        doc=__doc__ or "",
+        fixable=True,
+        needles=(b"path(", b"url("),
+    )
+)

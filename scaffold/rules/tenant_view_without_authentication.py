@@ -1,0 +1,78 @@
+'''TEN003 tenant-view-without-authentication: a tenant-data view allows unauthenticated access.
+
+## What it does
+Reports a ViewSet or generic view serving a tenant model whose effective
+`permission_classes` (its own, a base class's, or `REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"]`
+from settings, which defaults to `AllowAny`) is empty or only `AllowAny`. Views that
+override `get_permissions()` are trusted.
+
+## Why is this bad?
+Without an authentication permission an anonymous request reaches `get_queryset()`:
+`request.user` is `AnonymousUser`, which has no tenant, and every guard that reads the
+user's tenant now depends on how it treats a missing attribute. Tenant data must require an
+authenticated user first.
+
+## Example
+```python
+class SupplierViewSet(viewsets.ModelViewSet):
+    permission_classes = [AllowAny]
+```
+
+## Use instead
+```python
+class SupplierViewSet(viewsets.ModelViewSet):
+    permission_classes = [IsAuthenticated]
+```
+
+## Fix safety
+`scaffold fix --select TEN003` / `scaffold migrate-viewsets` sets
+`permission_classes = [IsAuthenticated]` and adds the import. A view that was deliberately
+public on tenant data changes behaviour: anonymous requests now get 401/403.
+
+## References
+- [DRF: Permissions](https://www.django-rest-framework.org/api-guide/permissions/)
+'''
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from scaffold.rules import Finding, Rule, register
+from scaffold.rules._context import FileContext
+from scaffold.rules._views import ALLOW_ANY, location, view_classes
+
+
+def check(ctx: FileContext) -> Iterator[Finding]:
+    for an in view_classes(ctx):
+        if an.permissions is None:
+            continue
+        owner, node, names = an.permissions
+        if names and not all(n in ALLOW_ANY for n in names):
+            continue
+        what = "AllowAny" if names else "no permission class"
+        if owner is None:
+            where, inherited = an.cls.node, ""
+            source = "the REST_FRAMEWORK default"
+        else:
+            where, inherited = location(an, node, owner)
+            source = "permission_classes"
+        yield ctx.finding(
+            "TEN003",
+            where,
+            f"{an.name} serves tenant data ({an.model.name if an.model else 'model'}) with {what} "
+            f"({source}); require IsAuthenticated{inherited}",
+            an.name,
+        )
+
+
+rule = register(
+    Rule(
+        code="TEN003",
+        name="tenant-view-without-authentication",
+        summary="Tenant-data view with no authentication permission, or AllowAny",
+        check=check,
+        doc=__doc__ or "",
+        fixable=True,
+        needles=(b"queryset",),
+    )
+)

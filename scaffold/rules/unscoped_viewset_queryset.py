@@ -1,0 +1,98 @@
+'''TEN001 unscoped-viewset-queryset: a view's queryset is not scoped to the requesting tenant.
+
+## What it does
+Checks DRF ViewSets and generic views that serve a tenant model (a model with the
+configured `tenant_field`) and reports every normal code path on which the queryset
+they return is not filtered to the requesting tenant: a `queryset = Model.objects.all()`
+class attribute with no `get_queryset`, a `get_queryset` returning `.all()`, and a
+fallback branch (`if not tenant_id: return Model.objects.all()`) that returns every row.
+
+Scoping is recognised through the view's own code and through project base classes and
+mixins (resolved across files): `.filter(<tenant_field>=...)`, `Q(<tenant_field>=...)`,
+`.for_tenant(...)`, owner filters on the requesting user (`user=self.request.user`) and
+`.none()`. A tenant id taken from the request (`query_params`, `data`, `headers`,
+`self.kwargs`) is chosen by the client and does not count.
+
+## Why is this bad?
+A queryset that is not filtered by tenant returns, updates and deletes other tenants'
+rows: the cross-tenant data exposure of the seed's "ViewSet Tenant Filtering
+Inconsistencies". Row-level security is a second line of defence, not the only one.
+
+## Example
+```python
+class SupplierViewSet(viewsets.ModelViewSet):
+    serializer_class = SupplierSerializer
+
+    def get_queryset(self):
+        return Supplier.objects.all()
+```
+
+## Use instead
+```python
+class SupplierViewSet(viewsets.ModelViewSet):
+    serializer_class = SupplierSerializer
+    permission_classes = [IsAuthenticated]
+
+    def get_queryset(self):
+        tenant_id = getattr(self.request.user, "tenant_id", None)
+        if not tenant_id:
+            raise PermissionDenied("User is not associated with a tenant.")
+        return Supplier.objects.filter(tenant_id=tenant_id)
+```
+
+## Fix safety
+`scaffold fix --select TEN001` (and `scaffold migrate-viewsets`) adds the guard and the
+explicit filter, rendered from the same secure pattern the module template uses. Views
+whose querysets are built dynamically are reported for manual review, never rewritten.
+
+## References
+- [Backend troubleshooting guide: ViewSet Tenant Filtering Inconsistencies](../../README.md#scaffold-audit)
+- [DRF: Filtering against the current user](https://www.django-rest-framework.org/api-guide/filtering/#filtering-against-the-current-user)
+'''
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from scaffold.rules import Finding, Rule, register
+from scaffold.rules._context import FileContext
+from scaffold.rules._views import Scope, location, view_classes
+
+BAD = {Scope.UNSCOPED, Scope.MANAGER_OPEN, Scope.CLIENT}
+
+
+def check(ctx: FileContext) -> Iterator[Finding]:
+    tf = ctx.settings.tenant_field
+    for an in view_classes(ctx):
+        for ret in an.returns:
+            if ret.scope not in BAD:
+                continue
+            node, inherited = location(an, ret.node, ret.owner)
+            model = ret.model.name if ret.model else an.model.name if an.model else "the model"
+            if ret.scope is Scope.CLIENT:
+                why = f"is filtered by a client-supplied {tf}"
+            elif ret.scope is Scope.MANAGER_OPEN:
+                why = f"is not filtered by {tf} ({ret.manager or 'the manager'} returns every row)"
+            else:
+                why = f"is not filtered by {tf}"
+            where = f"{an.name}.get_queryset" if an.get_queryset is not None else f"{an.name}.queryset"
+            yield ctx.finding(
+                "TEN001",
+                node,
+                f"{where} returns {model} rows that are not scoped to the requesting tenant: "
+                f"the queryset {why}{inherited}",
+                an.name,
+            )
+
+
+rule = register(
+    Rule(
+        code="TEN001",
+        name="unscoped-viewset-queryset",
+        summary="ViewSet or generic view whose queryset is not scoped to the requesting tenant on some code path",
+        check=check,
+        doc=__doc__ or "",
+        fixable=True,
+        needles=(b"queryset",),
+    )
+)
