@@ -217,3 +217,22 @@ def test_cli_help_lists_init() -> None:
         [str(VENV_BIN / "python"), "-m", "scaffold", "init", "--help"], capture_output=True, text=True
     )
     assert proc.returncode == 0 and "--dry-run" in proc.stdout and "--no-input" in proc.stdout
+
+
+def test_declined_confirmation_writes_nothing(tmp_path: Path) -> None:
+    from scaffold.init import init_project
+
+    root = settings_package(tmp_path)
+    before = snapshot(root)
+    seen: list[str] = []
+
+    def decline(result) -> bool:  # type: ignore[no-untyped-def]
+        seen.append(result.to_text())
+        return False
+
+    result = init_project(root, confirm=decline)
+    assert not result.applied and "declined: nothing was written" in result.to_text()
+    assert "+++ b/tenancy/__init__.py" in seen[0]
+    assert snapshot(root) == before
+    assert init_project(root, confirm=lambda r: True).applied
+    assert (root / "tenancy" / "__init__.py").is_file()
