@@ -17,7 +17,6 @@ from typing import ClassVar
 import libcst as cst
 from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import QualifiedNameProvider
 
 from scaffold import pattern
 from scaffold.index import ProjectIndex
@@ -30,7 +29,6 @@ class ViewsetCodemod(VisitorBasedCodemodCommand):
     """Subclasses set ``KIND`` (the action they carry out) and implement ``rewrite``."""
 
     KIND: ClassVar[ActionKind]
-    METADATA_DEPENDENCIES = (QualifiedNameProvider,)
 
     def __init__(
         self,

@@ -25,6 +25,7 @@ from scaffold.viewsets import ALLOW_ANY, Action, ViewPlan
 class RequireAuthenticated(ViewsetCodemod):
     DESCRIPTION = "Add IsAuthenticated to tenant-data DRF views without permission_classes or with AllowAny."
     KIND = "set_permissions"
+    METADATA_DEPENDENCIES = (QualifiedNameProvider,)  # AllowAny is matched by meaning
 
     def rewrite(self, cls: cst.ClassDef, plan: ViewPlan, action: Action) -> cst.ClassDef:
         self.need_import("IsAuthenticated")

@@ -43,6 +43,9 @@ from scaffold.project import SourceFile
 
 ENGINE_VERSION = "1"
 MAX_BYTES = 1_000_000
+# Below these, a process pool costs more than it saves: run in this process.
+INLINE_MAX_FILES = 8
+INLINE_MAX_BYTES = 200_000
 CACHE_DIR = ".scaffold-cache"
 
 Status = Literal["unchanged", "rewritten", "manual", "unparsable", "skipped"]
@@ -194,6 +197,7 @@ class FileContext:
     encoding: str
     settings: Mapping[str, Any]
     index: ProjectIndex
+    scratch: dict[str, Any] = field(default_factory=dict)  # units may leave notes for their fix()
     _tree: ast.Module | None = None
 
     @property
@@ -514,7 +518,7 @@ def run(
             progress(done, total)
 
     work_bytes = sum(s for _, _, s in todo)
-    if jobs == 1 or total < 8 or work_bytes < 200_000:
+    if jobs == 1 or total < INLINE_MAX_FILES or work_bytes < INLINE_MAX_BYTES:
         _init_worker(units, settings, root, fix)
         for job, _, _ in todo:
             collect([_process(job)])

@@ -37,36 +37,35 @@ class MigrateViewSets:
             for plan in plans
             for line, col, reason in plan.manual
         ]
+        ctx.scratch[self.code] = {action.kind for plan in plans for action in plan.actions}
         return Analysis(messages, fix_due=any(plan.actions for plan in plans))
 
     def fix(self, ctx: FileContext, text: str) -> str:
-        from libcst.codemod import (
-            CodemodContext,
-            TransformFailure,
-            TransformSkip,
-            TransformSuccess,
-            transform_module,
-        )
+        """Run the registered viewset codemods whose kind of action is due, on one parse."""
+        import libcst as cst
+        from libcst.codemod import CodemodContext, SkipFile
 
         from codemods import CODEMODS
         from codemods._viewset import ViewsetCodemod
 
         settings = _settings(ctx.settings)
+        due = ctx.scratch.get(self.code)
+        try:
+            tree = cst.parse_module(text)
+        except cst.ParserSyntaxError as exc:
+            raise ManualReview(
+                f"libcst cannot parse this file: {exc.message}", exc.raw_line, exc.raw_column
+            ) from exc
         for name, cls in sorted(CODEMODS.items()):
-            if not issubclass(cls, ViewsetCodemod):
+            if not issubclass(cls, ViewsetCodemod) or (due is not None and cls.KIND not in due):
                 continue
             context = CodemodContext(filename=str(ctx.path), full_module_name=ctx.module)
             command = cls(context, settings.tenant_field, settings.user_tenant_attr, ctx.index)
-            result = transform_module(command, text)
-            if isinstance(result, TransformFailure):
-                raise ManualReview(f"{name} failed, file left untouched: {result.error}")
-            if isinstance(result, TransformSkip):
-                raise ManualReview(
-                    f"{name}: {result.skip_description or 'cannot rewrite safely'}; file left untouched"
-                )
-            assert isinstance(result, TransformSuccess)
-            text = result.code
-        return text
+            try:
+                tree = command.transform_module(tree)
+            except SkipFile as exc:
+                raise ManualReview(f"{name}: {exc or 'cannot rewrite safely'}; file left untouched") from exc
+        return tree.code
 
 
 def _settings(values: Any) -> Settings:
