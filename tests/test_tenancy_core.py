@@ -517,6 +517,10 @@ created = client_for("a").post(
     "/items/", {{"name": "a-new", "tenant_id": {TENANT_B!r}}}, content_type="application/json")
 result["created"] = created.json()
 client_for("a").delete(f"/items/{{created.json()['id']}}/")
+options = connection.settings_dict["OPTIONS"]
+result["pooled"] = bool(options.get("pool")) and connection.pool is not None
+result["ssb"] = bool(options.get("server_side_binding"))
+result["conn_max_age"] = connection.settings_dict["CONN_MAX_AGE"]
 """
 
 
@@ -545,6 +549,9 @@ def test_a_anonymous_b_on_one_backend(project: DjangoProject, env: dict[str, str
     assert r["boom"] == "boom after setting the tenant context"
     assert r["a_gets_b_row"] == 404 and r["a_patch_b_row"] == 404
     assert r["created"]["tenant_id"] == TENANT_A  # stamped, never taken from the body
+    assert r["pooled"] == ("TEST_POOL" in env)
+    assert r["ssb"] == ("TEST_SERVER_SIDE_BINDING" in env)
+    assert r["conn_max_age"] == (0 if "TEST_POOL" in env else 60)
 
 
 SSB_CONTRAST = f"""
