@@ -324,6 +324,17 @@ def test_roles_and_forced_policy(project: DjangoProject, pg_database: PgDatabase
         for expr in policies[0]:
             assert "NULLIF(current_setting('app.current_tenant_id'::text, true), ''::text))::uuid" in expr
             assert "::text =" not in expr and " OR " not in expr.upper()
+        # T2 for every table with a tenant column (the user table is deliberately exempt).
+        tables = conn.execute(
+            "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, "
+            "(SELECT count(*) FROM pg_policies p WHERE p.tablename = c.relname) "
+            "FROM information_schema.columns col JOIN pg_class c ON c.relname = col.table_name "
+            "WHERE col.table_schema = 'public' AND col.column_name = 'tenant_id' AND c.relkind = 'r'"
+        ).fetchall()
+        assert {t[0] for t in tables} >= {"items_item", "items_user"}
+        for name, enabled, forced, count in tables:
+            if name not in ("items_user", "t3_nopolicy", "owned_unforced"):
+                assert (enabled, forced) == (True, True) and count >= 1, name
         # T3: RLS enabled and forced but no policy at all: default deny.
         conn.execute("CREATE TABLE t3_nopolicy (tenant_id uuid)")
         conn.execute("INSERT INTO t3_nopolicy VALUES (%s)", [TENANT_A])
@@ -765,6 +776,24 @@ def test_system_checks(project: DjangoProject, pg_database: PgDatabase) -> None:
     finally:
         with pg_database.owner() as conn:
             conn.execute("DROP TABLE owned_unforced")
+    # W001 also for a role that is not a superuser but has BYPASSRLS.
+    bypass = f"{pg_database.runtime_role}_bypass"
+    with pg_database.owner() as conn:
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} NOSUPERUSER BYPASSRLS").format(
+                sql.Identifier(bypass), sql.Literal(pg_database.runtime_password)
+            )
+        )
+    try:
+        env = project.env(runtime=True)
+        env["DATABASE_URL"] = pg_database.runtime_url.replace(pg_database.runtime_role, bypass)
+        proc = subprocess.run(
+            [sys.executable, "manage.py", "check"], cwd=project.root, env=env, capture_output=True, text=True
+        )
+        assert "tenancy.W001" in proc.stderr and "BYPASSRLS" in proc.stderr, proc.stderr
+    finally:
+        with pg_database.owner() as conn:
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(bypass)))
     # The runtime guard behind W004: the request fails instead of running unscoped.
     r = project.script(
         """
