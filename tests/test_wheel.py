@@ -70,3 +70,93 @@ def test_installed_wheel_finds_template_outside_repo(venv: Path, tmp_path: Path)
     )
     assert version.returncode == 0 and "module template" in version.stdout
     assert "missing" not in version.stdout
+
+
+# --------------------------------------------------------------------------- template versions (issue 7)
+
+STORE_URL = "~/.local/share/scaffold/templates/module.bundle"
+
+
+def _installed_templates(venv: Path) -> Path:
+    (site,) = venv.glob("lib/python*/site-packages")
+    return site / "scaffold" / "_templates"
+
+
+def test_wheel_ships_the_template_history(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    if (REPO / "templates" / "module.bundle").is_file():
+        assert "scaffold/_templates/module.bundle" in names
+
+
+def test_module_generated_from_the_wheel_can_be_updated(venv: Path, tmp_path: Path) -> None:
+    """Generated offline from the installed wheel, the module records the stable per-user
+    source and a tag; the source survives losing the store (another machine, a new venv),
+    and both ``scaffold update`` and plain ``copier update`` bring it to a newer release."""
+    import shutil
+
+    import yaml
+    from packaging.version import Version
+
+    from tests.helpers.djproject import copy_example, git
+    from tests.helpers.template_repo import TemplateRepo
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SCAFFOLD_TEMPLATES_DIR")}
+    env["HOME"] = str(home)
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    project = copy_example("legacy_erp", tmp_path / "legacy_erp").root
+
+    def run(*cmd: str, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(venv / "bin" / cmd[0]), *cmd[1:]],
+            cwd=project,
+            env={**env, **(extra or {})},
+            capture_output=True,
+            text=True,
+        )
+
+    made = run("scaffold", "new-module", "inventory", "--no-input", "--field", "name:str", "--project", ".")
+    assert made.returncode == 0, made.stderr
+    answers_file = project / ".copier-answers.inventory.yml"
+    answers = yaml.safe_load(answers_file.read_text())
+    assert answers["_src_path"] == STORE_URL
+    assert str(venv) not in answers_file.read_text() and str(tmp_path) not in answers_file.read_text()
+    installed = _installed_templates(venv)
+    version = (installed / "module" / "VERSION").read_text().strip()
+    assert answers["_commit"].startswith(f"v{version}")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "generate inventory from the wheel")
+
+    # Another machine: an empty store is rebuilt from the wheel and still knows the commit.
+    shutil.rmtree(home / ".local")
+    check = run("scaffold", "check-update", "--project", ".")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "up to date" in check.stdout
+
+    # The owner edits the module; a newer template is released on top of the wheel's history.
+    views = project / "inventory" / "views.py"
+    views.write_text(views.read_text() + "\n\nOWNER = 'kept'\n")
+    git(project, "commit", "-qam", "owner edit")
+    templates = TemplateRepo.copy_of(installed / "module", tmp_path / "templates")
+    if (installed / "module.bundle").is_file():
+        shutil.copy(installed / "module.bundle", templates.bundle)
+    parsed = Version(version)
+    newer = f"{parsed.major}.{parsed.minor + 1}.0"
+    templates.write({"{{module_name}}/filters.py.jinja": '"""Filters of {{ module_name }}."""\n'})
+    templates.release(newer, "- filters.py")
+    override = {"SCAFFOLD_TEMPLATES_DIR": str(templates.root)}
+
+    pretend = run("scaffold", "update", "inventory", "--pretend", "--project", ".", extra=override)
+    assert pretend.returncode == 1 and "+++ b/inventory/filters.py" in pretend.stdout, pretend.stderr
+    done = run("scaffold", "update", "inventory", "--project", ".", extra=override)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "OWNER = 'kept'" in views.read_text() and (project / "inventory" / "filters.py").is_file()
+    assert yaml.safe_load(answers_file.read_text())["_commit"] == f"v{newer}"
+
+    # Plain copier on the same project: roll back to the generated commit and update again.
+    git(project, "checkout", "-q", "--", ".")
+    git(project, "clean", "-qfd", "inventory")
+    plain = run("copier", "update", "--defaults", "-a", ".copier-answers.inventory.yml")
+    assert plain.returncode == 0, plain.stderr
+    assert "OWNER = 'kept'" in views.read_text() and (project / "inventory" / "filters.py").is_file()
