@@ -46,6 +46,7 @@ def test_wheel_contains_templates(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "scaffold/_templates/module/copier.yml" in names
     assert "scaffold/_templates/module/_macros/secure.jinja" in names
+    assert "scaffold/_templates/tenancy/copier.yml" in names
     assert any(n.startswith("codemods/") for n in names)
     assert not any(n.startswith("templates/") for n in names)
 
