@@ -52,7 +52,9 @@ class RuleUnit:
         rule = get_rule(self.code)
         ctx = FileContext.from_engine(ectx)
         messages = [
-            Message(f.line, f.column - 1, f.code, f.message, kind="finding", symbol=f.symbol, fixable=f.fixable)
+            Message(
+                f.line, f.column - 1, f.code, f.message, kind="finding", symbol=f.symbol, fixable=f.fixable
+            )
             for f in rule.check(ctx)
         ]
         return Analysis(messages)
@@ -186,7 +188,8 @@ class AuditReport:
 
 def sarif(report: AuditReport) -> dict[str, Any]:
     """The report as a SARIF 2.1.0 log (one run, rule metadata for every selected rule)."""
-    rules = sorted({r.code: r for r in report.rules} | {f.code: get_rule(f.code) for f in report.findings}.items())
+    by_code = {r.code: r for r in report.rules} | {f.code: get_rule(f.code) for f in report.findings}
+    rules = sorted(by_code.items())
     index = {code: i for i, (code, _) in enumerate(rules)}
     descriptors = []
     for code, rule in rules:
@@ -199,7 +202,11 @@ def sarif(report: AuditReport) -> dict[str, Any]:
                 "help": {"text": rule.summary, "markdown": rule_markdown(rule)},
                 "helpUri": f"{INFORMATION_URI}/blob/main/{rule.url}",
                 "defaultConfiguration": {"level": "error"},
-                "properties": {"fixable": rule.fixable, "scope": rule.scope, "tags": ["security", "multi-tenancy"]},
+                "properties": {
+                    "fixable": rule.fixable,
+                    "scope": rule.scope,
+                    "tags": ["security", "multi-tenancy"],
+                },
             }
         )
     results = []
@@ -223,7 +230,13 @@ def sarif(report: AuditReport) -> dict[str, Any]:
             ]
             result["partialFingerprints"] = {"scaffold/v1": f"{f.code}:{f.path}:{f.symbol}:{f.message}"}
         else:
-            result["locations"] = [{"logicalLocations": [{"name": f.symbol, "kind": "resource", "fullyQualifiedName": f"{f.path}:{f.symbol}"}]}]
+            result["locations"] = [
+                {
+                    "logicalLocations": [
+                        {"name": f.symbol, "kind": "resource", "fullyQualifiedName": f"{f.path}:{f.symbol}"}
+                    ]
+                }
+            ]
         results.append(result)
     return {
         "$schema": SARIF_SCHEMA,
@@ -264,13 +277,10 @@ def rule_markdown(rule: Rule) -> str:
     """The rule's documentation page (what ``--explain`` prints and ``docs/rules`` holds)."""
     head, _, body = rule.doc.strip().partition("\n")
     fix = "Fix available via `scaffold fix`." if rule.fixable else "No automatic fix."
-    scope = " Runs only with `--database-url` (read-only catalog queries)." if rule.scope == "database" else ""
-    return (
-        f"# {rule.code}: {rule.name}\n\n"
-        f"{rule.summary}.\n\n"
-        f"*{fix}{scope}*\n\n"
-        f"{body.strip()}\n"
+    scope = (
+        " Runs only with `--database-url` (read-only catalog queries)." if rule.scope == "database" else ""
     )
+    return f"# {rule.code}: {rule.name}\n\n{rule.summary}.\n\n*{fix}{scope}*\n\n{body.strip()}\n"
 
 
 def list_rules_text() -> str:
@@ -329,7 +339,9 @@ class _Lines:
         return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
-def apply_opt_outs(findings: Iterable[Finding], root: Path, per_file_ignores: dict[str, list[str]]) -> tuple[list[Finding], int]:
+def apply_opt_outs(
+    findings: Iterable[Finding], root: Path, per_file_ignores: dict[str, list[str]]
+) -> tuple[list[Finding], int]:
     lines = _Lines(root)
     kept: list[Finding] = []
     silenced = 0
@@ -383,7 +395,9 @@ def audit(
     units = [RuleUnit(r.code, r.needles) for r in rules if r.scope == "file"]
     if units:
         files = iter_python_files(cfg.root, cfg.exclude_globs, targets or None)
-        run = engine.run(units, files, root=cfg.root, settings=rule_settings(cfg), jobs=jobs, fix=False, cache=cache)
+        run = engine.run(
+            units, files, root=cfg.root, settings=rule_settings(cfg), jobs=jobs, fix=False, cache=cache
+        )
         report.scanned = run.scanned
         for res in run.results:
             if res.status in ("unparsable", "skipped"):

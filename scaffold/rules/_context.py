@@ -65,7 +65,9 @@ class FileContext:
         """Wrap the engine's context (cached on it, so every rule shares one wrapper)."""
         cached = ectx.__dict__.get("_rule_ctx")
         if cached is None:
-            cached = cls(ectx.rel, ectx.text, ectx.tree, ectx.module, ectx.index, Settings.from_mapping(ectx.settings))
+            cached = cls(
+                ectx.rel, ectx.text, ectx.tree, ectx.module, ectx.index, Settings.from_mapping(ectx.settings)
+            )
             ectx.__dict__["_rule_ctx"] = cached
         return cached
 
@@ -111,7 +113,9 @@ class FileContext:
 
     def imports_module(self, *prefixes: str) -> bool:
         """True when the file imports anything from one of the packages ``prefixes``."""
-        return any(q == p or q.startswith(p + ".") for q in self.info.imports.names.values() for p in prefixes)
+        return any(
+            q == p or q.startswith(p + ".") for q in self.info.imports.names.values() for p in prefixes
+        )
 
     def classes(self) -> Iterator[ast.ClassDef]:
         for node in ast.walk(self.tree):
@@ -122,7 +126,9 @@ class FileContext:
         info = self.info.classes.get(node.name)
         if info is None or info.node is not node:  # nested class: resolve its bases here
             bases = [self.qualname(b) or "?" for b in node.bases]
-            info = ClassInfo(f"{self.module}.{node.name}", self.module, self.index.root / self.rel, node, bases)
+            info = ClassInfo(
+                f"{self.module}.{node.name}", self.module, self.index.root / self.rel, node, bases
+            )
         return ClassRef(info, self.info)
 
 
@@ -153,9 +159,15 @@ class ClassRef:
     def body_assign_stmt(self, name: str) -> ast.stmt | None:
         found = None
         for stmt in self.node.body:
-            if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets):
+            if isinstance(stmt, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == name for t in stmt.targets
+            ):
                 found = stmt
-            elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id == name:
+            elif (
+                isinstance(stmt, ast.AnnAssign)
+                and isinstance(stmt.target, ast.Name)
+                and stmt.target.id == name
+            ):
                 found = stmt
         return found
 
@@ -197,7 +209,9 @@ def mro(index: ProjectIndex, cls: ClassRef) -> list[ClassRef | str]:
     return project + external
 
 
-def resolve_function(index: ProjectIndex, qualname: str | None) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+def resolve_function(
+    index: ProjectIndex, qualname: str | None
+) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
     """The project function behind ``qualname`` (one re-export hop), or None."""
     for _ in range(3):
         if not qualname or "." not in qualname:
@@ -304,7 +318,9 @@ def params_argument(call: ast.Call) -> ast.expr | None:
     return None
 
 
-def sql_text(expr: ast.AST | None, scope: ast.AST | None = None, module: ast.Module | None = None) -> str | None:
+def sql_text(
+    expr: ast.AST | None, scope: ast.AST | None = None, module: ast.Module | None = None
+) -> str | None:
     """The SQL text of a constant, implicit concatenation, ``+`` of constants, or a local
     variable holding one; f-string and %-format parts become ``{}``. None when dynamic."""
     if expr is None:

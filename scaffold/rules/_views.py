@@ -100,7 +100,9 @@ class _Analyzer:
         self._stack: set[tuple[str, str]] = set()
 
     # -- lookup along the MRO ---------------------------------------------------------
-    def find_method(self, name: str, after: ClassRef | None = None) -> tuple[ClassRef, ast.FunctionDef | ast.AsyncFunctionDef] | None:
+    def find_method(
+        self, name: str, after: ClassRef | None = None
+    ) -> tuple[ClassRef, ast.FunctionDef | ast.AsyncFunctionDef] | None:
         classes = self.projects
         if after is not None:
             keys = [c.qualname for c in classes]
@@ -222,7 +224,7 @@ class _Analyzer:
             if kw.arg is not None:
                 pairs.append((kw.arg, kw.value))
             elif isinstance(kw.value, ast.Dict):
-                for k, v in zip(kw.value.keys, kw.value.values):
+                for k, v in zip(kw.value.keys, kw.value.values, strict=False):
                     if isinstance(k, ast.Constant) and isinstance(k.value, str):
                         pairs.append((k.value, v))
                     elif isinstance(k, ast.Attribute) and k.attr in ("tenant_field", "tenant_lookup"):
@@ -230,7 +232,11 @@ class _Analyzer:
         for arg in call.args:  # Q(tenant_id=...) objects, possibly combined with | and &
             for node in ast.walk(arg):
                 if isinstance(node, ast.Call):
-                    fq = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                    fq = (
+                        node.func.attr
+                        if isinstance(node.func, ast.Attribute)
+                        else getattr(node.func, "id", "")
+                    )
                     if fq == "Q":
                         pairs.extend((kw.arg, kw.value) for kw in node.keywords if kw.arg)
         best: Scope | None = None
@@ -250,7 +256,9 @@ class _Analyzer:
                 best = scope
         return best
 
-    def eval(self, expr: ast.AST | None, owner: ClassRef, env: dict[str, Scope], env_user: set[str]) -> tuple[Scope, ClassRef | None, str]:
+    def eval(
+        self, expr: ast.AST | None, owner: ClassRef, env: dict[str, Scope], env_user: set[str]
+    ) -> tuple[Scope, ClassRef | None, str]:
         """(scope, model, manager) of a queryset expression."""
         if expr is None:
             return Scope.UNKNOWN, None, ""
@@ -328,7 +336,9 @@ class _Analyzer:
             return Scope.UNKNOWN, None, ""
         return self.eval_function(*found)
 
-    def eval_function(self, owner: ClassRef, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[Scope, ClassRef | None, str]:
+    def eval_function(
+        self, owner: ClassRef, fn: ast.FunctionDef | ast.AsyncFunctionDef
+    ) -> tuple[Scope, ClassRef | None, str]:
         returns = self.flow_returns(owner, fn)
         if not returns:
             return Scope.UNKNOWN, None, ""
@@ -348,7 +358,9 @@ class _Analyzer:
         finally:
             self._stack.discard(key)
 
-    def _assign(self, target: ast.AST, value: ast.AST, owner: ClassRef, env: dict[str, Scope], env_user: set[str]) -> None:
+    def _assign(
+        self, target: ast.AST, value: ast.AST, owner: ClassRef, env: dict[str, Scope], env_user: set[str]
+    ) -> None:
         if isinstance(target, ast.Name):
             scope, model, _ = self.eval(value, owner, env, env_user)
             env[target.id] = scope
@@ -363,7 +375,14 @@ class _Analyzer:
                 if isinstance(el, ast.Name):
                     env[el.id] = Scope.UNKNOWN
 
-    def _run(self, stmts: list[ast.stmt], owner: ClassRef, env: dict[str, Scope], env_user: set[str], out: list[Return]) -> dict[str, Scope] | None:
+    def _run(
+        self,
+        stmts: list[ast.stmt],
+        owner: ClassRef,
+        env: dict[str, Scope],
+        env_user: set[str],
+        out: list[Return],
+    ) -> dict[str, Scope] | None:
         for stmt in stmts:
             if isinstance(stmt, ast.Assign):
                 for target in stmt.targets:
@@ -430,7 +449,11 @@ class _Analyzer:
         for node in ast.walk(fn):
             if isinstance(node, ast.Raise):
                 return True
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "none":
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "none"
+            ):
                 return True
             if isinstance(node, ast.Call):
                 func = node.func
@@ -506,7 +529,9 @@ def _analyze(ctx: FileContext, node: ast.ClassDef) -> ViewAnalysis | None:
         return None
     result = ViewAnalysis(view, an.mro)
     result.unknown_bases = [
-        m for m in an.mro[1:] if isinstance(m, str) and not m.startswith(SAFE_EXTERNAL_PREFIXES) and m not in SAFE_EXTERNAL
+        m
+        for m in an.mro[1:]
+        if isinstance(m, str) and not m.startswith(SAFE_EXTERNAL_PREFIXES) and m not in SAFE_EXTERNAL
     ]
     result.get_queryset = an.find_method("get_queryset")
     result.queryset_attr = an.find_attr("queryset")

@@ -1,4 +1,4 @@
-'''TEN040 authentication-without-tenant-context: an authentication class never sets the tenant context.
+"""TEN040 authentication-without-tenant-context: an authentication class never sets the tenant context.
 
 ## What it does
 Checks DRF authentication classes (subclasses of
@@ -44,7 +44,7 @@ class SessionTokenAuthentication(BaseAuthentication):
 ## References
 - [DRF: Custom authentication](https://www.django-rest-framework.org/api-guide/authentication/#custom-authentication)
 - [PostgreSQL: Row Security Policies](https://www.postgresql.org/docs/current/ddl-rowsecurity.html)
-'''
+"""
 
 from __future__ import annotations
 
@@ -58,7 +58,9 @@ AUTH_PREFIX = "rest_framework.authentication."
 CONTEXT_CALLS = {"set_tenant_context", "tenant_context", "activate_tenant", "set_current_tenant"}
 
 
-def sets_context(ctx: FileContext, cls_mro: list[ClassRef | str], fn: ast.AST, before: int, depth: int = 0) -> bool:
+def sets_context(
+    ctx: FileContext, cls_mro: list[ClassRef | str], fn: ast.AST, before: int, depth: int = 0
+) -> bool:
     """True when ``fn`` sets the tenant context on a line before ``before``."""
     setting = ctx.settings.tenant_setting
     for node in walk_scope(fn):
@@ -90,7 +92,11 @@ def sets_context(ctx: FileContext, cls_mro: list[ClassRef | str], fn: ast.AST, b
 def check(ctx: FileContext) -> Iterator[Finding]:
     for node in ctx.classes():
         fn = next(
-            (s for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == "authenticate"),
+            (
+                s
+                for s in node.body
+                if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == "authenticate"
+            ),
             None,
         )
         if fn is None:

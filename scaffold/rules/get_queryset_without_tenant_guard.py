@@ -1,4 +1,4 @@
-'''TEN004 get-queryset-without-tenant-guard: `get_queryset` does not refuse a user without a tenant.
+"""TEN004 get-queryset-without-tenant-guard: `get_queryset` does not refuse a user without a tenant.
 
 ## What it does
 Reports a `get_queryset` (on the view or inherited from a project base class) of a
@@ -33,7 +33,7 @@ secure pattern at the top of `get_queryset`. Users without a tenant get 403 afte
 
 ## References
 - [Django: filtering on None](https://docs.djangoproject.com/en/5.2/ref/models/querysets/#isnull)
-'''
+"""
 
 from __future__ import annotations
 

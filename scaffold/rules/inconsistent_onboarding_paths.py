@@ -1,4 +1,4 @@
-'''TEN020 inconsistent-onboarding-paths: an API module is in neither (or both) onboarding path lists.
+"""TEN020 inconsistent-onboarding-paths: an API module is in neither (or both) onboarding path lists.
 
 ## What it does
 Reads the root urlconf (`urls`, or `ROOT_URLCONF`) and the onboarding middleware
@@ -38,7 +38,7 @@ list is right is a product decision.
 ## References
 - Backend troubleshooting guide: "Add new business modules to EXEMPT_PATHS by default"
 - [Django: Middleware](https://docs.djangoproject.com/en/5.2/topics/http/middleware/)
-'''
+"""
 
 from __future__ import annotations
 
@@ -76,7 +76,9 @@ def _read_body(body: list[ast.stmt]) -> dict[str, list[str]]:
                     values = _strings(stmt.value)
                     if values is not None:
                         found[t.id] = values
-        elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id in LISTS:
+        elif (
+            isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id in LISTS
+        ):
             values = _strings(stmt.value)
             if values is not None:
                 found.setdefault(stmt.target.id, []).extend(values)
@@ -101,14 +103,24 @@ def onboarding_lists(ctx: FileContext) -> OnboardingLists | None:
     for name, body in bodies:
         found = _read_body(body)
         if found:
-            return OnboardingLists(found.get("EXEMPT_PATHS", []), found.get("PROTECTED_PATHS", []), f"{module}:{name}" if name else module)
+            return OnboardingLists(
+                found.get("EXEMPT_PATHS", []),
+                found.get("PROTECTED_PATHS", []),
+                f"{module}:{name}" if name else module,
+            )
     return None
 
 
-def mounts(ctx: FileContext, tree: ast.Module, prefix: str, depth: int = 0) -> Iterator[tuple[str, ast.Call | None]]:
+def mounts(
+    ctx: FileContext, tree: ast.Module, prefix: str, depth: int = 0
+) -> Iterator[tuple[str, ast.Call | None]]:
     """(mounted path, path() call) for every route of ``tree``'s urlpatterns."""
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call) or call_name(node) not in ("path", "re_path", "url") or not node.args:
+        if (
+            not isinstance(node, ast.Call)
+            or call_name(node) not in ("path", "re_path", "url")
+            or not node.args
+        ):
             continue
         first = node.args[0]
         if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):

@@ -1,4 +1,4 @@
-'''TEN002 manager-only-tenant-scoping: a view relies only on a tenant-aware manager or implicit context.
+"""TEN002 manager-only-tenant-scoping: a view relies only on a tenant-aware manager or implicit context.
 
 ## What it does
 Reports a tenant-data view whose queryset is "scoped" only by a tenant-aware manager
@@ -43,7 +43,7 @@ filter from the shared secure pattern. The manager is left in place (defence in 
 ## References
 - Backend troubleshooting guide: "Don't rely solely on TenantManager automatic filtering"
 - [Django: Managers](https://docs.djangoproject.com/en/5.2/topics/db/managers/)
-'''
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-'''TEN010 route-kwarg-mismatch: a URL route passes a kwarg the view it reaches does not accept.
+"""TEN010 route-kwarg-mismatch: a URL route passes a kwarg the view it reaches does not accept.
 
 ## What it does
 Resolves every `path()` / `re_path()` route of a urls module to the view it reaches (across
@@ -41,7 +41,7 @@ reports the route for manual review instead.
 ## References
 - [Django: URL dispatcher, path converters](https://docs.djangoproject.com/en/5.2/topics/http/urls/#path-converters)
 - [DRF: GenericAPIView lookup_field / lookup_url_kwarg](https://www.django-rest-framework.org/api-guide/generic-views/#attributes)
-'''
+"""
 
 from __future__ import annotations
 
@@ -112,7 +112,9 @@ def _lookup(cls_mro: list[ClassRef | str]) -> str:
     return "pk"
 
 
-def _method(cls_mro: list[ClassRef | str], name: str) -> tuple[ClassRef, ast.FunctionDef | ast.AsyncFunctionDef] | None:
+def _method(
+    cls_mro: list[ClassRef | str], name: str
+) -> tuple[ClassRef, ast.FunctionDef | ast.AsyncFunctionDef] | None:
     for cls in cls_mro:
         if isinstance(cls, ClassRef):
             fn = cls.method(name)
@@ -134,7 +136,7 @@ def problems(ctx: FileContext, route: Route) -> Iterator[tuple[str, str]]:
         actions: dict[str, str] | None = None
         if view.args and isinstance(view.args[0], ast.Dict):
             actions = {}
-            for k, v in zip(view.args[0].keys, view.args[0].values):
+            for k, v in zip(view.args[0].keys, view.args[0].values, strict=False):
                 if isinstance(k, ast.Constant) and isinstance(v, ast.Constant):
                     actions[str(k.value)] = str(v.value)
         externals = {m for m in cls_mro if isinstance(m, str)}
@@ -142,9 +144,11 @@ def problems(ctx: FileContext, route: Route) -> Iterator[tuple[str, str]]:
         for base, methods in GENERIC_DETAIL.items():
             if base in externals:
                 generic_detail |= methods
-        handlers = sorted(set(actions.values())) if actions is not None else [
-            m for m in HTTP_METHODS if _method(cls_mro, m) is not None or m in generic_detail
-        ]
+        handlers = (
+            sorted(set(actions.values()))
+            if actions is not None
+            else [m for m in HTTP_METHODS if _method(cls_mro, m) is not None or m in generic_detail]
+        )
         lookup = _lookup(cls_mro)
         rejecting: dict[str, list[str]] = {}
         for handler in handlers:
@@ -156,15 +160,21 @@ def problems(ctx: FileContext, route: Route) -> Iterator[tuple[str, str]]:
                 continue
             detail = handler in DETAIL_ACTIONS or (actions is None and handler in generic_detail)
             if detail and _method(cls_mro, "get_object") is None and lookup not in route.kwargs:
-                yield ref.name, (
-                    f"route kwargs {', '.join(repr(k) for k in route.kwargs)} do not include {ref.name}'s "
-                    f"lookup kwarg '{lookup}' ({handler} calls get_object()); name it <...:{lookup}>"
+                yield (
+                    ref.name,
+                    (
+                        f"route kwargs {', '.join(repr(k) for k in route.kwargs)} do not include {ref.name}'s "
+                        f"lookup kwarg '{lookup}' ({handler} calls get_object()); name it <...:{lookup}>"
+                    ),
                 )
                 return
         for kwarg, sigs in rejecting.items():
-            yield ref.name, (
-                f"route kwarg '{kwarg}' is not accepted by {ref.name}.{', '.join(sigs)}: "
-                f"requests fail with TypeError; rename the route kwarg to match"
+            yield (
+                ref.name,
+                (
+                    f"route kwarg '{kwarg}' is not accepted by {ref.name}.{', '.join(sigs)}: "
+                    f"requests fail with TypeError; rename the route kwarg to match"
+                ),
             )
         return
     if isinstance(view, (ast.Name, ast.Attribute)):
@@ -173,9 +183,12 @@ def problems(ctx: FileContext, route: Route) -> Iterator[tuple[str, str]]:
             return
         for kwarg in route.kwargs:
             if not accepts(fn, kwarg):
-                yield fn.name, (
-                    f"route kwarg '{kwarg}' is not accepted by view {signature(fn)}: requests fail with "
-                    f"TypeError; rename the route kwarg to match"
+                yield (
+                    fn.name,
+                    (
+                        f"route kwarg '{kwarg}' is not accepted by view {signature(fn)}: requests fail with "
+                        f"TypeError; rename the route kwarg to match"
+                    ),
                 )
 
 

@@ -1,4 +1,4 @@
-'''TEN050 session-level-tenant-context: the tenant context is set for the whole database session.
+"""TEN050 session-level-tenant-context: the tenant context is set for the whole database session.
 
 ## What it does
 Reports SQL run through `cursor.execute(...)` that sets the tenant setting (the configured
@@ -38,7 +38,7 @@ only: code that relied on it surviving a commit must run in one transaction
 ## References
 - [PostgreSQL: SET (SESSION vs LOCAL)](https://www.postgresql.org/docs/current/sql-set.html)
 - [PostgreSQL: set_config(setting_name, new_value, is_local)](https://www.postgresql.org/docs/current/functions-admin.html#FUNCTIONS-ADMIN-SET)
-'''
+"""
 
 from __future__ import annotations
 
@@ -61,7 +61,12 @@ SET_CONFIG = re.compile(
 
 def is_tenant_setting(ctx: FileContext, name: str) -> bool:
     name = name.strip("'\"").lower()
-    return name == ctx.settings.tenant_setting or "tenant" in name or name in ("%s", "{}") or name.startswith("%(")
+    return (
+        name == ctx.settings.tenant_setting
+        or "tenant" in name
+        or name in ("%s", "{}")
+        or name.startswith("%(")
+    )
 
 
 def session_level(ctx: FileContext, text: str) -> str | None:

@@ -1,4 +1,4 @@
-'''TEN051 tenant-id-in-sql-string: a tenant id is put into SQL by string formatting.
+"""TEN051 tenant-id-in-sql-string: a tenant id is put into SQL by string formatting.
 
 ## What it does
 Reports SQL passed to `cursor.execute(...)`, `executemany`, `Model.objects.raw(...)`,
@@ -32,7 +32,7 @@ reported for manual review: turning them into bound parameters changes the SQL t
 ## References
 - [psycopg: Passing parameters to SQL queries](https://www.psycopg.org/psycopg3/docs/basic/params.html)
 - [OWASP: SQL Injection Prevention](https://cheatsheetseries.owasp.org/cheatsheets/SQL_Injection_Prevention_Cheat_Sheet.html)
-'''
+"""
 
 from __future__ import annotations
 
@@ -57,7 +57,11 @@ def formatted_values(expr: ast.AST | None) -> tuple[str, list[ast.AST]] | None:
         and _stringish(expr.func.value)
     ):
         return ".format()", [*expr.args, *(k.value for k in expr.keywords)]
-    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add) and (_stringish(expr.left) or _stringish(expr.right)):
+    if (
+        isinstance(expr, ast.BinOp)
+        and isinstance(expr.op, ast.Add)
+        and (_stringish(expr.left) or _stringish(expr.right))
+    ):
         values: list[ast.AST] = []
         stack: list[ast.AST] = [expr]
         while stack:
@@ -71,15 +75,23 @@ def formatted_values(expr: ast.AST | None) -> tuple[str, list[ast.AST]] | None:
 
 
 def _stringish(expr: ast.AST) -> bool:
-    return (isinstance(expr, ast.Constant) and isinstance(expr.value, str)) or isinstance(expr, ast.JoinedStr) or (
-        isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add) and (_stringish(expr.left) or _stringish(expr.right))
+    return (
+        (isinstance(expr, ast.Constant) and isinstance(expr.value, str))
+        or isinstance(expr, ast.JoinedStr)
+        or (
+            isinstance(expr, ast.BinOp)
+            and isinstance(expr.op, ast.Add)
+            and (_stringish(expr.left) or _stringish(expr.right))
+        )
     )
 
 
 def mentions_tenant(ctx: FileContext, expr: ast.AST) -> str | None:
     names = {ctx.settings.tenant_field, ctx.settings.user_tenant_attr}
     for node in ast.walk(expr):
-        label = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+        label = (
+            node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+        )
         if label and ("tenant" in label.lower() or label in names):
             return ast.unparse(expr)
     return None

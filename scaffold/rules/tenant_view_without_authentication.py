@@ -1,4 +1,4 @@
-'''TEN003 tenant-view-without-authentication: a tenant-data view allows unauthenticated access.
+"""TEN003 tenant-view-without-authentication: a tenant-data view allows unauthenticated access.
 
 ## What it does
 Reports a ViewSet or generic view serving a tenant model whose effective
@@ -31,7 +31,7 @@ public on tenant data changes behaviour: anonymous requests now get 401/403.
 
 ## References
 - [DRF: Permissions](https://www.django-rest-framework.org/api-guide/permissions/)
-'''
+"""
 
 from __future__ import annotations
 

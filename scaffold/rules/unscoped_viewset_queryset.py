@@ -1,4 +1,4 @@
-'''TEN001 unscoped-viewset-queryset: a view's queryset is not scoped to the requesting tenant.
+"""TEN001 unscoped-viewset-queryset: a view's queryset is not scoped to the requesting tenant.
 
 ## What it does
 Checks DRF ViewSets and generic views that serve a tenant model (a model with the
@@ -46,9 +46,9 @@ explicit filter, rendered from the same secure pattern the module template uses.
 whose querysets are built dynamically are reported for manual review, never rewritten.
 
 ## References
-- [Backend troubleshooting guide: ViewSet Tenant Filtering Inconsistencies](../../README.md#scaffold-audit)
+- Backend troubleshooting guide: "ViewSet Tenant Filtering Inconsistencies"
 - [DRF: Filtering against the current user](https://www.django-rest-framework.org/api-guide/filtering/#filtering-against-the-current-user)
-'''
+"""
 
 from __future__ import annotations
 

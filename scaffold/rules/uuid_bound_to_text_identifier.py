@@ -1,4 +1,4 @@
-'''TEN030 uuid-bound-to-text-identifier: a UUID is bound where PostgreSQL expects text.
+"""TEN030 uuid-bound-to-text-identifier: a UUID is bound where PostgreSQL expects text.
 
 ## What it does
 Checks `cursor.execute(sql, params)` (and `executemany`, `raw`, `RawSQL`) whose SQL reads
@@ -39,7 +39,7 @@ with text afterwards, which is what the query meant.
 ## References
 - [PostgreSQL: The Information Schema, data types](https://www.postgresql.org/docs/current/infoschema-datatypes.html)
 - [psycopg: Adapting basic Python types (UUID)](https://www.psycopg.org/psycopg3/docs/basic/adapt.html#uuid-adaptation)
-'''
+"""
 
 from __future__ import annotations
 
@@ -63,7 +63,9 @@ TEXT_CONTEXT = re.compile(
     re.IGNORECASE,
 )
 PLACEHOLDER = re.compile(r"%(?:\((?P<name>[^)]+)\))?s")
-TEXT_CAST = re.compile(r"^\s*(::\s*(text|varchar|name|character\s+varying|regnamespace)\b|\)\s*::\s*text)", re.IGNORECASE)
+TEXT_CAST = re.compile(
+    r"^\s*(::\s*(text|varchar|name|character\s+varying|regnamespace)\b|\)\s*::\s*text)", re.IGNORECASE
+)
 UUID_CALLS = {"uuid.uuid1", "uuid.uuid3", "uuid.uuid4", "uuid.uuid5", "uuid.UUID"}
 
 
@@ -96,8 +98,16 @@ def uuid_reason(ctx: FileContext, scope: ast.AST, expr: ast.AST, line: int) -> s
                 return None
             if isinstance(value, ast.Attribute) and value.attr in tenant_names:
                 return f"{expr.id} holds .{value.attr}, a UUID"
-            if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "getattr":
-                if len(value.args) >= 2 and isinstance(value.args[1], ast.Constant) and value.args[1].value in tenant_names:
+            if (
+                isinstance(value, ast.Call)
+                and isinstance(value.func, ast.Name)
+                and value.func.id == "getattr"
+            ):
+                if (
+                    len(value.args) >= 2
+                    and isinstance(value.args[1], ast.Constant)
+                    and value.args[1].value in tenant_names
+                ):
                     return f"{expr.id} holds .{value.args[1].value}, a UUID"
             if not isinstance(value, ast.Name):
                 return None
@@ -148,6 +158,13 @@ rule = register(
         check=check,
         doc=__doc__ or "",
         fixable=True,
-        needles=(b"information_schema", b"pg_catalog", b"pg_namespace", b"pg_tables", b"pg_class", b"set_config"),
+        needles=(
+            b"information_schema",
+            b"pg_catalog",
+            b"pg_namespace",
+            b"pg_tables",
+            b"pg_class",
+            b"set_config",
+        ),
     )
 )

@@ -1,0 +1,171 @@
+"""Live-database rules: read-only catalog queries over psycopg.
+
+The connection is opened read-only (``default_transaction_read_only``), runs only
+``SELECT``s against ``pg_catalog``, and is closed afterwards. The URL's password is never
+echoed in errors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from scaffold.errors import UsageError
+from scaffold.rules import RULES, Finding, Rule
+
+TABLES_SQL = """
+SELECT n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity,
+       pg_get_userbyid(c.relowner) AS owner,
+       pg_has_role(current_user, c.relowner, 'USAGE') AS runtime_owns
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = %s AND NOT a.attisdropped AND a.attnum > 0
+WHERE c.relkind IN ('r', 'p')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg_toast%%'
+ORDER BY n.nspname, c.relname
+"""
+POLICIES_SQL = """
+SELECT n.nspname, c.relname, p.polname, p.polpermissive,
+       pg_get_expr(p.polqual, p.polrelid) AS using_expr,
+       pg_get_expr(p.polwithcheck, p.polrelid) AS check_expr
+FROM pg_policy p
+JOIN pg_class c ON c.oid = p.polrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+ORDER BY n.nspname, c.relname, p.polname
+"""
+ROLE_SQL = "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
+UNIQUE_SQL = """
+SELECT n.nspname, c.relname, i.relname AS index_name, pg_get_indexdef(x.indexrelid) AS definition,
+       EXISTS (
+         SELECT 1 FROM unnest(x.indkey) k
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k AND a.attname = %s
+       ) AS has_tenant,
+       con.conname
+FROM pg_index x
+JOIN pg_class c ON c.oid = x.indrelid
+JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_constraint con ON con.conindid = x.indexrelid AND con.contype = 'u'
+WHERE x.indisunique AND NOT x.indisprimary
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+ORDER BY n.nspname, c.relname, i.relname
+"""
+
+
+@dataclass
+class Table:
+    schema: str
+    name: str
+    rls: bool
+    force: bool
+    owner: str
+    runtime_owns: bool
+    policies: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def qualname(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+@dataclass
+class DatabaseContext:
+    """What a database rule sees: the tenant tables, their policies, the connected role."""
+
+    tenant_field: str
+    tenant_setting: str
+    role: str
+    superuser: bool
+    bypassrls: bool
+    tables: list[Table]
+    uniques: list[dict[str, Any]]
+    exempt: set[str]
+
+    def is_exempt(self, table: Table | str) -> bool:
+        schema, name = (table.schema, table.name) if isinstance(table, Table) else table.split(".", 1)
+        return name in self.exempt or f"{schema}.{name}" in self.exempt
+
+    def finding(self, code: str, symbol: str, message: str) -> Finding:
+        return Finding("database", 0, 0, code, message, symbol, RULES[code].fixable)
+
+
+def redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def load(url: str, tenant_field: str, tenant_setting: str, exempt: Iterable[str]) -> DatabaseContext:
+    import psycopg
+
+    try:
+        conn = psycopg.connect(url, connect_timeout=10, autocommit=False)
+    except Exception as exc:  # noqa: BLE001 - any connection failure is a usage error
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"--database-url {redact(url)}: cannot connect ({reason}); check the URL") from exc
+    try:
+        conn.read_only = True
+        with conn.cursor() as cur:
+            cur.execute(ROLE_SQL)
+            role, superuser, bypassrls = cur.fetchone()  # type: ignore[misc]
+            cur.execute(TABLES_SQL, [tenant_field])
+            tables = {(r[0], r[1]): Table(*r) for r in cur.fetchall()}
+            cur.execute(POLICIES_SQL)
+            for schema, name, polname, permissive, using, check in cur.fetchall():
+                if (schema, name) in tables:
+                    tables[(schema, name)].policies.append(
+                        {"name": polname, "permissive": permissive, "using": using, "check": check}
+                    )
+            cur.execute(UNIQUE_SQL, [tenant_field])
+            uniques = [
+                {
+                    "schema": r[0],
+                    "table": r[1],
+                    "index": r[2],
+                    "definition": r[3],
+                    "has_tenant": r[4],
+                    "constraint": r[5],
+                }
+                for r in cur.fetchall()
+                if (r[0], r[1]) in tables
+            ]
+        conn.rollback()
+    finally:
+        conn.close()
+    return DatabaseContext(
+        tenant_field,
+        tenant_setting,
+        role,
+        bool(superuser),
+        bool(bypassrls),
+        list(tables.values()),
+        uniques,
+        set(exempt),
+    )
+
+
+def index_defeating(expr: str | None, column: str) -> str | None:
+    """Why a policy expression cannot use an index on the tenant column, or None."""
+    if not expr:
+        return None
+    col = re.escape(column)
+    if re.search(rf"\(?\b{col}\b\)?\s*::\s*(text|character varying|varchar)", expr):
+        return f"casts {column} to text"
+    if re.search(r"\bOR\b", expr, re.IGNORECASE):
+        return "uses OR"
+    if re.search(r"\bCASE\b", expr, re.IGNORECASE):
+        return "uses CASE"
+    return None
+
+
+def run_live(rules: list[Rule], url: str, cfg: Any) -> list[Finding]:
+    ctx = load(url, cfg.tenant_field, cfg.tenant_setting, cfg.rls_exempt_tables)
+    out: list[Finding] = []
+    for rule in rules:
+        out.extend(rule.check(ctx))
+    return out

@@ -1,0 +1,95 @@
+"""TEN060 tenant-table-rls-incomplete: a tenant table is not fully under row-level security.
+
+## What it does
+With `--database-url`, lists every table that has the tenant column (`tenant_field`) and
+reports, per table: row-level security not enabled (`ENABLE ROW LEVEL SECURITY`), not
+forced (`FORCE ROW LEVEL SECURITY`), or enabled with no policy; and every policy whose
+expression defeats the tenant index: the tenant column cast to text
+(`tenant_id::text = current_setting(...)`), `OR`, or `CASE`. Tables listed in
+`rls_exempt_tables` (for example the user table) are skipped.
+
+## Why is this bad?
+Without ENABLE there is no second line of defence at all. Without FORCE the table's owner,
+which is often the role the application connects as, bypasses every policy. ENABLE with no
+policy denies every row (empty results, the seed's "user authenticated but sees no data").
+A policy that casts the column or branches cannot use the `(tenant_id, ...)` index, so
+every query on the table becomes a sequential scan as it grows.
+
+## Example
+```sql
+ALTER TABLE crm_customer ENABLE ROW LEVEL SECURITY;
+CREATE POLICY legacy ON crm_customer
+    USING (tenant_id::text = current_setting('app.current_tenant_id', true));
+```
+
+## Use instead
+```sql
+ALTER TABLE crm_customer ENABLE ROW LEVEL SECURITY;
+ALTER TABLE crm_customer FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON crm_customer
+    USING (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid);
+```
+
+## Fix safety
+No automatic fix: schema changes belong in a reviewed migration. `scaffold new-module`
+generates the migration shape above.
+
+## References
+- [PostgreSQL: Row Security Policies](https://www.postgresql.org/docs/current/ddl-rowsecurity.html)
+- [PostgreSQL: ALTER TABLE ... FORCE ROW LEVEL SECURITY](https://www.postgresql.org/docs/current/sql-altertable.html)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from scaffold.rules import Finding, Rule, register
+from scaffold.rules._live import DatabaseContext, index_defeating
+
+
+def check(ctx: DatabaseContext) -> Iterator[Finding]:
+    for table in ctx.tables:
+        if ctx.is_exempt(table):
+            continue
+        name = table.qualname
+        if not table.rls:
+            yield ctx.finding(
+                "TEN060", name, f"table {name} has {ctx.tenant_field} but row-level security is not enabled"
+            )
+            continue
+        if not table.force:
+            yield ctx.finding(
+                "TEN060",
+                name,
+                f"table {name} enables row-level security without FORCE: its owner ({table.owner}) bypasses the policies",
+            )
+        if not table.policies:
+            yield ctx.finding(
+                "TEN060",
+                name,
+                f"table {name} enables row-level security but has no policy: every query returns no rows",
+            )
+        for policy in table.policies:
+            for kind in ("using", "check"):
+                why = index_defeating(policy[kind], ctx.tenant_field)
+                if why:
+                    yield ctx.finding(
+                        "TEN060",
+                        name,
+                        f"policy {policy['name']} on {name} {why} in its {kind.upper()} expression, which defeats the "
+                        f"{ctx.tenant_field} index; compare {ctx.tenant_field} = NULLIF(current_setting(...), '')::uuid",
+                    )
+                    break
+
+
+rule = register(
+    Rule(
+        code="TEN060",
+        name="tenant-table-rls-incomplete",
+        summary="Live DB: a table with the tenant column that lacks RLS ENABLE, FORCE or a policy, or whose policy defeats the index",
+        check=check,
+        doc=__doc__ or "",
+        scope="database",
+    )
+)

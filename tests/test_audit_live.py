@@ -1,0 +1,104 @@
+"""TEN060-TEN062 against a real database set up wrong, then right (read-only queries)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from psycopg import sql
+
+from scaffold.audit import audit
+from scaffold.errors import UsageError
+from tests.helpers.pg import PgDatabase
+
+pytestmark = pytest.mark.db
+
+WRONG = """
+CREATE TABLE orders (id uuid PRIMARY KEY, tenant_id uuid NOT NULL, sku text UNIQUE);
+CREATE TABLE customers (id uuid PRIMARY KEY, tenant_id uuid NOT NULL, name text);
+ALTER TABLE customers ENABLE ROW LEVEL SECURITY;
+CREATE POLICY legacy ON customers USING (tenant_id::text = current_setting('app.current_tenant_id', true));
+CREATE TABLE notes (id uuid PRIMARY KEY, tenant_id uuid NOT NULL);
+ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE notes FORCE ROW LEVEL SECURITY;
+CREATE TABLE users (id uuid PRIMARY KEY, tenant_id uuid, email text UNIQUE);
+CREATE TABLE countries (id int PRIMARY KEY, code text UNIQUE);
+"""
+POLICY = "tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid"
+RIGHT = f"""
+ALTER TABLE orders DROP CONSTRAINT orders_sku_key;
+ALTER TABLE orders ADD CONSTRAINT orders_sku_per_tenant UNIQUE (tenant_id, sku);
+ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
+ALTER TABLE orders FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON orders USING ({POLICY}) WITH CHECK ({POLICY});
+DROP POLICY legacy ON customers;
+ALTER TABLE customers FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON customers USING ({POLICY}) WITH CHECK ({POLICY});
+CREATE POLICY tenant_isolation ON notes USING ({POLICY});
+"""
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("live")
+    (root / "manage.py").write_text("")
+    (root / "pyproject.toml").write_text('[tool.scaffold]\nrls_exempt_tables = ["users"]\n')
+    return root
+
+
+def live(project: Path, url: str) -> set[tuple[str, str]]:
+    report = audit(project, select="TEN06", database_url=url, cache=False, jobs=1)
+    assert all(f.path == "database" and f.line == 0 for f in report.findings)
+    return {(f.code, f.symbol) for f in report.findings}, report
+
+
+def test_wrong_then_right(pg_database: PgDatabase, project: Path) -> None:
+    db = pg_database
+    with db.owner() as conn:
+        conn.execute(WRONG)
+        conn.execute(sql.SQL("ALTER TABLE notes OWNER TO {}").format(sql.Identifier(db.runtime_role)))
+    db.grant_runtime()
+
+    found, report = live(project, db.owner_url)  # a superuser: everything bypasses RLS
+    assert any(c == "TEN061" for c, _ in found)
+    messages = "\n".join(f.message for f in report.findings)
+    assert "superuser" in messages
+    assert ("TEN060", "public.orders") in found  # no RLS at all
+    assert "public.customers enables row-level security without FORCE" in messages
+    assert "casts tenant_id to text" in messages
+    assert "public.notes enables row-level security but has no policy" in messages
+    assert ("TEN062", "public.orders") in found
+    assert not any(sym == "public.users" for _, sym in found)  # rls_exempt_tables
+    assert not any(sym == "public.countries" for _, sym in found)  # no tenant column
+    assert report.exit_code == 1
+
+    # The runtime role: not superuser, but it owns an unforced table? notes is FORCEd, so no.
+    found, _ = live(project, db.runtime_url)
+    assert not any(c == "TEN061" for c, _ in found)
+    with db.owner() as conn:
+        conn.execute("ALTER TABLE notes NO FORCE ROW LEVEL SECURITY")
+    found, report = live(project, db.runtime_url)
+    assert any(
+        f.code == "TEN061" and "owns" in f.message and "public.notes" in f.message for f in report.findings
+    )
+
+    with db.owner() as conn:
+        conn.execute("ALTER TABLE notes FORCE ROW LEVEL SECURITY")
+        conn.execute(RIGHT)
+    found, report = live(project, db.runtime_url)
+    assert found == set(), report.to_text()
+    assert report.exit_code == 0
+
+
+def test_read_only_and_bad_url(pg_database: PgDatabase, project: Path) -> None:
+    with pytest.raises(UsageError) as err:
+        audit(
+            project,
+            select="TEN060",
+            database_url=pg_database.runtime_url.replace(pg_database.name, "nope_db"),
+            cache=False,
+        )
+    assert pg_database.runtime_password not in str(err.value)
+    assert "cannot connect" in str(err.value)
+    with pytest.raises(UsageError, match="--database-url"):
+        audit(project, select="TEN060", cache=False)

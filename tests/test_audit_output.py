@@ -1,0 +1,114 @@
+"""The three output formats and the exit codes of ``scaffold audit``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from scaffold.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures" / "audit"
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    shutil.copytree(FIXTURES / "TEN001", root)
+    return root
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    rc = main(["audit", *args])
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_text(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    rc, out, _ = run(capsys, "--project", str(project), "--select", "TEN001", "--no-cache")
+    assert rc == 1
+    lines = out.splitlines()
+    assert lines[0] == (
+        "shop/views.py:12:5: TEN001 AttrOnly.queryset returns Order rows that are not scoped to the "
+        "requesting tenant: the queryset is not filtered by tenant_id"
+    )
+    assert lines[-1].startswith("Found 4 findings (4 fixable with `scaffold fix`)")
+
+
+def test_json(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    rc, out, _ = run(
+        capsys, "--project", str(project), "--select", "TEN001", "--format", "json", "--no-cache"
+    )
+    assert rc == 1
+    data = json.loads(out)
+    first = data["findings"][0]
+    assert set(first) == {"code", "path", "line", "column", "symbol", "message", "fixable"}
+    assert (
+        first["code"],
+        first["path"],
+        first["line"],
+        first["column"],
+        first["symbol"],
+        first["fixable"],
+    ) == (
+        "TEN001",
+        "shop/views.py",
+        12,
+        5,
+        "AttrOnly",
+        True,
+    )
+    assert {f["symbol"] for f in data["findings"]} == {
+        "AttrOnly",
+        "AllInGetQueryset",
+        "FallbackBranch",
+        "ClientChosenTenant",
+    }
+
+
+def test_sarif(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    rc, out, _ = run(capsys, "--project", str(project), "--format", "sarif", "--no-cache")
+    assert rc == 1
+    log = json.loads(out)
+    assert log["version"] == "2.1.0" and "sarif" in log["$schema"]
+    run_ = log["runs"][0]
+    rules = run_["tool"]["driver"]["rules"]
+    ids = [r["id"] for r in rules]
+    assert "TEN001" in ids and "TEN060" not in ids  # database rules are not selected without a URL
+    for rule in rules:
+        assert rule["shortDescription"]["text"] and rule["helpUri"].endswith(f"docs/rules/{rule['id']}.md")
+        assert rule["help"]["markdown"].startswith(f"# {rule['id']}")
+    for result in run_["results"]:
+        assert ids[result["ruleIndex"]] == result["ruleId"]
+        loc = result["locations"][0]["physicalLocation"]
+        assert loc["artifactLocation"]["uri"] == "shop/views.py"
+        assert loc["region"]["startLine"] >= 1 and loc["region"]["startColumn"] >= 1
+
+
+def test_clean_is_exit_0_and_paths_limit_the_run(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    rc, out, _ = run(capsys, str(project / "shop" / "models.py"), "--project", str(project), "--no-cache")
+    assert rc == 0 and out.startswith("No findings")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--select", "TEN999"], "unknown rule code 'TEN999'"),
+        (["--ignore", "XYZ"], "unknown rule code 'XYZ'"),
+        (["--select", "TEN061"], "pass --database-url"),
+        (["no/such/file.py"], "no such file or directory"),
+        (["--format", "xml"], "error:"),
+    ],
+)
+def test_usage_errors_exit_2(project: Path, capsys, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    rc, out, err = run(capsys, "--project", str(project), "--no-cache", *args)
+    assert rc == 2 and message in err and out == ""
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_unparsable_files_are_reported_not_fatal(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    (project / "shop" / "broken.py").write_text("queryset = (\n")
+    rc, out, err = run(capsys, "--project", str(project), "--select", "TEN001", "--no-cache")
+    assert rc == 1 and "shop/broken.py" in err and "could not be analyzed" in out
