@@ -520,3 +520,36 @@ def bundle_tree(bundle: Path, ref: str) -> dict[str, bytes]:
         work.mkdir()
         git("--work-tree", str(work), "checkout", "--quiet", f"{ref}^{{commit}}", "--", ".", git_dir=git_dir)
         return {rel: path.read_bytes() for rel, path in template_files(work)}
+
+
+@dataclass(frozen=True)
+class ReleaseState:
+    released: bool  # VERSION is a release and templates/<name>/ is exactly its content
+    drifted: bool  # VERSION is released but the folder differs: must bump VERSION
+    message: str
+
+
+def release_state(name: str, templates_dir: Path) -> ReleaseState:
+    """How ``templates/<name>/`` relates to the releases in ``templates/<name>.bundle``."""
+    folder = templates_dir / name
+    bundle = templates_dir / f"{name}.bundle"
+    version = (folder / "VERSION").read_text(encoding="utf-8").strip()
+    tags = [r.removeprefix("refs/tags/") for r in (read_bundle_refs(bundle) if bundle.is_file() else {})]
+    tags = sorted((t for t in tags if is_release(t)), key=lambda t: tag_version(t))  # type: ignore[arg-type,return-value]
+    tag = f"{TAG_PREFIX}{version}"
+    if tag not in tags:
+        newest = tags[-1] if tags else "none"
+        return ReleaseState(False, False, f"{tag} is not released yet (newest release: {newest})")
+    released = bundle_tree(bundle, tag)
+    current = {rel: path.read_bytes() for rel, path in template_files(folder)}
+    changed = sorted(
+        set(released) ^ set(current) | {k for k in released if current.get(k, b"") != released[k]}
+    )
+    if changed:
+        return ReleaseState(
+            False,
+            True,
+            f"templates/{name} differs from its release {tag} ({', '.join(changed)}): bump "
+            f"templates/{name}/VERSION, add a CHANGELOG.md section, run scripts/release_template.py",
+        )
+    return ReleaseState(True, False, f"templates/{name} is release {tag}")
