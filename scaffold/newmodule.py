@@ -70,7 +70,16 @@ RESERVED_FIELDS = {
     "serializable_value",
 }
 # Top-level names a module may never take, besides the stdlib and installed packages.
-RESERVED_MODULES = {"django", "rest_framework", "scaffold", "codemods", "tests", "test", "manage", "templates"}
+RESERVED_MODULES = {
+    "django",
+    "rest_framework",
+    "scaffold",
+    "codemods",
+    "tests",
+    "test",
+    "manage",
+    "templates",
+}
 
 
 # -- names ------------------------------------------------------------------------------
@@ -203,7 +212,9 @@ def check_field_name(name: str, spec: str | None = None, tenant_field: str = "te
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         raise UsageError(f"{where}: {name!r} is a Python keyword; choose another field name")
     if name in RESERVED_FIELDS or name == tenant_field:
-        raise UsageError(f"{where}: {name!r} is generated or reserved on every model; choose another field name")
+        raise UsageError(
+            f"{where}: {name!r} is generated or reserved on every model; choose another field name"
+        )
 
 
 # -- project inspection -----------------------------------------------------------------
@@ -277,7 +288,10 @@ def _model_ref(root: Path, module: str, cls: ast.ClassDef, tenant_field: str) ->
             value = stmt.value
             if (
                 isinstance(value, ast.Call)
-                and any(k.arg == "primary_key" and isinstance(k.value, ast.Constant) and k.value.value for k in value.keywords)
+                and any(
+                    k.arg == "primary_key" and isinstance(k.value, ast.Constant) and k.value.value
+                    for k in value.keywords
+                )
                 and names
             ):
                 pk = names[0]
@@ -347,13 +361,17 @@ def check_module_name(name: str, root: Path, apps: Iterable[str], ours: bool) ->
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         raise UsageError(f"module name {name!r} is a Python keyword; choose another name")
     if name in sys.stdlib_module_names:
-        raise UsageError(f"module name {name!r} clashes with the standard library module {name}; choose another name")
+        raise UsageError(
+            f"module name {name!r} clashes with the standard library module {name}; choose another name"
+        )
     if name in RESERVED_MODULES:
         raise UsageError(f"module name {name!r} is reserved; choose another name")
     if not ours:
         for entry in apps:
             if entry == name or entry.split(".")[0] == name or entry.rsplit(".", 1)[-1] == name:
-                raise UsageError(f"module name {name!r} clashes with the installed app {entry!r}; choose another name")
+                raise UsageError(
+                    f"module name {name!r} clashes with the installed app {entry!r}; choose another name"
+                )
     if _importable_elsewhere(name, root):
         raise UsageError(
             f"module name {name!r} clashes with an installed top-level package; choose another name"
@@ -430,11 +448,13 @@ def _strings_in(node: cst.CSTNode) -> set[str]:
     return found
 
 
-def _ensure_import(source: str, module: str, name: str, filename: str) -> str:
+def _ensure_imports(source: str, module: str, names: Iterable[str], filename: str) -> str:
+    """Add ``from module import name`` for each missing name (through AddImportsVisitor)."""
     from libcst.codemod import CodemodContext
     from libcst.codemod.visitors import AddImportsVisitor
 
     tree = cst.parse_module(source)
+    present: set[str] = set()
     for stmt in tree.body:
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
@@ -443,14 +463,16 @@ def _ensure_import(source: str, module: str, name: str, filename: str) -> str:
                     and small.module is not None
                     and cst.Module([]).code_for_node(small.module) == module
                     and not isinstance(small.names, cst.ImportStar)
-                    and any(
-                        isinstance(a.name, cst.Name) and a.name.value == name and a.asname is None
-                        for a in small.names
-                    )
                 ):
-                    return source
+                    present |= {
+                        a.name.value for a in small.names if isinstance(a.name, cst.Name) and a.asname is None
+                    }
+    missing = sorted(set(names) - present)
+    if not missing:
+        return source
     context = CodemodContext(filename=filename)
-    AddImportsVisitor.add_needed_import(context, module, name)
+    for name in missing:
+        AddImportsVisitor.add_needed_import(context, module, name)
     return AddImportsVisitor(context).transform_module(tree).code
 
 
@@ -477,15 +499,16 @@ def _register_urls(cfg: Config, name: str, route: str, changes: ChangeSet) -> Pa
     except SourceError as exc:
         if "cannot parse" in str(exc):
             raise
-        raise ConfigError(f"{exc}; or set urls = \"<module>\" under [tool.scaffold]") from exc
+        raise ConfigError(f'{exc}; or set urls = "<module>" under [tool.scaffold]') from exc
     if new != text:
-        new = _ensure_import(new, "django.urls", "include", rel)
-        new = _ensure_import(new, "django.urls", "path", rel)
+        new = _ensure_imports(new, "django.urls", ("include", "path"), rel)
     changes.add(path, new.encode("utf-8"))
     return path
 
 
-def _register_middleware(cfg: Config, prefix: str, protected: bool, changes: ChangeSet, notes: list[str]) -> Path | None:
+def _register_middleware(
+    cfg: Config, prefix: str, protected: bool, changes: ChangeSet, notes: list[str]
+) -> Path | None:
     value = cfg.get("middleware")
     if value is None:
         det = cfg.detect("middleware")
@@ -496,7 +519,9 @@ def _register_middleware(cfg: Config, prefix: str, protected: bool, changes: Cha
                 "--protected needs an onboarding middleware with PROTECTED_PATHS, and none was found; "
                 'set middleware = "package.module:Class" under [tool.scaffold]'
             )
-        notes.append("no onboarding middleware (EXEMPT_PATHS / PROTECTED_PATHS) found; nothing to register there")
+        notes.append(
+            "no onboarding middleware (EXEMPT_PATHS / PROTECTED_PATHS) found; nothing to register there"
+        )
         return None
     module, _, class_name = value.partition(":")
     path = cfg.file_for("middleware")
@@ -524,7 +549,7 @@ def _register_middleware(cfg: Config, prefix: str, protected: bool, changes: Cha
         if "cannot parse" in str(exc):
             raise
         raise ConfigError(
-            f"{exc}; or point middleware = \"module:Class\" under [tool.scaffold] at the class holding {wanted}"
+            f'{exc}; or point middleware = "module:Class" under [tool.scaffold] at the class holding {wanted}'
         ) from exc
     changes.add(path, new.encode("utf-8"))
     return path
@@ -568,7 +593,9 @@ def plan_module(
 
     model = model.strip() if model else default_model_name(name)
     if not MODEL_NAME.match(model) or len(model) > MAX_NAME:
-        raise UsageError(f"--model {model!r}: must be a PascalCase class name like StockItem (at most {MAX_NAME} characters)")
+        raise UsageError(
+            f"--model {model!r}: must be a PascalCase class name like StockItem (at most {MAX_NAME} characters)"
+        )
     if model in RESERVED_MODELS:
         raise UsageError(f"--model {model!r}: the generated code uses that name; choose another model name")
 
@@ -585,7 +612,9 @@ def plan_module(
             assert spec.target is not None
             ref = find_model(cfg, spec.target, apps, f"{spec.name}:fk:{spec.target}")
             if ref.module == name:
-                raise UsageError(f"--field {spec.name!r}: a module cannot reference its own model; use another module")
+                raise UsageError(
+                    f"--field {spec.name!r}: a module cannot reference its own model; use another module"
+                )
             data.update(
                 to_module=ref.module,
                 to_model=ref.model,
@@ -598,7 +627,9 @@ def plan_module(
         field_answers.append(data)
     for spec in specs:
         if spec.type == "fk" and f"{spec.name}_id" in seen:
-            raise UsageError(f"--field {spec.name}_id clashes with the column of the foreign key {spec.name}; rename one")
+            raise UsageError(
+                f"--field {spec.name}_id clashes with the column of the foreign key {spec.name}; rename one"
+            )
     table = f"{name}_{model.lower()}"
     for spec in specs:
         if spec.unique and len(f"{table}_tenant_{spec.name}_uniq") > 63:
@@ -689,11 +720,17 @@ def ask(
 
     fields = list(fields)
     if model is None:
-        model = questionary.text(
-            "Model name:",
-            default=default_model_name(name),
-            validate=lambda v: bool(MODEL_NAME.match(v.strip())) or "a PascalCase class name like StockItem",
-        ).unsafe_ask().strip()
+        model = (
+            questionary.text(
+                "Model name:",
+                default=default_model_name(name),
+                validate=lambda v: (
+                    bool(MODEL_NAME.match(v.strip())) or "a PascalCase class name like StockItem"
+                ),
+            )
+            .unsafe_ask()
+            .strip()
+        )
     if not fields:
         questionary.print(
             "Fields as name:type[:modifiers], e.g. title:str, price:decimal:10,2, sku:str:unique, "
@@ -708,7 +745,9 @@ def ask(
         protected = questionary.select(
             "Onboarding:",
             choices=[
-                questionary.Choice("exempt: usable while onboarding is in progress (EXEMPT_PATHS)", value=False),
+                questionary.Choice(
+                    "exempt: usable while onboarding is in progress (EXEMPT_PATHS)", value=False
+                ),
                 questionary.Choice("protected: needs a completed onboarding (PROTECTED_PATHS)", value=True),
             ],
         ).unsafe_ask()

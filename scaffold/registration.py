@@ -158,6 +158,23 @@ def _append(seq: _Seq, literal: str) -> _Seq:
     new_value = cst.parse_expression(literal)
     elements = list(seq.elements)
     if not elements:
+        opener = seq.lbracket.whitespace_after if isinstance(seq, cst.List) else None
+        if isinstance(opener, cst.ParenthesizedWhitespace):
+            # Empty but multi-line (`[\n    # comment\n]`): the item goes on its own line
+            # after any comment lines, with a trailing comma; `]` keeps its indentation.
+            closer = opener.last_line.value
+            trailing = cst.ParenthesizedWhitespace(
+                first_line=cst.TrailingWhitespace(),
+                empty_lines=(),
+                indent=opener.indent,
+                last_line=cst.SimpleWhitespace(closer),
+            )
+            return seq.with_changes(
+                lbracket=seq.lbracket.with_changes(
+                    whitespace_after=opener.with_changes(last_line=cst.SimpleWhitespace(closer + "    "))
+                ),
+                elements=[cst.Element(new_value, comma=cst.Comma(whitespace_after=trailing))],
+            )
         comma = cst.Comma() if isinstance(seq, cst.Tuple) else cst.MaybeSentinel.DEFAULT
         return seq.with_changes(elements=[cst.Element(new_value, comma=comma)])
     last = elements[-1]
