@@ -46,12 +46,13 @@ class MigrateViewSets:
         from libcst.codemod import CodemodContext, SkipFile
 
         from codemods import CODEMODS
+        from codemods._imports import tidy_added_imports
         from codemods._viewset import ViewsetCodemod
 
         settings = _settings(ctx.settings)
         due = ctx.scratch.get(self.code)
         try:
-            tree = cst.parse_module(text)
+            tree = original = cst.parse_module(text)
         except cst.ParserSyntaxError as exc:
             raise ManualReview(
                 f"libcst cannot parse this file: {exc.message}", exc.raw_line, exc.raw_column
@@ -65,7 +66,7 @@ class MigrateViewSets:
                 tree = command.transform_module(tree)
             except SkipFile as exc:
                 raise ManualReview(f"{name}: {exc or 'cannot rewrite safely'}; file left untouched") from exc
-        return tree.code
+        return tidy_added_imports(original, tree).code
 
 
 def _settings(values: Any) -> Settings:

@@ -35,10 +35,10 @@ class SupplierViewSet(viewsets.ModelViewSet):
 """,
         """\
 from rest_framework import viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
 
 from app.models import Supplier
-from rest_framework.permissions import IsAuthenticated
-from rest_framework.exceptions import PermissionDenied
 
 
 class SupplierViewSet(viewsets.ModelViewSet):
@@ -117,11 +117,11 @@ class SupplierList(ListAPIView):
     permission_classes = (Anyone,)
 """,
         """\
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
 
 from app.models import Supplier
-from rest_framework.exceptions import PermissionDenied
 
 
 class SupplierList(ListAPIView):
@@ -158,10 +158,10 @@ class SupplierViewSet(viewsets.ReadOnlyModelViewSet):
 """,
         """\
 from rest_framework import viewsets
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 
 from app import models
-from rest_framework.exceptions import PermissionDenied
 
 
 class SupplierViewSet(viewsets.ReadOnlyModelViewSet):
@@ -241,10 +241,10 @@ class SupplierViewSet(rest_framework.viewsets.ReadOnlyModelViewSet):
 """,
         """\
 import rest_framework.viewsets
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 
 from app.models import Supplier
-from rest_framework.exceptions import PermissionDenied
 
 
 class SupplierViewSet(rest_framework.viewsets.ReadOnlyModelViewSet):
@@ -275,11 +275,11 @@ class ShopViewSet(ReadOnlyModelViewSet):
     queryset = Shop.objects.all()
 """,
         """\
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.viewsets import ReadOnlyModelViewSet
 from rest_framework.permissions import IsAuthenticated
 
 from app.models import Shop
-from rest_framework.exceptions import PermissionDenied
 
 
 class ShopViewSet(ReadOnlyModelViewSet):
