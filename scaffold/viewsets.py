@@ -250,6 +250,14 @@ class _View:
             self._queryset_attr(plan, self.attrs["queryset"])
         else:
             return None  # no data of its own (its base, if any, carries the fix)
+        if plan.manual and plan.model is None:
+            # a view whose declared model has no tenant field is not tenant data at all
+            model = self._attr_model()
+            if model is not None and self._tenant_data(model) is False:
+                plan.manual.clear()
+                plan.model = model
+                plan.scoped_by = f"{model} has no {self.s.tenant_field} field"
+                return plan
         if plan.manual or (plan.model is None and not plan.actions and not plan.scoped_by):
             plan.actions.clear()
             return plan

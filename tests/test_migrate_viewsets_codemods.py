@@ -525,6 +525,26 @@ NOOPS = [
     ),
 ]
 
+NOOPS.append(
+    pytest.param(
+        """\
+        from rest_framework import viewsets
+
+        from app.models import Country
+
+
+        class CountryViewSet(viewsets.ReadOnlyModelViewSet):
+            queryset = Country.objects.all()
+
+            def get_queryset(self):
+                return [c for c in Country.objects.all() if c.name]
+        """,
+        None,
+        None,
+        id="non-tenant-model-needs-no-review-even-when-dynamic",
+    )
+)
+
 MANUAL = [
     pytest.param(
         """\
