@@ -275,6 +275,33 @@ def audit_cmd(
     return report.exit_code
 
 
+@cli.command("fix")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@project_option
+@click.option("--select", default=None, metavar="CODES", help="Only fix these rule codes or prefixes (default: all fixable).")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 when fixes are due.")
+@click.option("--diff", is_flag=True, help="Print unified diffs; write nothing.")
+@click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: CPU count).")
+@click.option("--no-cache", is_flag=True, help="Ignore and don't update .scaffold-cache/.")
+def fix_cmd(
+    paths: tuple[Path, ...],
+    project: Path | None,
+    select: str | None,
+    check: bool,
+    diff: bool,
+    jobs: int | None,
+    no_cache: bool,
+) -> int:
+    """Apply the safe fixes for audit findings (migrate-viewsets is the TEN001-TEN004 subset)."""
+    from scaffold.fix import fix
+
+    result = fix(project, paths, select=select, check=check, diff=diff, jobs=jobs, cache=not no_cache)
+    if diff:
+        click.echo(result.diff_text(), nl=False)
+    click.echo(result.summary(), err=diff)
+    return result.exit_code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point. The one place where exceptions become exit codes."""
     args = list(sys.argv[1:] if argv is None else argv)

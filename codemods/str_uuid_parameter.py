@@ -1,0 +1,26 @@
+"""TEN030: wrap a UUID bound against a text identifier in ``str()``.
+
+``cursor.execute(sql, [tenant_id, name])`` -> ``cursor.execute(sql, [str(tenant_id), name])``.
+Targets are the reported list elements; anything already wrapped is left alone.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from codemods._registry import register
+from codemods._targeted import TargetedCodemod
+
+
+@register
+class StrUuidParameter(TargetedCodemod):
+    DESCRIPTION = "Wrap UUIDs bound against text identifiers (information_schema, set_config) in str()."
+    CODE = "TEN030"
+
+    def leave_Element(self, original_node: cst.Element, updated_node: cst.Element) -> cst.Element:
+        if self.target(original_node.value) is None:
+            return updated_node
+        value = updated_node.value
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == "str":
+            return updated_node
+        return updated_node.with_changes(value=cst.Call(cst.Name("str"), [cst.Arg(value)]))

@@ -1,0 +1,448 @@
+"""``scaffold fix``: apply the companion codemods of the audit rules.
+
+Each fixable rule runs as an engine unit: its ``analyze`` is the rule itself (stdlib
+``ast``), turned into edit targets; its ``fix`` re-runs the rule on the current text (so
+positions are fresh after other units edited the file, and a second run finds nothing) and
+hands the targets to the rule's codemod in ``codemods/`` (libcst). TEN001-TEN004 are the
+``migrate-viewsets`` unit. TEN020 is reported in the root urlconf but fixed in the
+middleware module, so its edit is added to the same all-or-nothing ChangeSet afterwards.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scaffold import engine
+from scaffold.audit import RULE_VERSION, RuleUnit, _noqa_codes, _silenced, rule_settings
+from scaffold.engine import Analysis, ManualReview, Message
+from scaffold.errors import UsageError
+from scaffold.fsutil import ChangeSet
+from scaffold.rules import Finding, get_rule, select_rules
+from scaffold.rules._context import FileContext, Settings, call_name, sql_argument, sql_text
+
+VIEWSET_CODES = ("TEN001", "TEN002", "TEN003", "TEN004")
+UNIT_CODES = ("TEN010", "TEN030", "TEN040", "TEN050", "TEN051")
+
+
+@dataclass
+class Plan:
+    targets: dict[tuple[int, int], Any] = field(default_factory=dict)
+    manual: list[tuple[int, int, str]] = field(default_factory=list)
+
+
+# -- planning: from findings to codemod targets ----------------------------------------------
+
+
+def _node_at(tree: ast.AST, kind: type, line: int, col: int, ctx: FileContext) -> Any:
+    for node in ast.walk(tree):
+        if isinstance(node, kind) and node.lineno == line and ctx.column(node) == col:
+            return node
+    return None
+
+
+def _simple(expr: ast.AST) -> bool:
+    while isinstance(expr, ast.Attribute):
+        expr = expr.value
+    return isinstance(expr, ast.Name)
+
+
+def _core(ctx: FileContext, plan: Plan, f: Finding) -> str | None:
+    core = ctx.settings.tenancy_module
+    if not core:
+        plan.manual.append(
+            (f.line, f.column - 1, "no tenancy core found (set tenancy_module or run `scaffold init`)")
+        )
+        return None
+    if ctx.module == core:
+        plan.manual.append((f.line, f.column - 1, "this is the tenancy core itself; fix it by hand"))
+        return None
+    bound = ctx.info.imports.names.get("set_tenant_context") or ctx.info.local.get("set_tenant_context")
+    if bound is not None and bound != f"{core}.set_tenant_context":
+        plan.manual.append(
+            (f.line, f.column - 1, f"`set_tenant_context` is bound to {bound} here; fix it by hand")
+        )
+        return None
+    return core
+
+
+def plan_ten030(ctx: FileContext, findings: list[Finding], plan: Plan) -> None:
+    for f in findings:
+        plan.targets[(f.line, f.column - 1)] = True
+
+
+def plan_ten040(ctx: FileContext, findings: list[Finding], plan: Plan) -> None:
+    for f in findings:
+        ret = _node_at(ctx.tree, ast.Return, f.line, f.column - 1, ctx)
+        value = ret.value if ret is not None else None
+        if not (isinstance(value, ast.Tuple) and value.elts and _simple(value.elts[0])):
+            plan.manual.append(
+                (
+                    f.line,
+                    f.column - 1,
+                    f"{f.symbol}.authenticate() does not return a literal (user, auth) tuple; set the tenant context by hand",
+                )
+            )
+            continue
+        if _core(ctx, plan, f) is None:
+            continue
+        plan.targets[(f.line, f.column - 1)] = {"user": ast.unparse(value.elts[0])}
+
+
+def plan_ten05x(ctx: FileContext, findings: list[Finding], plan: Plan) -> None:
+    from scaffold.rules.session_level_tenant_context import SET_CONFIG, SET_STMT, is_tenant_setting
+
+    parents = {id(n.value): n for n in ast.walk(ctx.tree) if isinstance(n, ast.Expr)}
+    scopes = [n for n in ast.walk(ctx.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    for f in findings:
+        call = _node_at(ctx.tree, ast.Call, f.line, f.column - 1, ctx)
+        if call is None or call_name(call) not in ("execute", "executemany") or id(call) not in parents:
+            plan.manual.append(
+                (f.line, f.column - 1, "not a plain cursor.execute(...) statement; fix it by hand")
+            )
+            continue
+        scope = next((s for s in scopes if s.lineno <= call.lineno <= (s.end_lineno or 0)), ctx.tree)
+        sql = sql_argument(call)
+        text = sql_text(sql, scope, ctx.tree) or ""
+        sets = any(is_tenant_setting(ctx, m.group("name")) for m in SET_STMT.finditer(text)) or any(
+            is_tenant_setting(ctx, m.group("name")) for m in SET_CONFIG.finditer(text)
+        )
+        if not sets:
+            plan.manual.append(
+                (f.line, f.column - 1, "tenant id formatted into a query: bind it as a %s parameter by hand")
+            )
+            continue
+        value: ast.AST | None = None
+        if isinstance(sql, ast.JoinedStr):
+            values = [v.value for v in sql.values if isinstance(v, ast.FormattedValue)]
+            value = values[0] if len(values) == 1 else None
+        elif (
+            len(call.args) >= 2
+            and isinstance(call.args[1], (ast.List, ast.Tuple))
+            and len(call.args[1].elts) == 1
+        ):
+            value = call.args[1].elts[0]
+        if value is None:
+            plan.manual.append(
+                (
+                    f.line,
+                    f.column - 1,
+                    "cannot tell which value is the tenant id; use set_tenant_context() by hand",
+                )
+            )
+            continue
+        if _core(ctx, plan, f) is None:
+            continue
+        plan.targets[(f.line, f.column - 1)] = {"value": ast.unparse(value)}
+
+
+def plan_ten010(ctx: FileContext, findings: list[Finding], plan: Plan) -> None:
+    from scaffold.rules import route_kwarg_mismatch as rkm
+    from scaffold.rules._context import class_ref, mro, resolve_function
+
+    by_pos = {(f.line, f.column - 1): f for f in findings}
+    for route in rkm.routes(ctx):
+        key = (route.call.lineno, ctx.column(route.call))
+        f = by_pos.get(key)
+        if f is None:
+            continue
+        view = route.view
+        params: set[str] = set()
+        rejected = set()
+        if (
+            isinstance(view, ast.Call)
+            and isinstance(view.func, ast.Attribute)
+            and view.func.attr == "as_view"
+        ):
+            ref = class_ref(ctx.index, ctx.qualname(view.func.value))
+            cls_mro = mro(ctx.index, ref) if ref is not None else []
+            fns = []
+            if view.args and isinstance(view.args[0], ast.Dict):
+                names = [v.value for v in view.args[0].values if isinstance(v, ast.Constant)]
+                found = [rkm._method(cls_mro, n) for n in names]
+                fns = [x[1] for x in found if x is not None]
+                if not fns:  # DRF's own detail actions: the lookup kwarg
+                    params = {rkm._lookup(cls_mro)}
+            else:
+                fns = [x[1] for m in rkm.HTTP_METHODS if (x := rkm._method(cls_mro, m)) is not None]
+                if not fns:
+                    params = {rkm._lookup(cls_mro)}
+        else:
+            fn = (
+                resolve_function(ctx.index, ctx.qualname(view))
+                if isinstance(view, (ast.Name, ast.Attribute))
+                else None
+            )
+            fns = [fn] if fn is not None else []
+        for fn in fns:
+            args = [a.arg for a in (*fn.args.args, *fn.args.kwonlyargs)]
+            skip = 2 if args[:1] == ["self"] else 1
+            params |= {a for a in args[skip:] if a not in route.kwargs}
+        rejected = (
+            {k for k in route.kwargs if not all(rkm.accepts(fn, k) for fn in fns)}
+            if fns
+            else {k for k in route.kwargs if k not in params}
+        )
+        if len(rejected) != 1 or len(params) != 1:
+            plan.manual.append(
+                (
+                    f.line,
+                    f.column - 1,
+                    "cannot tell which route kwarg maps to which view parameter; rename by hand",
+                )
+            )
+            continue
+        old, new = rejected.pop(), params.pop()
+        name = next(
+            (
+                k.value.value
+                for k in route.call.keywords
+                if k.arg == "name" and isinstance(k.value, ast.Constant)
+            ),
+            None,
+        )
+        user = _other_callers(ctx, name, old) if name else None
+        if user:
+            plan.manual.append(
+                (
+                    f.line,
+                    f.column - 1,
+                    f"{user} uses the route name {name!r} with kwarg {old!r}; rename both by hand",
+                )
+            )
+            continue
+        plan.targets[key] = {"old": old, "new": new}
+
+
+def _other_callers(ctx: FileContext, route_name: str, old: str) -> str | None:
+    """The first project file (other than this one) that mentions both the route name and the kwarg."""
+    root = ctx.index.root
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [
+            d for d in dirnames if not d.startswith(".") and d not in ("node_modules", "__pycache__", "venv")
+        ]
+        for name in filenames:
+            if not name.endswith((".py", ".html", ".txt", ".jinja", ".js", ".ts")):
+                continue
+            path = Path(dirpath) / name
+            rel = path.relative_to(root).as_posix()
+            if rel == ctx.rel:
+                continue
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            if route_name.encode() in data and old.encode() in data:
+                return rel
+    return None
+
+
+PLANNERS = {
+    "TEN010": plan_ten010,
+    "TEN030": plan_ten030,
+    "TEN040": plan_ten040,
+    "TEN050": plan_ten05x,
+    "TEN051": plan_ten05x,
+}
+
+
+def make_codemod(code: str, context: Any, targets: dict[tuple[int, int], Any], settings: Settings) -> Any:
+    from codemods import CODEMODS
+
+    if code == "TEN010":
+        return CODEMODS["route_kwarg_rename"](context, targets)
+    if code == "TEN030":
+        return CODEMODS["str_uuid_parameter"](context, targets)
+    if code == "TEN040":
+        return CODEMODS["set_context_after_authentication"](
+            context, targets, settings.tenancy_module or "", settings.user_tenant_attr
+        )
+    return CODEMODS["transaction_local_tenant_context"](context, targets, settings.tenancy_module or "")
+
+
+def plan_file(code: str, ctx: FileContext) -> Plan:
+    rule = get_rule(code)
+    findings = [f for f in rule.check(ctx) if not _silenced(code, _noqa_codes(ctx.line_text(f.line)))]
+    plan = Plan()
+    if findings:
+        PLANNERS[code](ctx, findings, plan)
+    return plan
+
+
+# -- the engine unit -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FixUnit:
+    """One fixable rule as an engine unit: analysis = the rule, fix = its codemod."""
+
+    code: str
+    needles: tuple[bytes, ...]
+    version: str = RULE_VERSION
+
+    def analyze(self, ectx: Any) -> Analysis:
+        ctx = FileContext.from_engine(ectx)
+        plan = plan_file(self.code, ctx)
+        messages = [Message(line, col, self.code, reason, kind="manual") for line, col, reason in plan.manual]
+        return Analysis(messages, fix_due=bool(plan.targets))
+
+    def fix(self, ectx: Any, text: str) -> str:
+        import libcst as cst
+        from libcst.codemod import CodemodContext, SkipFile
+
+        from codemods._imports import tidy_added_imports
+
+        if text == ectx.text:
+            ctx = FileContext.from_engine(ectx)
+        else:  # an earlier unit edited the file: re-run the rule on the current text
+            ctx = FileContext(
+                ectx.rel, text, ast.parse(text), ectx.module, ectx.index, Settings.from_mapping(ectx.settings)
+            )
+            ctx.__dict__["info"] = ctx.index.add_tree(ectx.module, ectx.path, ctx.tree)
+        plan = plan_file(self.code, ctx)
+        if not plan.targets:
+            return text
+        try:
+            original = cst.parse_module(text)
+        except cst.ParserSyntaxError as exc:
+            raise ManualReview(
+                f"libcst cannot parse this file: {exc.message}", exc.raw_line, exc.raw_column
+            ) from exc
+        context = CodemodContext(filename=str(ectx.path), full_module_name=ectx.module)
+        command = make_codemod(self.code, context, plan.targets, ctx.settings)
+        try:
+            tree = command.transform_module(original)
+        except SkipFile as exc:
+            raise ManualReview(f"{self.code}: {exc}; file left untouched") from exc
+        missed = command.missed()
+        if missed:
+            line, col = missed[0]
+            raise ManualReview(
+                f"{self.code}: could not locate the code to rewrite; file left untouched", line, col
+            )
+        return tidy_added_imports(original, tree).code
+
+
+# -- TEN020: edits to the middleware module ------------------------------------------------------
+
+
+def onboarding_changes(cfg: Any, report: engine.RunReport, changes: ChangeSet) -> list[str]:
+    """Add the TEN020 EXEMPT_PATHS edits to ``changes``; return manual-review lines."""
+    from libcst.codemod import CodemodContext, SkipFile
+
+    from codemods import CODEMODS
+
+    notes: list[str] = []
+    missing: list[str] = []
+    for res, msg in report.findings:
+        if msg.code != "TEN020":
+            continue
+        if "in both" in msg.message:
+            notes.append(f"{res.rel}:{msg.line}: manual review: {msg.message}")
+        else:
+            missing.append(msg.symbol)
+    if not missing:
+        return notes
+    target = cfg.get("middleware")
+    module, _, class_name = (target or "").partition(":")
+    path = cfg.file_for("middleware")
+    import libcst as cst
+
+    from scaffold.fsutil import read_source
+
+    text, _ = read_source(path)
+    command = CODEMODS["exempt_onboarding_path"](
+        CodemodContext(filename=str(path), full_module_name=module), missing, class_name
+    )
+    try:
+        new = command.transform_module(cst.parse_module(text)).code
+    except (SkipFile, cst.ParserSyntaxError) as exc:
+        notes.append(
+            f"{path.relative_to(cfg.root).as_posix()}: manual review: add {', '.join(missing)} to EXEMPT_PATHS ({exc})"
+        )
+        return notes
+    if new != text:
+        changes.add(path, new.encode("utf-8"))
+    return notes
+
+
+# -- the command ------------------------------------------------------------------------------
+
+
+@dataclass
+class FixResult:
+    report: engine.RunReport
+    changes: ChangeSet
+    notes: list[str]
+    check: bool
+    applied: bool
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.check and self.changes else 0
+
+    def diff_text(self) -> str:
+        return self.changes.diff(self.report.root)
+
+    def summary(self) -> str:
+        root = self.report.root
+        lines = [
+            f"{'fixed' if self.applied else 'would fix'} {c.path.relative_to(root).as_posix()}"
+            for c in sorted(self.changes, key=lambda c: str(c.path))
+        ]
+        for res, msg in self.report.manual:
+            lines.append(f"{res.rel}:{msg.line}: manual review: {msg.code}: {msg.message}")
+        lines.extend(self.notes)
+        manual = len(self.report.manual) + len(self.notes)
+        verb = "fixed" if self.applied else "to fix"
+        lines.append(
+            f"{self.report.scanned} files scanned, {len(self.changes.changes)} {verb}, {manual} need manual review"
+        )
+        return "\n".join(lines)
+
+
+def fix(
+    project: str | os.PathLike[str] | None = None,
+    paths: Sequence[str | os.PathLike[str]] = (),
+    *,
+    select: str | Iterable[str] | None = None,
+    check: bool = False,
+    diff: bool = False,
+    jobs: int | None = None,
+    cache: bool = True,
+) -> FixResult:
+    """Fix what the audit finds (or, with ``check``/``diff``, only report). All or nothing."""
+    from scaffold.api import load_project
+    from scaffold.migrate import MigrateViewSets
+    from scaffold.project import iter_python_files
+
+    cfg = load_project(project)
+    rules = [r for r in select_rules(select, None) if r.fixable]
+    codes = {r.code for r in rules}
+    units: list[Any] = []
+    if codes & set(VIEWSET_CODES):
+        units.append(MigrateViewSets())
+    units += [FixUnit(r.code, r.needles) for r in rules if r.code in UNIT_CODES]
+    if "TEN020" in codes:
+        units.append(RuleUnit("TEN020", get_rule("TEN020").needles))
+    starts = []
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            raise UsageError(f"{raw}: no such file or directory; pass paths inside the project")
+        starts.append(p.resolve())
+    files = iter_python_files(cfg.root, cfg.exclude_globs, starts or None)
+    report = engine.run(
+        units, files, root=cfg.root, settings=rule_settings(cfg), jobs=jobs, fix=True, cache=cache
+    )
+    changes = engine.changeset(report)
+    notes = onboarding_changes(cfg, report, changes) if "TEN020" in codes else []
+    applied = False
+    if changes and not check and not diff:
+        changes.apply()
+        applied = True
+    return FixResult(report, changes, notes, check, applied)
