@@ -201,7 +201,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from rest_framework.test import APIClient
 
-from custom_auth.rls import set_tenant_context
+from __CORE__ import set_tenant_context
 from inventory.models import StockItem
 from purchasing.models import Supplier
 from warehouse.models import Warehouse
@@ -250,8 +250,8 @@ ta, tb = uuid.uuid4(), uuid.uuid4()
 ua, ub = user("a", ta), user("b", tb)
 wa = in_tenant(ta, lambda: Warehouse.objects.create(tenant_id=ta, name="A", code="WA"))
 wb = in_tenant(tb, lambda: Warehouse.objects.create(tenant_id=tb, name="B", code="WB"))
-sa = Supplier.objects.create(tenant_id=ta, name="A supplier")
-sb = Supplier.objects.create(tenant_id=tb, name="B supplier")
+sa = in_tenant(ta, lambda: Supplier.objects.create(tenant_id=ta, name="A supplier"))
+sb = in_tenant(tb, lambda: Supplier.objects.create(tenant_id=tb, name="B supplier"))
 ca, cb = client_for(ua), client_for(ub)
 
 
@@ -419,7 +419,10 @@ result["tenant_indexes"] = [name for name, definition in indexes if "(tenant_id"
 
 @pytest.fixture(scope="module", params=["session", "force_authenticate"])
 def scenario(request: pytest.FixtureRequest, project: DjangoProject) -> dict:
-    result = project.script(SCENARIO.replace("__AUTH__", repr(request.param.split("_")[0])))
+    code = SCENARIO.replace("__AUTH__", repr(request.param.split("_")[0])).replace(
+        "__CORE__", "custom_auth.rls"
+    )
+    result = project.script(code)
     assert isinstance(result, dict)
     return result
 
