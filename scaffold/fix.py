@@ -94,7 +94,14 @@ def plan_ten040(ctx: FileContext, findings: list[Finding], plan: Plan) -> None:
 
 
 def plan_ten05x(ctx: FileContext, findings: list[Finding], plan: Plan) -> None:
-    from scaffold.rules.session_level_tenant_context import SET_CONFIG, SET_STMT, is_tenant_setting
+    import re
+
+    from scaffold.rules.session_level_tenant_context import SET_CONFIG, is_tenant_setting
+
+    set_stmt = re.compile(
+        r"\bSET\s+(?:SESSION\s+|LOCAL\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*)\s*(=|\bTO\b)",
+        re.I,
+    )
 
     parents = {id(n.value): n for n in ast.walk(ctx.tree) if isinstance(n, ast.Expr)}
     scopes = [n for n in ast.walk(ctx.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
@@ -108,7 +115,7 @@ def plan_ten05x(ctx: FileContext, findings: list[Finding], plan: Plan) -> None:
         scope = next((s for s in scopes if s.lineno <= call.lineno <= (s.end_lineno or 0)), ctx.tree)
         sql = sql_argument(call)
         text = sql_text(sql, scope, ctx.tree) or ""
-        sets = any(is_tenant_setting(ctx, m.group("name")) for m in SET_STMT.finditer(text)) or any(
+        sets = any(is_tenant_setting(ctx, m.group("name")) for m in set_stmt.finditer(text)) or any(
             is_tenant_setting(ctx, m.group("name")) for m in SET_CONFIG.finditer(text)
         )
         if not sets:
