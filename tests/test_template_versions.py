@@ -209,3 +209,10 @@ def test_release_state_and_script(toy: TemplateRepo) -> None:
     )
     assert proc.returncode in (0, 1), proc.stderr
     assert "templates/module is release" in proc.stdout or "not released yet" in proc.stdout
+
+
+def test_repo_template_needs_no_trust() -> None:
+    """No `_tasks`: copying and updating a module never needs `--trust`."""
+    config = yaml.safe_load((REPO / "templates" / "module" / "copier.yml").read_text())
+    assert "_tasks" not in config
+    assert "_jinja_extensions" not in config
