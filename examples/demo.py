@@ -16,6 +16,8 @@ from scaffold.cli import cli
 
 HERE = Path(__file__).resolve().parent
 FIELDS = [
+    "--model",
+    "Item",
     "--field",
     "name:str",
     "--field",
@@ -38,7 +40,7 @@ STEPS: list[tuple[str, list[str]]] = [
         ["new-module", "inventory", "--no-input", *FIELDS, "--dry-run"],
     ),
     ("new-module inventory: generate it", ["new-module", "inventory", "--no-input", *FIELDS]),
-    ("new-module inventory again: idempotent", ["new-module", "inventory", "--no-input", *FIELDS]),
+    ("new-module inventory again: idempotent", ["new-module", "inventory", "--no-input", *FIELDS, "--dry-run"]),
     ("check-update: are generated modules behind the template?", ["check-update"]),
 ]
 
@@ -68,10 +70,12 @@ def main() -> int:
             print(f"(exit {proc.returncode})", flush=True)
             if proc.returncode == 2:
                 return 2
-            if args[0] != "new-module" or "--dry-run" in args:
-                continue
-            status = subprocess.run(["git", "status", "--short"], cwd=project, capture_output=True, text=True)
-            print("files created or edited:\n" + status.stdout)
+            if args[0] == "new-module" and "--dry-run" not in args:
+                status = subprocess.run(["git", "status", "--short"], cwd=project, capture_output=True, text=True)
+                print("git status after new-module:\n" + status.stdout)
+            if args[0] in ("init", "fix", "new-module") and "--dry-run" not in args:
+                git(project, "add", "-A")
+                git(project, "commit", "-q", "--allow-empty", "-m", f"scaffold {args[0]}")
     return 0
 
 
