@@ -255,8 +255,9 @@ def _target(store: TemplateStore, source: TemplateSource, vcs_ref: str | None) -
 
 def _check_module(
     module: Module, root: Path, top: Path, store: TemplateStore, target_ref: str, target_version: str
-) -> ModuleResult | None:
-    """Refuse (UsageError) or return a result for a module that needs no copier run."""
+) -> ModuleResult:
+    """Refuse (UsageError), or the module's result: ``updated`` (still to run), ``deleted`` or
+    ``up to date``."""
     answers_rel = module.answers.name
     result = ModuleResult(module.name, answers_rel, None, target_version)
     folder = root / module.folder_name
@@ -297,7 +298,7 @@ def _check_module(
             f"module {module.name} is at template {old}, newer than {new}: downgrades are not supported "
             "(upgrade scaffold, or pass --vcs-ref with a newer version)"
         )
-    return None
+    return result
 
 
 # --------------------------------------------------------------------------- update
@@ -330,21 +331,8 @@ def update_modules(
     target_ref, target_version = _target(store, source, vcs_ref)
 
     # Every refusal happens before anything is computed or written.
-    results: list[ModuleResult] = []
-    pending: list[tuple[Module, ModuleResult]] = []
-    for module in modules:
-        early = _check_module(module, root, top, store, target_ref, target_version)
-        if early is not None:
-            results.append(early)
-        else:
-            result = ModuleResult(
-                module.name,
-                module.answers.name,
-                str(tag_version(module.commit or "") or module.commit),
-                target_version,
-            )
-            results.append(result)
-            pending.append((module, result))
+    results = [_check_module(m, root, top, store, target_ref, target_version) for m in modules]
+    pending = [(m, r) for m, r in zip(modules, results, strict=True) if r.state == "updated"]
 
     plans = [
         _plan(module, result, root, top, head, store, target_ref, conflict) for module, result in pending
