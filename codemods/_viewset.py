@@ -65,6 +65,11 @@ class ViewsetCodemod(VisitorBasedCodemodCommand):
             return tree  # nothing of this kind: the module is returned unchanged
         return super().transform_module_impl(tree)
 
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        # All edits happen in leave_Module on whole classes: don't walk every node below.
+        super().on_visit(node)
+        return isinstance(node, cst.Module)
+
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         # Nothing else in these codemods edits the tree before this point, so the original
         # statements are used: their metadata (qualified names) is resolved.

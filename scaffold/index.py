@@ -41,7 +41,7 @@ def dotted_name(node: ast.expr) -> str | None:
 
 @dataclass
 class Imports:
-    """Local name -> qualified name, from a module's top-level imports (and nested ones)."""
+    """Local name -> qualified name, from a module's imports (module level, under if/try/with too)."""
 
     module: str
     is_package: bool = False
@@ -50,7 +50,7 @@ class Imports:
     @classmethod
     def from_tree(cls, tree: ast.Module, module: str, is_package: bool = False) -> Imports:
         imports = cls(module, is_package)
-        for node in ast.walk(tree):
+        for node in _module_level(tree.body):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
@@ -99,6 +99,17 @@ class Imports:
         else:
             base = head
         return f"{base}.{rest}" if rest else base
+
+
+def _module_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Module-level statements, including those under if/try/with (not in defs or classes)."""
+    for node in body:
+        yield node
+        if isinstance(node, (ast.If, ast.Try, ast.With)) or type(node).__name__ == "TryStar":
+            for field_name in ("body", "orelse", "finalbody"):
+                yield from _module_level(getattr(node, field_name, []))
+            for handler in getattr(node, "handlers", []):
+                yield from _module_level(handler.body)
 
 
 @dataclass

@@ -147,7 +147,9 @@ def migrate_viewsets(
         root=cfg.root,
         settings=settings,
         jobs=jobs,
-        fix=True,
+        # --check trusts the ast decision (the codemods re-run that same analysis): libcst
+        # runs only when bytes are needed, for --diff and for writing
+        fix=not check or diff,
         need_bytes=not check or diff,
         cache=cache,
         progress=progress,
