@@ -28,7 +28,7 @@ from scaffold.errors import ConfigError, UsageError
 from scaffold.rules import Finding, Rule, all_rules, get_rule, parse_codes, select_rules
 
 # Bump when a rule's behaviour changes: part of the engine's cache key.
-RULE_VERSION = "1"
+RULE_VERSION = "2"
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/scaffold-tenancy/scaffold"
@@ -102,17 +102,23 @@ def drf_default_permissions(cfg: Config) -> tuple[str, ...] | None:
     return (ALLOW_ANY,)
 
 
-def rule_settings(cfg: Config) -> dict[str, Any]:
-    """The plain, picklable settings every rule receives (also part of the cache key)."""
+def rule_settings(cfg: Config, codes: Iterable[str] | None = None, *, fixing: bool = False) -> dict[str, Any]:
+    """The plain, picklable settings every rule receives (also part of the cache key).
+
+    Keys that need a scan of the project to autodetect are looked up only when a selected
+    rule needs them (``urls``/``middleware`` for TEN020, the tenancy core for fixes).
+    """
+    wanted = set(codes) if codes is not None else None
     perms = drf_default_permissions(cfg)
+    onboarding = wanted is None or "TEN020" in wanted
     return {
         "tenant_field": cfg.tenant_field,
         "user_tenant_attr": cfg.user_tenant_attr,
         "tenant_setting": cfg.tenant_setting,
         "api_prefix": cfg.api_prefix,
-        "tenancy_module": cfg.get("tenancy_module"),
-        "urls": cfg.get("urls"),
-        "middleware": cfg.get("middleware"),
+        "tenancy_module": cfg.get("tenancy_module") if fixing else None,
+        "urls": cfg.get("urls") if onboarding else None,
+        "middleware": cfg.get("middleware") if onboarding else None,
         "default_permissions": list(perms) if perms is not None else None,
     }
 
@@ -396,7 +402,13 @@ def audit(
     if units:
         files = iter_python_files(cfg.root, cfg.exclude_globs, targets or None)
         run = engine.run(
-            units, files, root=cfg.root, settings=rule_settings(cfg), jobs=jobs, fix=False, cache=cache
+            units,
+            files,
+            root=cfg.root,
+            settings=rule_settings(cfg, [r.code for r in rules]),
+            jobs=jobs,
+            fix=False,
+            cache=cache,
         )
         report.scanned = run.scanned
         for res in run.results:

@@ -444,7 +444,13 @@ def fix(
         starts.append(p.resolve())
     files = iter_python_files(cfg.root, cfg.exclude_globs, starts or None)
     report = engine.run(
-        units, files, root=cfg.root, settings=rule_settings(cfg), jobs=jobs, fix=True, cache=cache
+        units,
+        files,
+        root=cfg.root,
+        settings=rule_settings(cfg, codes, fixing=True),
+        jobs=jobs,
+        fix=True,
+        cache=cache,
     )
     changes = engine.changeset(report)
     notes = onboarding_changes(cfg, report, changes) if "TEN020" in codes else []

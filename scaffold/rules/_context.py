@@ -117,10 +117,12 @@ class FileContext:
             q == p or q.startswith(p + ".") for q in self.info.imports.names.values() for p in prefixes
         )
 
+    @cached_property
+    def class_nodes(self) -> list[ast.ClassDef]:
+        return [node for node in ast.walk(self.tree) if isinstance(node, ast.ClassDef)]
+
     def classes(self) -> Iterator[ast.ClassDef]:
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.ClassDef):
-                yield node
+        yield from self.class_nodes
 
     def class_ref(self, node: ast.ClassDef) -> ClassRef:
         info = self.info.classes.get(node.name)

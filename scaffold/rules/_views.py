@@ -564,11 +564,15 @@ def _analyze(ctx: FileContext, node: ast.ClassDef) -> ViewAnalysis | None:
 
 def view_classes(ctx: FileContext) -> list[ViewAnalysis]:
     """Analyses of every tenant-data DRF view defined in ``ctx`` with only known bases."""
+    cached = ctx.__dict__.get("_view_classes")
+    if cached is not None:
+        return cached
     out = []
     for node in ctx.classes():
         an = analyze(ctx, node)
         if an is not None and an.tenant_model and not an.unknown_bases:
             out.append(an)
+    ctx.__dict__["_view_classes"] = out
     return out
 
 

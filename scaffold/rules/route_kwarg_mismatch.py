@@ -210,6 +210,6 @@ rule = register(
         check=check,
         doc=__doc__ or "",
         fixable=True,
-        needles=(b"path(", b"url("),
+        needles=(b"urlpatterns",),
     )
 )

@@ -109,6 +109,6 @@ rule = register(
         check=check,
         doc=__doc__ or "",
         fixable=True,
-        needles=(b"SET ", b"set ", b"set_config"),
+        needles=(b"execute(",),
     )
 )

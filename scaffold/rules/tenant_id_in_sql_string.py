@@ -130,6 +130,6 @@ rule = register(
         check=check,
         doc=__doc__ or "",
         fixable=True,
-        needles=(b"tenant",),
+        needles=(b"execute(", b".raw(", b"RawSQL(", b".extra("),
     )
 )
