@@ -565,6 +565,68 @@ def test_not_onboarded_user_reaches_exempt_module_but_not_protected(project: Dja
     assert onboarded["/api/inventory/stock-items/"] == 200
 
 
+# -- the admin is tenant-scoped (T31) ---------------------------------------------------------
+
+ADMIN = r"""
+import uuid
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.test import Client
+
+from custom_auth.rls import set_tenant_context
+from warehouse.models import Warehouse
+
+User = get_user_model()
+ta, tb = uuid.uuid4(), uuid.uuid4()
+
+
+def in_tenant(tenant, fn):
+    with transaction.atomic():
+        set_tenant_context(tenant)
+        return fn()
+
+
+wa = in_tenant(ta, lambda: Warehouse.objects.create(tenant_id=ta, name="Alpha depot", code="A1"))
+wb = in_tenant(tb, lambda: Warehouse.objects.create(tenant_id=tb, name="Beta depot", code="B1"))
+result = {}
+for label, tenant in (("a", ta), ("none", None)):
+    staff = User.objects.create_user(
+        username=f"staff-{label}-{uuid.uuid4().hex[:6]}", password="pw-admin-1!", tenant_id=tenant,
+        is_staff=True, is_superuser=True, onboarding_completed=True,
+    )
+    client = Client()
+    assert client.login(username=staff.username, password="pw-admin-1!")
+    listing = client.get("/admin/warehouse/warehouse/")
+    body = listing.content.decode()
+    result[label] = {
+        "list": listing.status_code,
+        "sees_a": "Alpha depot" in body,
+        "sees_b": "Beta depot" in body,
+        "own_change": client.get(f"/admin/warehouse/warehouse/{wa.pk}/change/").status_code,
+        "other_change": client.get(f"/admin/warehouse/warehouse/{wb.pk}/change/").status_code,
+        "other_delete": client.post(f"/admin/warehouse/warehouse/{wb.pk}/delete/", {"post": "yes"}).status_code,
+        "add": client.get("/admin/warehouse/warehouse/add/").status_code,
+    }
+result["b_still_there"] = in_tenant(tb, lambda: Warehouse.objects.filter(pk=wb.pk).count())
+"""
+
+
+def test_admin_is_tenant_scoped(project: DjangoProject) -> None:
+    """T31: the generated admin lists and opens only the staff user's tenant's rows."""
+    result = project.script(ADMIN)
+    assert isinstance(result, dict)
+    own = result["a"]
+    assert own["list"] == 200 and own["sees_a"] and not own["sees_b"]
+    assert own["own_change"] == 200
+    assert own["other_change"] == 302  # the admin's "does not exist" redirect, like a missing pk
+    assert own["other_delete"] == 302 and result["b_still_there"] == 1
+    assert own["add"] == 200
+    nobody = result["none"]
+    assert nobody["list"] == 200 and not nobody["sees_a"] and not nobody["sees_b"]
+    assert nobody["own_change"] == 302 and nobody["add"] == 403
+
+
 # -- idempotency ------------------------------------------------------------------------------
 
 
