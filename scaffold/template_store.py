@@ -276,6 +276,19 @@ class TemplateStore:
             return False
         return True
 
+    def equivalent(self, ref: str) -> str | None:
+        """This store's tag for the content of dev tag ``ref`` made on another machine.
+
+        Dev numbers differ between stores, but ``+t<tree>`` names the content itself.
+        """
+        match = re.search(r"\+t([0-9a-f]{12})$", ref)
+        if not match:
+            return None
+        for name, info in sorted(self.refs().items()):
+            if info["tree"].startswith(match[1]):
+                return name.removeprefix("refs/tags/")
+        return None
+
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         self.dir.mkdir(parents=True, exist_ok=True)

@@ -49,6 +49,7 @@ class Module:
     name: str
     answers: Path  # absolute
     data: dict[str, Any]
+    local_commit: str | None = None  # `_commit` as this machine's store names it, if different
 
     @property
     def folder_name(self) -> str:
@@ -284,11 +285,15 @@ def _check_module(
             f"update it with `copier update -a {answers_rel}`"
         )
     if not store.has_ref(commit):
-        raise UsageError(
-            f"module {module.name}: template version {commit} ({answers_rel}) is not in the template "
-            "history on this machine (generated from an unreleased template elsewhere?); set `_commit` "
-            "to the release it started from and re-run"
-        )
+        local = store.equivalent(commit)
+        if local is None:
+            raise UsageError(
+                f"module {module.name}: template version {commit} ({answers_rel}) is not in the template "
+                "history on this machine (generated from an unreleased template elsewhere?); set "
+                "`_commit` to the release it started from and re-run"
+            )
+        # The same unreleased content, tagged differently on this machine.
+        module.local_commit = commit = local
     old, new = tag_version(commit), tag_version(target_ref)
     if commit == target_ref or (old is not None and new is not None and old == new):
         result.state = "up to date"
@@ -416,8 +421,8 @@ def _plan(
         _git(Path(tmp), "clone", "--quiet", "--shared", "--no-checkout", str(top), str(clone))
         _git(clone, "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", head)
         dst = clone / rel_root
-        if module.src_path != store.url:
-            _normalise_src_path(dst / answers_rel, store.url)
+        if module.src_path != store.url or module.local_commit:
+            _normalise_answers(dst / answers_rel, store.url, module.local_commit)
             _git(
                 clone,
                 "-c",
@@ -428,7 +433,7 @@ def _plan(
                 "--quiet",
                 "--no-verify",
                 "-m",
-                "scaffold: stable _src_path",
+                "scaffold: stable template source",
                 "--",
                 str(dst / answers_rel),
             )
@@ -479,8 +484,11 @@ def _plan(
         return _Planned(result, writes, deletes)
 
 
-def _normalise_src_path(answers: Path, url: str) -> None:
+def _normalise_answers(answers: Path, url: str, commit: str | None) -> None:
+    """Point ``_src_path`` at the stable store (and ``_commit`` at its local name)."""
     text = answers.read_text(encoding="utf-8")
+    if commit:
+        text = re.sub(r"(?m)^_commit:.*$", f"_commit: {commit}", text, count=1)
     line = f"_src_path: {url}"
     new, count = re.subn(r"(?m)^_src_path:.*$", line, text)
     if not count:

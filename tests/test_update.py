@@ -329,3 +329,28 @@ def test_check_update_states(project: Path, toy: TemplateRepo) -> None:
     report = check_updates(project)
     assert {m.module: m.state for m in report.modules}["inv"] == "behind"
     assert "inv     0.1.0 -> 0.2.0  (scaffold update inv)" in report.to_text()
+
+
+def test_module_from_unreleased_template_updates_even_if_tagged_elsewhere(
+    tmp_path: Path, toy: TemplateRepo
+) -> None:
+    """Dev tags: generated from unreleased edits, the module records a dev tag that exists;
+    a dev number given by another machine's store is matched by the content id (`+t<tree>`)."""
+    toy.edit("{{module_name}}/models.py.jinja", "pass", "id = None")  # unreleased
+    root = tmp_path / "devproj"
+    root.mkdir()
+    (root / "manage.py").write_text("")
+    git(root, "init", "-q", "-b", "main")
+    generate(root, "inv")
+    recorded = str(answers(root, "inv")["_commit"])
+    assert recorded.startswith("v0.1.0.post1.dev1+t")
+    path = root / ".copier-answers.inv.yml"
+    path.write_text(path.read_text().replace(".dev1+t", ".dev7+t"))  # how another store named it
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "generate inv from an unreleased template")
+    release_v2(toy)
+    result = update_modules(root, ["inv"]).modules[0]
+    assert result.from_version and result.from_version.startswith("0.1.0.post1.dev7")
+    assert answers(root, "inv")["_commit"] == "v0.2.0"
+    assert (root / "inv" / "models.py").read_text() == "class Item:\n    id = None\n"
+    assert V2_FOOTER in (root / "inv" / "views.py").read_text()
