@@ -323,6 +323,16 @@ class TemplateStore:
             if not (self.git_dir / "objects").is_dir():
                 git("init", "--quiet", "--bare", str(self.git_dir))
             refs = list_refs(self.git_dir)
+            if not refs and self.bundle.is_file():  # the repository was lost: the bundle has it all
+                git(
+                    "fetch",
+                    "--quiet",
+                    "--no-tags",
+                    str(self.bundle),
+                    "refs/tags/*:refs/tags/*",
+                    git_dir=self.git_dir,
+                )
+                refs = list_refs(self.git_dir)
             changed = not self.bundle.is_file() or refs != self.refs()
             if any(refs.get(ref, {}).get("commit") != sha for ref, sha in wanted.items()):
                 assert packaged is not None

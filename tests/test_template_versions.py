@@ -216,3 +216,15 @@ def test_repo_template_needs_no_trust() -> None:
     config = yaml.safe_load((REPO / "templates" / "module" / "copier.yml").read_text())
     assert "_tasks" not in config
     assert "_jinja_extensions" not in config
+
+
+def test_store_recovers_from_a_lost_repository(toy: TemplateRepo, home: Path) -> None:
+    import shutil
+
+    toy.edit("{{module_name}}/models.py.jinja", "pass", "id = None")
+    dev = template_store.resolve("module")  # only in the store, not in any shipped bundle
+    shutil.rmtree(home / ".local/share/scaffold/templates/module.git")
+    (home / ".local/share/scaffold/templates/module.json").unlink()
+    toy.edit("{{module_name}}/models.py.jinja", "id = None", "id = 2")
+    template_store.resolve("module")
+    assert TemplateStore("module").has_ref(dev.vcs_ref or "")
