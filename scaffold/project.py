@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,13 +64,21 @@ def find_project(project: str | os.PathLike[str] | None = None, cwd: Path | None
 
 def is_excluded(rel: str, patterns: Iterable[str]) -> bool:
     """True when the relative posix path ``rel`` or any of its folders matches a glob."""
-    parts = rel.split("/")
-    for pattern in patterns:
-        if fnmatch.fnmatch(rel, pattern):
-            return True
-        if "/" not in pattern and any(fnmatch.fnmatch(p, pattern) for p in parts):
-            return True
-    return False
+    whole, part = _compiled(tuple(patterns))
+    if whole is not None and whole.match(os.path.normcase(rel)):
+        return True
+    return part is not None and any(part.match(os.path.normcase(p)) for p in rel.split("/"))
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """One regex for the globs matched against the whole path, one for those matched per folder
+    (the walk calls is_excluded for every folder and file: fnmatch per glob per part is slow)."""
+
+    def join(globs: list[str]) -> re.Pattern[str] | None:
+        return re.compile("|".join(fnmatch.translate(os.path.normcase(g)) for g in globs)) if globs else None
+
+    return join(list(patterns)), join([p for p in patterns if "/" not in p])
 
 
 @dataclass(frozen=True)
