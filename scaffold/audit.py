@@ -120,6 +120,7 @@ def rule_settings(cfg: Config, codes: Iterable[str] | None = None, *, fixing: bo
         "urls": cfg.get("urls") if onboarding else None,
         "middleware": cfg.get("middleware") if onboarding else None,
         "default_permissions": list(perms) if perms is not None else None,
+        **({"per_file_ignores": cfg.per_file_ignores} if fixing else {}),
     }
 
 

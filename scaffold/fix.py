@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from scaffold import engine
-from scaffold.audit import RULE_VERSION, RuleUnit, _noqa_codes, _silenced, rule_settings
+from scaffold.audit import RULE_VERSION, RuleUnit, _file_ignores, _noqa_codes, _silenced, rule_settings
 from scaffold.engine import Analysis, ManualReview, Message
 from scaffold.errors import UsageError
 from scaffold.fsutil import ChangeSet
@@ -271,7 +271,10 @@ def make_codemod(code: str, context: Any, targets: dict[tuple[int, int], Any], s
     return CODEMODS["transaction_local_tenant_context"](context, targets, settings.tenancy_module or "")
 
 
-def plan_file(code: str, ctx: FileContext) -> Plan:
+def plan_file(code: str, ctx: FileContext, per_file_ignores: dict[str, list[str]] | None = None) -> Plan:
+    """Fix targets for the findings of rule ``code`` in ``ctx`` that are not silenced."""
+    if _silenced(code, _file_ignores(ctx.rel, per_file_ignores or {}) or None):
+        return Plan()
     rule = get_rule(code)
     findings = [f for f in rule.check(ctx) if not _silenced(code, _noqa_codes(ctx.line_text(f.line)))]
     plan = Plan()
@@ -293,7 +296,7 @@ class FixUnit:
 
     def analyze(self, ectx: Any) -> Analysis:
         ctx = FileContext.from_engine(ectx)
-        plan = plan_file(self.code, ctx)
+        plan = plan_file(self.code, ctx, ectx.settings.get("per_file_ignores"))
         messages = [Message(line, col, self.code, reason, kind="manual") for line, col, reason in plan.manual]
         return Analysis(messages, fix_due=bool(plan.targets))
 
@@ -310,7 +313,7 @@ class FixUnit:
                 ectx.rel, text, ast.parse(text), ectx.module, ectx.index, Settings.from_mapping(ectx.settings)
             )
             ctx.__dict__["info"] = ctx.index.add_tree(ectx.module, ectx.path, ctx.tree)
-        plan = plan_file(self.code, ctx)
+        plan = plan_file(self.code, ctx, ectx.settings.get("per_file_ignores"))
         if not plan.targets:
             return text
         try:

@@ -257,3 +257,9 @@ def test_crlf_and_check_diff_write_nothing(tmp_path: Path) -> None:
     fix(root, select="TEN05", jobs=1, cache=False)
     data = (root / "app/db.py").read_bytes()
     assert b"set_tenant_context(tenant_id)\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
+
+
+def test_per_file_ignores_are_not_fixed(tmp_path: Path) -> None:
+    src = "def use(cursor, tenant_id):\n    cursor.execute('SET app.current_tenant_id = %s', [str(tenant_id)])\n"
+    root = project(tmp_path, {"app/db.py": src}, 'per_file_ignores = { "app/db.py" = ["TEN050"] }\n')
+    assert not fix(root, select="TEN050", jobs=1, cache=False).changes

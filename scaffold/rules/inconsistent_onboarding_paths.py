@@ -133,7 +133,7 @@ def mounts(
 
 def check(ctx: FileContext) -> Iterator[Finding]:
     s = ctx.settings
-    if not s.urls or ctx.module != s.urls or not s.middleware:
+    if not s.urls or ctx.module != s.urls or not s.middleware or not ctx.imports_module("django"):
         return
     lists = onboarding_lists(ctx)
     if lists is None:

@@ -193,6 +193,8 @@ def problems(ctx: FileContext, route: Route) -> Iterator[tuple[str, str]]:
 
 
 def check(ctx: FileContext) -> Iterator[Finding]:
+    if not ctx.imports_module("django"):
+        return
     for route in routes(ctx):
         seen: set[str] = set()
         for symbol, message in problems(ctx, route):
