@@ -180,6 +180,27 @@ def _is_user_expr(node: ast.AST) -> bool:
     return name in ("self.request.user", "request.user", "user")
 
 
+UNTRUSTED_SOURCES = (
+    "request.data",
+    "request.query_params",
+    "request.GET",
+    "request.POST",
+    "request.headers",
+    "request.META",
+    "request.COOKIES",
+)
+
+
+def _untrusted(node: ast.AST) -> bool:
+    """True when the value comes from the client: request body, query, headers, URL kwargs."""
+    for sub in ast.walk(node):
+        if isinstance(sub, (ast.Attribute, ast.Name)):
+            name = dotted_name(sub) or ""
+            if name in ("kwargs", "self.kwargs") or name.endswith(UNTRUSTED_SOURCES):
+                return True
+    return False
+
+
 def _assigned_names(node: ast.AST) -> set[str]:
     names: set[str] = set()
     for sub in walk_function(node):
@@ -353,6 +374,8 @@ class _View:
     def _kw_scopes(self, kw: ast.keyword) -> bool:
         tf = self.s.tenant_field
         stem = tf[:-3] if tf.endswith("_id") else tf
+        if _untrusted(kw.value):
+            return False  # a tenant taken from the request or URL is the client's choice
         if kw.arg is None:
             return _mentions_attr(kw.value, self.s.user_tenant_attr) or _mentions_attr(kw.value, tf)
         if kw.arg == tf or kw.arg.startswith(tf + "__") or kw.arg == stem or kw.arg.startswith(stem + "__"):

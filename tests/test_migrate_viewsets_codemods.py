@@ -664,6 +664,29 @@ def test_manual_review_leaves_the_file_alone(
     assert reason in result.messages[0].message
 
 
+def test_a_tenant_chosen_by_the_client_is_not_scoping() -> None:
+    after = rewrite_text(
+        """\
+        from rest_framework import viewsets
+        from rest_framework.permissions import IsAuthenticated
+
+        from app.models import Supplier
+
+
+        class SupplierViewSet(viewsets.ReadOnlyModelViewSet):
+            permission_classes = [IsAuthenticated]
+
+            def get_queryset(self):
+                return Supplier.objects.filter(tenant_id=self.request.query_params["tenant"])
+        """
+    )
+    assert (
+        'return Supplier.objects.filter(tenant_id=self.request.query_params["tenant"]).filter(tenant_id=tenant_id)'
+        in after
+    )
+    ast.parse(after)
+
+
 def test_manual_class_does_not_block_other_classes() -> None:
     source = """\
         from rest_framework import viewsets
