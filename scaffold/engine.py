@@ -310,6 +310,11 @@ def _process(job: _Job) -> FileResult:
                     Message(1, 0, unit.code, f"too deeply nested to analyze ({exc})", kind="manual")
                 )
                 continue
+            except Exception as exc:  # a unit bug must not stop the run; the file is left alone
+                result.messages.append(
+                    Message(1, 0, unit.code, f"internal error analyzing this file: {exc!r}", kind="manual")
+                )
+                continue
             result.messages.extend(analysis.messages)
             if analysis.fix_due and hasattr(unit, "fix"):
                 due.append(unit)
