@@ -18,6 +18,7 @@ anything is rendered; a second identical run finds nothing to change.
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib.machinery
 import keyword
 import os
@@ -413,6 +414,14 @@ class ModulePlan:
         return "\n".join(lines)
 
 
+def constraint_name(name: str) -> str:
+    """``name`` if it fits PostgreSQL's 63 bytes, else a prefix plus a stable hash."""
+    if len(name) <= 63:
+        return name
+    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+    return f"{name[:54].rstrip('_')}_{digest}"
+
+
 def answers_file_name(name: str) -> str:
     return f".copier-answers.{name}.yml"
 
@@ -672,12 +681,18 @@ def plan_module(
                 f"--field {spec.name}_id clashes with the column of the foreign key {spec.name}; rename one"
             )
     table = f"{name}_{model.lower()}"
-    for spec in specs:
-        if spec.unique and len(f"{table}_tenant_{spec.name}_uniq") > 63:
-            raise UsageError(
-                f"--field {spec.name!r}: constraint name {table}_tenant_{spec.name}_uniq exceeds PostgreSQL's 63 "
-                "characters; use a shorter module, model or field name"
+    # Explicit reverse names: the default `<model>_set` clashes as soon as two modules have
+    # a model of the same name pointing at one parent, or one model has two such keys.
+    reverse = f"{name}_{collection_segment(model).replace('-', '_')}"
+    targets = [a.get("to_module", "") + "." + a.get("to_model", "") for a in field_answers]
+    for answers, target in zip(field_answers, targets):
+        if answers["type"] == "fk":
+            answers["related_name"] = (
+                reverse if targets.count(target) == 1 else f"{reverse}_by_{answers['name']}"
             )
+    for spec, answers in zip(specs, field_answers):
+        if spec.unique:
+            answers["constraint"] = constraint_name(f"{table}_tenant_{spec.name}_uniq")
 
     tenancy = cfg.require("tenancy_module")
     core = cfg.file_for("tenancy_module")
@@ -697,6 +712,7 @@ def plan_module(
         "module_name": name,
         "model_name": model,
         "model_plural": plural_segment,
+        "tenant_key_name": constraint_name(f"{table}_tenant_pk"),
         "fields": field_answers,
         "protected": protected,
         "api_prefix": prefix,

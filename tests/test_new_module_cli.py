@@ -432,3 +432,51 @@ def test_interactive_flow_with_questionary(
     assert 'fields=["tenant_id", "code"]' in models
     middleware = (scratch / "custom_auth/middleware_package/onboarding_middleware.py").read_text()
     assert '"/api/parts/"' in middleware.split("PROTECTED_PATHS = [")[1]
+
+
+# -- layout of the generated code at the extremes ------------------------------------------
+
+LONG = [
+    "a_very_long_module_name_for_ab",
+    "--model",
+    "AVeryLongModelNameForLayoutXY",
+    *("--field", "an_extremely_long_field_name_x:str:unique"),
+    *("--field", "a_long_decimal_field_name_yyyy:decimal:20,10:unique"),
+    *("--field", "another_long_optional_datetim:datetime:optional"),
+    *("--field", "a_long_json_field_name_zzzzzz:json"),
+    *("--field", "a_long_foreign_key_name_abcde:fk:purchasing.Supplier:optional"),
+    *("--field", "short:fk:Supplier:unique"),
+    *("--field", "e_long_email_field_name_abcde:email:200:unique"),
+]
+
+
+def test_longest_names_and_no_fields_stay_ruff_and_django_clean(scratch: Path) -> None:
+    """30-character names everywhere, two keys to one parent, and a module with no field:
+    the code is ruff-formatted at 88 and 120 columns, constraint names fit PostgreSQL's 63
+    bytes, reverse accessors do not clash, and makemigrations sees nothing to do."""
+    import subprocess
+    import sys
+
+    from tests.helpers.djproject import VENV_BIN
+
+    assert run(scratch, *LONG, "--no-input") == 0
+    assert run(scratch, "bare", "--no-input") == 0
+    paths = ["a_very_long_module_name_for_ab", "bare"]
+    ruff = str(VENV_BIN / "ruff")
+    for cmd in (
+        [ruff, "format", "--isolated", "--check", *paths],
+        [ruff, "format", "--isolated", "--check", "--line-length", "120", *paths],
+        [ruff, "check", "--isolated", "--select", "E4,E7,E9,F,I,B,W", *paths],
+    ):
+        proc = subprocess.run(cmd, cwd=scratch, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    models = (scratch / "a_very_long_module_name_for_ab/models.py").read_text()
+    names = [line.split('"')[1] for line in models.splitlines() if line.strip().startswith("name=")]
+    assert len(names) == 5 and all(len(n) <= 63 for n in names) and len(set(names)) == 5
+    # No database is needed for these two commands (Django only warns it cannot connect).
+    env = {"PATH": str(VENV_BIN), "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    for args in (["check"], ["makemigrations", "--check", "--dry-run"]):
+        proc = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=scratch, env=env, capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
