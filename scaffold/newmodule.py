@@ -685,12 +685,12 @@ def plan_module(
     # a model of the same name pointing at one parent, or one model has two such keys.
     reverse = f"{name}_{collection_segment(model).replace('-', '_')}"
     targets = [a.get("to_module", "") + "." + a.get("to_model", "") for a in field_answers]
-    for answers, target in zip(field_answers, targets):
+    for answers, target in zip(field_answers, targets, strict=True):
         if answers["type"] == "fk":
             answers["related_name"] = (
                 reverse if targets.count(target) == 1 else f"{reverse}_by_{answers['name']}"
             )
-    for spec, answers in zip(specs, field_answers):
+    for spec, answers in zip(specs, field_answers, strict=True):
         if spec.unique:
             answers["constraint"] = constraint_name(f"{table}_tenant_{spec.name}_uniq")
 
