@@ -102,6 +102,24 @@ def drf_default_permissions(cfg: Config) -> tuple[str, ...] | None:
     return (ALLOW_ANY,)
 
 
+ATOMIC_REQUESTS = re.compile(r"ATOMIC_REQUESTS['\"]?\s*(?:\]\s*=|:|=)\s*True")
+
+
+def atomic_requests(cfg: Config) -> bool | None:
+    """True when a settings module turns on ``ATOMIC_REQUESTS``; None when unreadable."""
+    try:
+        files = cfg.settings_files()
+    except ConfigError:
+        return None
+    for path in files:
+        try:
+            if ATOMIC_REQUESTS.search(path.read_text(encoding="utf-8", errors="replace")):
+                return True
+        except OSError:
+            return None
+    return False
+
+
 def rule_settings(cfg: Config, codes: Iterable[str] | None = None, *, fixing: bool = False) -> dict[str, Any]:
     """The plain, picklable settings every rule receives (also part of the cache key).
 
@@ -120,6 +138,7 @@ def rule_settings(cfg: Config, codes: Iterable[str] | None = None, *, fixing: bo
         "urls": cfg.get("urls") if onboarding else None,
         "middleware": cfg.get("middleware") if onboarding else None,
         "default_permissions": list(perms) if perms is not None else None,
+        "atomic_requests": atomic_requests(cfg) if wanted is None or "TEN050" in wanted else None,
         **({"per_file_ignores": cfg.per_file_ignores} if fixing else {}),
     }
 

@@ -33,6 +33,8 @@ UNIT_CODES = ("TEN010", "TEN030", "TEN040", "TEN050", "TEN051")
 class Plan:
     targets: dict[tuple[int, int], Any] = field(default_factory=dict)
     manual: list[tuple[int, int, str]] = field(default_factory=list)
+    # Findings fixed in another file (the settings module), after the engine run.
+    deferred: list[Finding] = field(default_factory=list)
 
 
 # -- planning: from findings to codemod targets ----------------------------------------------
@@ -105,7 +107,12 @@ def plan_ten05x(ctx: FileContext, findings: list[Finding], plan: Plan) -> None:
 
     parents = {id(n.value): n for n in ast.walk(ctx.tree) if isinstance(n, ast.Expr)}
     scopes = [n for n in ast.walk(ctx.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    from scaffold.rules.session_level_tenant_context import LOST_MARKER
+
     for f in findings:
+        if LOST_MARKER in f.message:
+            plan.deferred.append(f)  # fixed in settings: ATOMIC_REQUESTS
+            continue
         call = _node_at(ctx.tree, ast.Call, f.line, f.column - 1, ctx)
         if call is None or call_name(call) not in ("execute", "executemany") or id(call) not in parents:
             plan.manual.append(
@@ -298,6 +305,10 @@ class FixUnit:
         ctx = FileContext.from_engine(ectx)
         plan = plan_file(self.code, ctx, ectx.settings.get("per_file_ignores"))
         messages = [Message(line, col, self.code, reason, kind="manual") for line, col, reason in plan.manual]
+        messages += [
+            Message(f.line, f.column - 1, f.code, f.message, symbol=f.symbol, fixable=True)
+            for f in plan.deferred
+        ]
         return Analysis(messages, fix_due=bool(plan.targets))
 
     def fix(self, ectx: Any, text: str) -> str:
@@ -380,6 +391,34 @@ def onboarding_changes(cfg: Any, report: engine.RunReport, changes: ChangeSet) -
     return notes
 
 
+def atomic_requests_changes(cfg: Any, report: engine.RunReport, changes: ChangeSet) -> list[str]:
+    """Turn on ATOMIC_REQUESTS when a transaction-local tenant context has no transaction."""
+    import libcst as cst
+    from libcst.codemod import CodemodContext, SkipFile
+
+    from codemods import CODEMODS
+    from scaffold.fsutil import read_source
+    from scaffold.rules.session_level_tenant_context import LOST_MARKER
+
+    if not any(m.code == "TEN050" and LOST_MARKER in m.message for _, m in report.findings):
+        return []
+    candidates = [p for p in cfg.settings_files() if b"DATABASES" in p.read_bytes()]
+    if not candidates:
+        return [
+            "settings: manual review: TEN050: no DATABASES in the settings module; set ATOMIC_REQUESTS = True by hand"
+        ]
+    path = candidates[0]
+    text, _ = read_source(path)
+    command = CODEMODS["atomic_requests"](CodemodContext(filename=str(path)))
+    try:
+        new = command.transform_module(cst.parse_module(text)).code
+    except (SkipFile, cst.ParserSyntaxError) as exc:
+        return [f"{path.relative_to(cfg.root).as_posix()}: manual review: TEN050: {exc}"]
+    if new != text:
+        changes.add(path, new.encode("utf-8"))
+    return []
+
+
 # -- the command ------------------------------------------------------------------------------
 
 
@@ -457,6 +496,8 @@ def fix(
     )
     changes = engine.changeset(report)
     notes = onboarding_changes(cfg, report, changes) if "TEN020" in codes else []
+    if "TEN050" in codes:
+        notes += atomic_requests_changes(cfg, report, changes)
     applied = False
     if changes and not check and not diff:
         changes.apply()

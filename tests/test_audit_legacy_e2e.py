@@ -22,6 +22,7 @@ SEEDS = {
     ("TEN030", "dashboard/services.py", "tenant_schema_exists"),
     ("TEN040", "custom_auth/authentication.py", "SessionTokenAuthentication"),
     ("TEN050", "dashboard/services.py", "use_tenant_schema"),
+    ("TEN050", "custom_auth/rls.py", "set_tenant_context"),  # transaction-local, but no transaction
     ("TEN051", "dashboard/services.py", "use_tenant_schema"),
 }
 
@@ -64,6 +65,18 @@ result["hr_mid_onboarding"] = client(mid, login=True).get("/api/hr/employees/").
 session = UserSession.objects.create(user=a)
 r = APIClient().get(f"/api/sessions/{session.pk}/", HTTP_AUTHORIZATION=f"Session {session.key}")
 result["session_detail"] = r.status_code
+# RLS context during authentication: crm_customer is under RLS for the runtime role.
+from django.db import transaction
+from crm.models import Customer
+from custom_auth.rls import set_tenant_context
+for tenant, name in ((ta, "Alpha of A"), (tb, "Beta of B")):
+    with transaction.atomic():
+        set_tenant_context(tenant)
+        Customer.objects.create(tenant_id=tenant, name=name)
+r = APIClient().get("/api/crm/customers/", HTTP_AUTHORIZATION=f"Session {session.key}")
+body = r.json()
+rows = body["results"] if isinstance(body, dict) and "results" in body else body
+result["crm_token"] = [r.status_code, sorted(c["name"] for c in rows) if r.status_code == 200 else body]
 r = client(a, login=True).get("/api/dashboard/summary/")
 result["dashboard"] = [r.status_code, r.json().get("legacy_schema") if r.status_code == 200 else None]
 """
@@ -108,3 +121,6 @@ def test_every_seed_problem_detected_then_fixed(legacy_project: DjangoProject) -
     assert result["hr_mid_onboarding"] == 200  # TEN020: /api/hr/ is exempt now
     assert result["session_detail"] == 200  # TEN010: no TypeError on session_id
     assert result["dashboard"] == [200, False]  # TEN030: no sql_identifier = uuid error
+    # TEN040 + TEN050: the token authentication sets the context inside the request's
+    # transaction, so RLS returns A's rows (the seed: "authenticated but sees no data").
+    assert result["crm_token"] == [200, ["Alpha of A"]]

@@ -31,6 +31,8 @@ class Settings:
     middleware: str | None = None
     # REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] as qualified names; None when unknown.
     default_permissions: tuple[str, ...] | None = None
+    # Whether settings turn on ATOMIC_REQUESTS; None when the settings cannot be read.
+    atomic_requests: bool | None = None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Settings:

@@ -4,14 +4,19 @@
 Reports SQL run through `cursor.execute(...)` that sets the tenant setting (the configured
 `tenant_setting`, or any custom setting whose name mentions `tenant`) at session level:
 `SET app.current_tenant_id = ...`, `SET SESSION ...`, or `set_config(..., false)`.
-`SET LOCAL` and `set_config(..., true)` are transaction-local and are not reported.
+`SET LOCAL` and `set_config(..., true)` are transaction-local and are not reported as
+session-level; but when such a transaction-local setting is made where no transaction is
+guaranteed (the function neither runs in nor checks for `transaction.atomic()`, and the
+settings leave `ATOMIC_REQUESTS` off), it is reported too: under autocommit the context
+ends with the statement that set it.
 
 ## Why is this bad?
 A session-level setting outlives the request. With persistent connections
 (`CONN_MAX_AGE`), PgBouncer or any pool, the next request served by the same connection
 (maybe another tenant's, maybe an anonymous one) runs with this tenant's context: the seed's
 "Database Connection Context Errors". A transaction-local setting dies with the
-transaction, so it can never leak.
+transaction, so it can never leak; but outside a transaction it dies at once, and the
+request runs with no tenant (empty results under RLS).
 
 ## Example
 ```python
@@ -33,7 +38,10 @@ def use_tenant_schema(cursor, tenant_id):
 `set_tenant_context(...)` (imported from the configured `tenancy_module`) when the tenant
 value can be read off the statement. The context then lasts for the current transaction
 only: code that relied on it surviving a commit must run in one transaction
-(`transaction.atomic()` or the generated views' per-request transaction).
+(`transaction.atomic()` or the generated views' per-request transaction). For a
+transaction-local setting with no transaction, the fix turns on `ATOMIC_REQUESTS` for the
+default database (one statement appended after `DATABASES` in settings), so every request
+runs in one transaction and the context lasts exactly as long as the request.
 
 ## References
 - [PostgreSQL: SET (SESSION vs LOCAL)](https://www.postgresql.org/docs/current/sql-set.html)
@@ -80,6 +88,37 @@ def session_level(ctx: FileContext, text: str) -> str | None:
     return None
 
 
+LOCAL_SET = re.compile(
+    r"\bSET\s+LOCAL\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*)\s*(=|\bTO\b)", re.IGNORECASE
+)
+LOST_MARKER = "no transaction is guaranteed"
+
+
+def transaction_local(ctx: FileContext, text: str) -> bool:
+    """True when ``text`` sets the tenant (to a value, not '') for the current transaction."""
+    if any(is_tenant_setting(ctx, m.group("name")) for m in LOCAL_SET.finditer(text)):
+        return True
+    return any(
+        m.group("local").lower() == "true"
+        and is_tenant_setting(ctx, m.group("name"))
+        and m.group("value").strip() not in ("''", '""')
+        for m in SET_CONFIG.finditer(text)
+    )
+
+
+def transaction_guaranteed(ctx: FileContext, scope: ast.AST) -> bool:
+    """The function runs in, opens, or checks for a transaction (``atomic``, ``in_atomic_block``)."""
+    if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return True
+    words = {"atomic", "in_atomic_block", "get_autocommit", "set_autocommit"}
+    for node in ast.walk(scope):
+        if isinstance(node, ast.Attribute) and node.attr in words:
+            return True
+        if isinstance(node, ast.Name) and node.id in words:
+            return True
+    return False
+
+
 def check(ctx: FileContext) -> Iterator[Finding]:
     for symbol, scope in iter_scopes(ctx.tree):
         for node in walk_scope(scope):
@@ -89,6 +128,21 @@ def check(ctx: FileContext) -> Iterator[Finding]:
             if not text:
                 continue
             what = session_level(ctx, text)
+            if (
+                what is None
+                and ctx.settings.atomic_requests is False
+                and transaction_local(ctx, text)
+                and not transaction_guaranteed(ctx, scope)
+            ):
+                yield ctx.finding(
+                    "TEN050",
+                    node,
+                    f"{symbol or 'this code'}() sets the tenant context transaction-locally but {LOST_MARKER} "
+                    f"(ATOMIC_REQUESTS is off and it neither opens nor checks for transaction.atomic()): under "
+                    f"autocommit the context is lost when this statement ends; set ATOMIC_REQUESTS = True",
+                    symbol,
+                )
+                continue
             if what is None:
                 continue
             where = f"{symbol}() sets" if symbol else "sets"
@@ -105,7 +159,7 @@ rule = register(
     Rule(
         code="TEN050",
         name="session-level-tenant-context",
-        summary="Tenant context set at session level (SET app..., set_config(..., false)), which leaks on pooled or reused connections",
+        summary="Tenant context set at session level (SET app..., set_config(..., false)), which leaks on pooled or reused connections; or transaction-local where no transaction is guaranteed, which loses it",
         check=check,
         doc=__doc__ or "",
         fixable=True,
