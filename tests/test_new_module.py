@@ -635,3 +635,19 @@ def test_second_identical_run_is_already_up_to_date(project: DjangoProject) -> N
     proc = project.scaffold(*INVENTORY)
     assert proc.returncode == 0 and "already up to date" in proc.stdout
     assert porcelain(project) == ""
+
+
+def test_migrations_are_reversible(project: DjangoProject) -> None:
+    """Runs last: the RLS migration (policy, FORCE, composite keys) unapplies and reapplies."""
+    project.manage("migrate", "inventory", "zero", "--noinput", "-v", "0")
+    project.manage("migrate", "warehouse", "0001", "--noinput", "-v", "0")
+    assert project.db is not None
+    with project.db.owner() as conn:
+        row = conn.execute(
+            "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = 'warehouse_warehouse'"
+        ).fetchone()
+        assert row == (False, False)
+        assert conn.execute("SELECT to_regclass('inventory_stockitem')").fetchone() == (None,)
+    project.migrate()
+    out = project.manage("showmigrations", "inventory", "warehouse").stdout
+    assert "[ ]" not in out
