@@ -1,4 +1,11 @@
-"""TEN060-TEN062 against a real database set up wrong, then right (read-only queries)."""
+"""TEN060-TEN062 against a real database set up wrong, then right (read-only queries).
+
+Security checklist cases covered here as detections: T1 (superuser / BYPASSRLS / owner of an
+unforced table), T2 and T3 (ENABLE, FORCE, a policy), T10 (global UNIQUE), T11 (TRUNCATE
+and REFERENCES grants), T22 (index-defeating policies: text cast). The audit itself only
+reads the catalog, so the isolation cases (T5-T9, T16-T32) do not apply to it; they are
+proven where the code that isolates lives (tenancy core, generated modules).
+"""
 
 from __future__ import annotations
 
@@ -83,6 +90,17 @@ def test_wrong_then_right(pg_database: PgDatabase, project: Path) -> None:
     )
 
     with db.owner() as conn:
+        conn.execute(
+            sql.SQL("GRANT TRUNCATE, REFERENCES ON orders TO {}").format(sql.Identifier(db.runtime_role))
+        )
+    _, report = live(project, db.runtime_url)
+    messages = "\n".join(f.message for f in report.findings if f.code == "TEN061")
+    assert "TRUNCATE on tenant tables" in messages and "REFERENCES on tenant tables" in messages
+
+    with db.owner() as conn:
+        conn.execute(
+            sql.SQL("REVOKE TRUNCATE, REFERENCES ON orders FROM {}").format(sql.Identifier(db.runtime_role))
+        )
         conn.execute("ALTER TABLE notes FORCE ROW LEVEL SECURITY")
         conn.execute(RIGHT)
     found, report = live(project, db.runtime_url)

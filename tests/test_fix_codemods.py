@@ -263,3 +263,27 @@ def test_per_file_ignores_are_not_fixed(tmp_path: Path) -> None:
     src = "def use(cursor, tenant_id):\n    cursor.execute('SET app.current_tenant_id = %s', [str(tenant_id)])\n"
     root = project(tmp_path, {"app/db.py": src}, 'per_file_ignores = { "app/db.py" = ["TEN050"] }\n')
     assert not fix(root, select="TEN050", jobs=1, cache=False).changes
+
+
+def test_atomic_requests_for_a_transaction_local_context_without_transaction(tmp_path: Path) -> None:
+    core = (
+        "from django.db import connection\n\n\n"
+        "def set_tenant_context(tenant_id):\n"
+        "    with connection.cursor() as cursor:\n"
+        "        cursor.execute(\"SELECT set_config('app.current_tenant_id', %s, true)\", [str(tenant_id)])\n"
+    )
+    settings = 'import os\n\nDATABASES = {"default": db_from_env()}\n\nTIME_ZONE = "UTC"\n'
+    root = project(
+        tmp_path,
+        {"core/tenancy.py": core, "proj/__init__.py": "", "proj/settings.py": settings},
+        'settings = "proj.settings"\n',
+    )
+    assert [f.path for f in audit(root, select="TEN050", jobs=1, cache=False).findings] == ["core/tenancy.py"]
+    run(root, "TEN050")
+    assert (root / "core/tenancy.py").read_text() == core  # the core itself is left alone
+    assert (root / "proj/settings.py").read_text() == settings.replace(
+        "()}\n\n",
+        "()}\n\n# One transaction per request: the transaction-local tenant context lasts exactly as\n"
+        '# long as the request (scaffold fix TEN050).\nDATABASES["default"]["ATOMIC_REQUESTS"] = True\n\n',
+    )
+    assert audit(root, select="TEN050", jobs=1, cache=False).findings == []

@@ -19,7 +19,9 @@ from scaffold.rules import RULES, Finding, Rule
 TABLES_SQL = """
 SELECT n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity,
        pg_get_userbyid(c.relowner) AS owner,
-       pg_has_role(current_user, c.relowner, 'USAGE') AS runtime_owns
+       pg_has_role(current_user, c.relowner, 'USAGE') AS runtime_owns,
+       has_table_privilege(current_user, c.oid, 'TRUNCATE') AS can_truncate,
+       has_table_privilege(current_user, c.oid, 'REFERENCES') AS can_reference
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = %s AND NOT a.attisdropped AND a.attnum > 0
@@ -64,6 +66,8 @@ class Table:
     force: bool
     owner: str
     runtime_owns: bool
+    can_truncate: bool = False
+    can_reference: bool = False
     policies: list[dict[str, Any]] = field(default_factory=list)
 
     @property

@@ -2,12 +2,15 @@
 
 ## What it does
 With `--database-url` (pass the URL the application itself connects with), reports when
-that role is a superuser, has `BYPASSRLS`, or owns (directly or through role membership)
-tenant tables whose row-level security is not forced.
+that role is a superuser, has `BYPASSRLS`, owns (directly or through role membership)
+tenant tables whose row-level security is not forced, or holds `TRUNCATE` or `REFERENCES`
+on tenant tables.
 
 ## Why is this bad?
 Superusers and `BYPASSRLS` roles skip every policy; table owners skip policies unless the
-table is `FORCE ROW LEVEL SECURITY`. Isolation tests that connect as such a role pass while
+table is `FORCE ROW LEVEL SECURITY`. `TRUNCATE` empties every tenant's rows and
+`REFERENCES` lets a foreign key probe other tenants' keys: row-level security applies to
+neither. Isolation tests that connect as such a role pass while
 proving nothing, and in production a bug in one query exposes every tenant.
 
 ## Example
@@ -53,6 +56,17 @@ def check(ctx: DatabaseContext) -> Iterator[Finding]:
         )
     if ctx.superuser:
         return
+    for privilege, attr in (("TRUNCATE", "can_truncate"), ("REFERENCES", "can_reference")):
+        granted = [
+            t.qualname for t in ctx.tables if getattr(t, attr) and not t.runtime_owns and not ctx.is_exempt(t)
+        ]
+        if granted:
+            yield ctx.finding(
+                "TEN061",
+                ctx.role,
+                f"runtime role {ctx.role} has {privilege} on tenant tables, which row-level security does not "
+                f"cover: {', '.join(granted)}; revoke it",
+            )
     owned = [
         t.qualname for t in ctx.tables if t.runtime_owns and t.rls and not t.force and not ctx.is_exempt(t)
     ]
@@ -69,7 +83,7 @@ rule = register(
     Rule(
         code="TEN061",
         name="runtime-role-bypasses-rls",
-        summary="Live DB: the runtime role is superuser or BYPASSRLS, or owns unforced tenant tables",
+        summary="Live DB: the runtime role is superuser or BYPASSRLS, or owns unforced tenant tables (or holds TRUNCATE/REFERENCES on them)",
         check=check,
         doc=__doc__ or "",
         scope="database",
