@@ -12,6 +12,8 @@ Reference: ``templates/module/_macros/secure.jinja`` (``perform_create``).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import libcst as cst
 from libcst.codemod import SkipFile
 
@@ -19,25 +21,34 @@ from codemods._registry import register
 from codemods._viewset import (
     FunctionScopeTransformer,
     ViewsetCodemod,
+    _body,
     dotted,
     insert_guard,
     insert_method,
     replace_method,
 )
 from scaffold import pattern
-from scaffold.viewsets import Action, ViewPlan
+from scaffold.viewsets import Action, ActionKind, ViewPlan
 
 
 @register
 class StampTenantOnCreate(ViewsetCodemod):
     DESCRIPTION = "Stamp the user's tenant in perform_create/create of DRF views that create tenant rows."
-    KIND = "stamp_create"
+    KIND: ClassVar[ActionKind] = "stamp_create"
+    HOOK: ClassVar[str] = "perform_create"
+
+    def render(self) -> str:
+        return pattern.perform_create(self.settings.tenant_field, self.settings.user_tenant_attr)
 
     def rewrite(self, cls: cst.ClassDef, plan: ViewPlan, action: Action) -> cst.ClassDef:
-        rendered = pattern.perform_create(self.settings.tenant_field, self.settings.user_tenant_attr)
-        if action.method == "perform_create" and not action.steps:
+        rendered = self.render()
+        if action.method == self.HOOK and not action.steps:
             self.need_import("PermissionDenied")
-            return insert_method(cls, self.method(rendered), after="get_queryset")
+            methods = {s.name.value for s in _body(cls) if isinstance(s, cst.FunctionDef)}
+            after = next(
+                (m for m in ("perform_create", "get_queryset") if m in methods and m != self.HOOK), None
+            )
+            return insert_method(cls, self.method(rendered), after=after)
         stamp = _save_arg(cst.parse_module(rendered))
 
         def edit(fn: cst.FunctionDef) -> cst.FunctionDef:

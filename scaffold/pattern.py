@@ -47,6 +47,10 @@ def perform_create(tenant_field: str = "tenant_id", user_tenant_attr: str = "ten
     return str(_macros().perform_create(tenant_field, user_tenant_attr)) + "\n"
 
 
+def perform_update(tenant_field: str = "tenant_id", user_tenant_attr: str = "tenant_id") -> str:
+    return str(_macros().perform_update(tenant_field, user_tenant_attr)) + "\n"
+
+
 def permission_classes() -> str:
     return str(_macros().permission_classes()) + "\n"
 

@@ -50,6 +50,15 @@ GENERIC_VIEWS = frozenset(
 CREATING_VIEWS = frozenset(
     [_V + "ModelViewSet", _M + "CreateModelMixin", _G + "CreateAPIView", _G + "ListCreateAPIView"]
 )
+UPDATING_VIEWS = frozenset(
+    [
+        _V + "ModelViewSet",
+        _M + "UpdateModelMixin",
+        _G + "UpdateAPIView",
+        _G + "RetrieveUpdateAPIView",
+        _G + "RetrieveUpdateDestroyAPIView",
+    ]
+)
 ALLOW_ANY = "rest_framework.permissions.AllowAny"
 IS_AUTHENTICATED = "rest_framework.permissions.IsAuthenticated"
 PERMISSION_DENIED = ("rest_framework.exceptions.PermissionDenied", "django.core.exceptions.PermissionDenied")
@@ -76,7 +85,9 @@ RAW_CALLS = frozenset(["raw", "extra", "RawSQL", "cursor", "execute"])
 SCOPING_CALLS = frozenset(["for_tenant", "for_user", "for_request", "scoped", "tenant_scoped"])
 GUARD_VAR = "tenant_id"  # the local the pattern's tenant_guard defines and tenant_filter uses
 
-ActionKind = Literal["add_get_queryset", "scope_get_queryset", "set_permissions", "stamp_create"]
+ActionKind = Literal[
+    "add_get_queryset", "scope_get_queryset", "set_permissions", "stamp_create", "stamp_update"
+]
 
 
 @dataclass
@@ -211,6 +222,13 @@ def _assigned_names(node: ast.AST) -> set[str]:
     return names
 
 
+def _strings(stmt: ast.stmt | None) -> set[str]:
+    value = _value(stmt) if stmt is not None else None
+    if isinstance(value, (ast.List, ast.Tuple, ast.Set)):
+        return {e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)}
+    return set()
+
+
 def _class_members(node: ast.ClassDef) -> tuple[dict[str, ast.stmt], dict[str, ast.FunctionDef]]:
     attrs: dict[str, ast.stmt] = {}
     methods: dict[str, ast.FunctionDef] = {}
@@ -288,7 +306,9 @@ class _View:
             return plan
         self._permissions(plan, inherited)
         if quals & CREATING_VIEWS:
-            self._create(plan, inherited)
+            self._stamping(plan, inherited, "perform_create", "create", "stamp_create")
+        if quals & UPDATING_VIEWS and self._serializer_writes_tenant(inherited):
+            self._stamping(plan, inherited, "perform_update", "update", "stamp_update")
         if plan.manual:
             plan.actions.clear()
         return plan
@@ -650,22 +670,89 @@ class _View:
                 self._check_import(plan, "IsAuthenticated", (IS_AUTHENTICATED,))
 
     # -- rule 4: stamping the tenant on create ---------------------------------------------
-    def _create(self, plan: ViewPlan, inherited: dict[str, tuple[str, ast.AST]]) -> None:
-        fn = self.methods.get("perform_create")
+    def _serializer_writes_tenant(self, inherited: dict[str, tuple[str, ast.AST]]) -> bool:
+        """True when the view's serializer (found in the project) accepts the tenant field.
+
+        Then an update could move a row to another tenant, so ``perform_update`` must stamp it.
+        Generated serializers make it read-only; unresolvable serializers are left alone.
+        """
+        stmt = self.attrs.get("serializer_class")
+        module = self.module
+        if stmt is None and "serializer_class" in inherited:
+            owner = next(
+                (
+                    i
+                    for _, i in self.ancestors
+                    if i is not None and "serializer_class" in _class_members(i.node)[0]
+                ),
+                None,
+            )
+            if owner is None:
+                return False
+            stmt = _class_members(owner.node)[0]["serializer_class"]
+            module = self.index.module(owner.module) or module
+        value = _value(stmt) if stmt is not None else None
+        qual = module.imports.qualify(value, module.local) if value is not None else None
+        info = self.index.class_info(qual) if qual else None
+        if info is None:
+            return False
+        tf = self.s.tenant_field
+        names = {tf, tf[:-3]} if tf.endswith("_id") else {tf}
+        included = False
+        for cls in (info, *(i for _, i in self.index.ancestors(info) if i is not None)):
+            attrs, _ = _class_members(cls.node)
+            for name in names & attrs.keys():
+                field_value = _value(attrs[name])
+                if isinstance(field_value, ast.Call):
+                    callee = dotted_name(field_value.func) or ""
+                    read_only = any(
+                        k.arg == "read_only" and isinstance(k.value, ast.Constant) and k.value.value is True
+                        for k in field_value.keywords
+                    )
+                    return not read_only and not callee.endswith(
+                        ("ReadOnlyField", "HiddenField", "SerializerMethodField")
+                    )
+            meta = next((n for n in cls.node.body if isinstance(n, ast.ClassDef) and n.name == "Meta"), None)
+            if meta is None:
+                continue
+            meta_attrs, _ = _class_members(meta)
+            if names & _strings(meta_attrs.get("read_only_fields")) or names & _strings(
+                meta_attrs.get("exclude")
+            ):
+                return False
+            fields = _value(meta_attrs["fields"]) if "fields" in meta_attrs else None
+            if isinstance(fields, ast.Constant) and fields.value == "__all__":
+                included = True
+            elif names & _strings(meta_attrs.get("fields")):
+                included = True
+            if "fields" in meta_attrs or "exclude" in meta_attrs:
+                break  # the nearest Meta decides
+        return included
+
+    def _stamping(
+        self,
+        plan: ViewPlan,
+        inherited: dict[str, tuple[str, ast.AST]],
+        hook: str,
+        direct: str,
+        kind: ActionKind,
+    ) -> None:
+        """perform_create / perform_update (``hook``) or a ``create`` / ``update`` (``direct``)
+        that saves without calling the hook: every save() gets the user's tenant."""
+        fn = self.methods.get(hook)
         if fn is not None:
             param = fn.args.args[1].arg if len(fn.args.args) > 1 else None
             self._stamp(
-                plan, fn, lambda call: param is not None and dotted_name(call.func) == f"{param}.save"
+                plan, fn, lambda call: param is not None and dotted_name(call.func) == f"{param}.save", kind
             )
             return
-        create = self.methods.get("create")
-        if create is not None and not any(
-            isinstance(n, ast.Call) and dotted_name(n.func) == "self.perform_create"
-            for n in walk_function(create)
+        own = self.methods.get(direct)
+        if own is not None and not any(
+            isinstance(n, ast.Call) and dotted_name(n.func) == f"self.{hook}" for n in walk_function(own)
         ):
             names = {
                 t.id
-                for n in walk_function(create)
+                for n in walk_function(own)
                 if isinstance(n, ast.Assign)
                 and isinstance(n.value, ast.Call)
                 and (dotted_name(n.value.func) or "").endswith(
@@ -676,19 +763,20 @@ class _View:
             }
             self._stamp(
                 plan,
-                create,
+                own,
                 lambda call: (
                     (dotted_name(call.func) or "").rpartition(".")[::2] in {(n, "save") for n in names}
                 ),
+                kind,
             )
             return
-        if "perform_create" in inherited or ("create" in inherited and create is None):
+        if hook in inherited or (direct in inherited and own is None):
             return
-        plan.actions.append(Action("stamp_create", self.node.lineno, method="perform_create"))
+        plan.actions.append(Action(kind, self.node.lineno, method=hook))
         plan.imports.add("PermissionDenied")
         self._check_import(plan, "PermissionDenied", PERMISSION_DENIED)
 
-    def _stamp(self, plan: ViewPlan, fn: ast.FunctionDef, is_save) -> None:  # type: ignore[no-untyped-def]
+    def _stamp(self, plan: ViewPlan, fn: ast.FunctionDef, is_save, kind: ActionKind) -> None:  # type: ignore[no-untyped-def]
         name = f"{self.node.name}.{fn.name}"
         saves = [n for n in walk_function(fn) if isinstance(n, ast.Call) and is_save(n)]
         if not saves:
@@ -733,7 +821,7 @@ class _View:
         insert_guard = self._guard_needed(plan, fn)
         plan.actions.append(
             Action(
-                "stamp_create",
+                kind,
                 fn.lineno,
                 steps=steps,
                 targets=[dotted_name(c.func) or "" for c in saves],

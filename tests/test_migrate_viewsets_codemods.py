@@ -18,6 +18,7 @@ from codemods.require_authenticated import RequireAuthenticated
 from codemods.scope_get_queryset import ScopeGetQueryset
 from codemods.secure_viewset_queryset import SecureViewsetQueryset
 from codemods.stamp_tenant_on_create import StampTenantOnCreate
+from codemods.stamp_tenant_on_update import StampTenantOnUpdate
 from scaffold import pattern
 from tests.helpers.rewrite import rewrite, rewrite_text
 
@@ -687,6 +688,73 @@ def test_a_tenant_chosen_by_the_client_is_not_scoping() -> None:
     ast.parse(after)
 
 
+SERIALIZERS = {
+    "app/serializers.py": """\
+        from rest_framework import serializers
+
+        from app.models import Supplier
+
+
+        class OpenSupplierSerializer(serializers.ModelSerializer):
+            class Meta:
+                model = Supplier
+                fields = "__all__"
+
+
+        class ClosedSupplierSerializer(serializers.ModelSerializer):
+            class Meta:
+                model = Supplier
+                fields = ["id", "tenant_id", "name"]
+                read_only_fields = ["id", "tenant_id"]
+
+
+        class StrictSupplierSerializer(OpenSupplierSerializer):
+            tenant_id = serializers.UUIDField(read_only=True)
+        """
+}
+SECURE_VIEW = """\
+    from rest_framework import viewsets
+    from rest_framework.permissions import IsAuthenticated
+
+    from app.models import Supplier
+    from app.serializers import {serializer}
+
+
+    class SupplierViewSet(viewsets.ModelViewSet):
+        serializer_class = {serializer}
+        permission_classes = [IsAuthenticated]
+
+        def get_queryset(self):
+            return Supplier.objects.filter(tenant_id=self.request.user.tenant_id)
+
+        def perform_create(self, serializer):
+            serializer.save(tenant_id=self.request.user.tenant_id)
+    """
+
+
+def test_update_is_stamped_when_the_serializer_accepts_the_tenant() -> None:
+    before = SECURE_VIEW.format(serializer="OpenSupplierSerializer")
+    after = rewrite_text(before, SERIALIZERS)
+    expected = (
+        textwrap.dedent(before).replace(
+            "from rest_framework import viewsets\n",
+            "from rest_framework import viewsets\nfrom rest_framework.exceptions import PermissionDenied\n",
+        )
+        + "\n"
+        + textwrap.indent(pattern.perform_update(), "    ")
+    )
+    assert after == expected
+    assert rewrite_text(after, SERIALIZERS, dedent=False) == after
+
+
+@pytest.mark.parametrize("serializer", ["ClosedSupplierSerializer", "StrictSupplierSerializer", "Unknown"])
+def test_update_is_left_alone_when_the_tenant_is_read_only(serializer: str) -> None:
+    before = SECURE_VIEW.format(serializer=serializer)
+    new, result = rewrite(before, SERIALIZERS)
+    assert new == textwrap.dedent(before).encode()
+    assert result.status == "unchanged"
+
+
 def test_manual_class_does_not_block_other_classes() -> None:
     source = """\
         from rest_framework import viewsets
@@ -719,6 +787,7 @@ def test_registry_is_filled_on_import() -> None:
         "scope_get_queryset": ScopeGetQueryset,
         "require_authenticated": RequireAuthenticated,
         "stamp_tenant_on_create": StampTenantOnCreate,
+        "stamp_tenant_on_update": StampTenantOnUpdate,
     }.items() <= CODEMODS.items()
     for name, cls in CODEMODS.items():
         assert cls.__module__ == f"codemods.{name}"

@@ -6,8 +6,9 @@ The same scenario runs before and after the rewrite, through DRF's test client, 
 runtime role (NOSUPERUSER NOBYPASSRLS, not the owner; the scenario asserts that itself):
 before, tenant A lists tenant B's suppliers (the seed's baseline); after, A never sees B,
 B's pk is 404 for A (read, update, delete), a user without a tenant is refused with 403,
-anonymous requests are refused, and a create is stamped with the user's tenant whatever the
-body says.
+anonymous requests are refused, a create is stamped with the user's tenant whatever the
+body says and a PATCH cannot move a row to another tenant (checklist T4, T23, T24, T25, T29;
+the table-level items T1-T3/T5-T22 are the tenancy core's, this view does no raw SQL).
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ token = APIClient()
 token.credentials(HTTP_AUTHORIZATION=f"Session {UserSession.objects.create(user=alice).key}")
 
 created = forced(alice).post(URL, {"name": f"new-{tag}", "tenant_id": str(tb)}, format="json")
+moved = forced(alice).patch(f"{URL}{sup_a.pk}/", {"tenant_id": str(tb)}, format="json")
+sup_a.refresh_from_db()
 stored = Supplier.objects.filter(name=f"new-{tag}").values_list("tenant_id", flat=True).first()
 result = {
     "alice_list": names(forced(alice).get(URL)),
@@ -77,7 +80,14 @@ result = {
     "alice_own_detail": forced(alice).get(f"{URL}{sup_a.pk}/").status_code,
     "alice_other_detail": forced(alice).get(f"{URL}{sup_b.pk}/").status_code,
     "alice_other_update": forced(alice).patch(f"{URL}{sup_b.pk}/", {"name": "x"}, format="json").status_code,
+    "alice_other_put": forced(alice)
+    .put(f"{URL}{sup_b.pk}/", {"name": "x", "tenant_id": str(ta)}, format="json")
+    .status_code,
     "alice_other_delete": forced(alice).delete(f"{URL}{sup_b.pk}/").status_code,
+    "alice_missing_detail": forced(alice).get(f"{URL}{uuid.uuid4()}/").status_code,
+    "alice_list_asking_for_b": names(forced(alice).get(URL, {"tenant_id": str(tb)})),
+    "move_status": moved.status_code,
+    "moved_to": str(sup_a.tenant_id),
     "b_still_there": Supplier.objects.filter(pk=sup_b.pk, name=f"B-{tag}").exists(),
     "nobody_list": forced(nobody).get(URL).status_code,
     "nobody_create": forced(nobody).post(URL, {"name": f"x-{tag}", "tenant_id": str(tb)}, format="json").status_code,
@@ -133,6 +143,7 @@ def test_baseline_leaks_suppliers_across_tenants(before: dict) -> None:
     assert before["alice_other_detail"] == 200
     assert before["anonymous_list"] == 200
     assert before["created_tenant"] == before["tb"]  # the body chose the tenant
+    assert before["moved_to"] == before["tb"]  # and a PATCH moved A's row to B
 
 
 def test_migrate_rewrites_only_the_leaky_view(
@@ -160,8 +171,19 @@ def test_after_other_tenants_pk_is_404(after: dict) -> None:
     assert after["alice_own_detail"] == 200
     assert after["alice_other_detail"] == 404
     assert after["alice_other_update"] == 404
+    assert after["alice_other_put"] == 404
+    assert after["alice_missing_detail"] == 404  # T24: the same 404 as a pk that does not exist
     assert after["alice_other_delete"] == 404
     assert after["b_still_there"] is True
+
+
+def test_after_the_body_cannot_choose_or_change_the_tenant(after: dict) -> None:
+    """T23: tenant_id in the body is ignored on create, and PATCH never moves a row (no 500 either)."""
+    assert after["move_status"] == 200
+    assert after["moved_to"] == after["ta"]
+    # T29: a filter parameter never widens the result set
+    tag = after["tag"]
+    assert after["alice_list_asking_for_b"] == [f"A-{tag}", f"new-{tag}"]
 
 
 def test_after_user_without_tenant_is_403_and_anonymous_refused(after: dict) -> None:
