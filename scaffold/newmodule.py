@@ -700,6 +700,11 @@ def plan_module(
         if spec.unique:
             answers["constraint"] = constraint_name(f"{table}_tenant_{spec.name}_uniq")
 
+    if cfg.get("tenancy_module") is None and not cfg.detect("tenancy_module").candidates:
+        raise ConfigError(
+            "the project has no tenancy core (no module defines set_tenant_context); run "
+            '`scaffold init` first, or set tenancy_module = "..." under [tool.scaffold]'
+        )
     tenancy = cfg.require("tenancy_module")
     core = cfg.file_for("tenancy_module")
     core_text = core.read_text(encoding="utf-8", errors="replace")

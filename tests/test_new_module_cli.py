@@ -481,3 +481,18 @@ def test_longest_names_and_no_fields_stay_ruff_and_django_clean(scratch: Path) -
             [sys.executable, "manage.py", *args], cwd=scratch, env=env, capture_output=True, text=True
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_project_without_tenancy_core_is_told_to_run_init(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "manage.py": MANAGE.format(settings="site_conf"),
+            "site_conf.py": 'ROOT_URLCONF = "site_urls"\nINSTALLED_APPS = []\n',
+            "site_urls.py": "urlpatterns = []\n",
+        },
+    )
+    before = snapshot(tmp_path)
+    with pytest.raises(ConfigError, match="run `scaffold init` first"):
+        newmodule.plan_module(tmp_path, "stock")
+    assert snapshot(tmp_path) == before
