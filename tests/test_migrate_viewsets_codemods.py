@@ -795,6 +795,18 @@ def test_registry_is_filled_on_import() -> None:
         assert (cls.__doc__ or "") or __import__(cls.__module__).__doc__
 
 
+def test_readme_names_exactly_the_registered_viewset_codemods() -> None:
+    from pathlib import Path
+
+    from codemods._viewset import ViewsetCodemod
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("### `scaffold migrate-viewsets`")[1].split("\n### ")[0]
+    listed = section.split("registered on import; run in this order,")[1].split(".\n")[0]
+    names = [n.strip(" `\n") for n in listed.split(":", 1)[1].split(",")]
+    assert names == sorted(n for n, c in CODEMODS.items() if issubclass(c, ViewsetCodemod))
+
+
 def test_inserted_code_is_the_pattern() -> None:
     """The rewritten get_queryset is the template macro's text, indented: one source."""
     after = rewrite_text(
