@@ -170,11 +170,22 @@ def walk_function(node: ast.AST) -> Iterator[ast.AST]:
 def _chain(expr: ast.expr) -> tuple[ast.expr, list[ast.Call]]:
     """Split ``root.m1(...).m2(...)`` into ``root`` and the method calls, outermost last."""
     calls: list[ast.Call] = []
-    while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
+    while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and not _is_super_qs(expr):
         calls.append(expr)
         expr = expr.func.value
     calls.reverse()
     return expr, calls
+
+
+def _is_super_qs(node: ast.AST) -> bool:
+    """``super().get_queryset()`` (a chain root, like ``Model.objects``)."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get_queryset"
+        and isinstance(node.func.value, ast.Call)
+        and dotted_name(node.func.value.func) == "super"
+    )
 
 
 def _mentions_attr(node: ast.AST, attr: str) -> bool:
@@ -535,13 +546,7 @@ class _View:
             return None
         model = self._model_of(root)
         root_name = dotted_name(root) if isinstance(root, ast.expr) else None
-        is_super = (
-            isinstance(root, ast.Call)
-            and isinstance(root.func, ast.Attribute)
-            and root.func.attr == "get_queryset"
-            and isinstance(root.func.value, ast.Call)
-            and dotted_name(root.func.value.func) == "super"
-        )
+        is_super = _is_super_qs(root)
         if model is not None:
             if plan.model is not None and plan.model != model:
                 plan.manual.append((*where, f"{name}.get_queryset returns querysets of several models"))
@@ -549,7 +554,7 @@ class _View:
             plan.model = model
         elif root_name == "self.queryset" or is_super:
             pass
-        elif isinstance(root, ast.Name) and not calls:
+        elif isinstance(root, ast.Name):
             if self._name_scoped(fn, root.id):
                 return "keep"
             if not self._name_is_queryset(fn, root.id, plan):
@@ -604,7 +609,9 @@ class _View:
                     return False
                 plan.model = model
             elif (
-                not (isinstance(root, ast.Name) and root.id == name) and dotted_name(root) != "self.queryset"
+                not _is_super_qs(root)
+                and not (isinstance(root, ast.Name) and root.id == name)
+                and dotted_name(root) != "self.queryset"
             ):
                 return False
             found = True

@@ -755,6 +755,29 @@ def test_update_is_left_alone_when_the_tenant_is_read_only(serializer: str) -> N
     assert result.status == "unchanged"
 
 
+def test_super_get_queryset_is_filtered() -> None:
+    after = rewrite_text(
+        """\
+        from rest_framework import viewsets
+        from rest_framework.permissions import IsAuthenticated
+
+        from app.models import Supplier
+
+
+        class SupplierViewSet(viewsets.ReadOnlyModelViewSet):
+            queryset = Supplier.objects.all()
+            permission_classes = [IsAuthenticated]
+
+            def get_queryset(self):
+                qs = super().get_queryset()
+                return qs.select_related("country")
+        """
+    )
+    ast.parse(after)
+    assert 'return qs.select_related("country").filter(tenant_id=tenant_id)' in after
+    assert rewrite_text(after, dedent=False) == after
+
+
 def test_manual_class_does_not_block_other_classes() -> None:
     source = """\
         from rest_framework import viewsets
