@@ -14,10 +14,10 @@ connected as the runtime role (NOSUPERUSER NOBYPASSRLS, owns nothing: T1, T4), i
 subprocess (``DjangoProject.script``). The scenario runs twice: session login (the
 onboarding middleware sees the user) and ``force_authenticate`` (it does not).
 
-Checklist cases covered here: T2 (catalog), T5, T6, T8, T10, T22, T23, T24, T25, T27,
-T29, T30. Not applicable to the generated module: T7 (no upsert endpoint), T26 (no nested
-routes), T28 (no bulk endpoint), T31/T32 (admin scoping is generated but exercised only
-by ``manage.py check``; no cache), T9 (on_delete=PROTECT: no cascades).
+Checklist cases covered here: T2 (catalog), T5, T6, T8, T10, T16, T22, T23, T24, T25, T27,
+T29, T30, T31 (admin change views). Not applicable to the generated module: T7 (no
+upsert endpoint), T26 (no nested routes), T28 (no bulk endpoint), T32 (no cache), T9
+(foreign keys are on_delete=PROTECT: nothing cascades).
 """
 
 from __future__ import annotations
@@ -318,6 +318,31 @@ result["no_tenant"] = [client_for(nobody).get(URL).status_code,
                        client_for(nobody).post(URL, body(9, wa), format="json").status_code]
 result["tenants"] = [str(ta), str(tb)]
 
+
+# T16: A, then anonymous, then B on the same backend connection (CONN_MAX_AGE = 60): the
+# context never outlives a request.
+def backend_pid():
+    connection.ensure_connection()
+    return connection.connection.info.backend_pid
+
+
+def setting_now():
+    with connection.cursor() as cur:
+        cur.execute("SELECT NULLIF(current_setting('app.current_tenant_id', true), '')")
+        return cur.fetchone()[0]
+
+
+pid_before = backend_pid()
+seen_a = ids(ca.get(URL))
+after_a = setting_now()
+anonymous_status = APIClient().get(URL).status_code
+after_anonymous = setting_now()
+seen_b = ids(cb.get(URL))
+result["same_connection"] = [
+    pid_before == backend_pid(), seen_a == result["list_a"], after_a, anonymous_status,
+    after_anonymous, seen_b == result["list_b"], setting_now(),
+]
+
 # T5: no context -> 0 rows from ORM and raw SQL, on this (reused) connection and a fresh one
 def no_context_counts():
     with transaction.atomic():
@@ -489,6 +514,14 @@ def test_rendered_relations_are_own_rows(scenario: dict) -> None:
 def test_anonymous_and_tenantless_users_are_refused(scenario: dict) -> None:
     assert scenario["anonymous"] in (401, 403)
     assert scenario["no_tenant"] == [403, 403]
+
+
+def test_context_never_outlives_a_request_on_a_reused_connection(scenario: dict) -> None:
+    """T16: A, anonymous, B on one backend pid; nothing is left set between requests."""
+    same_pid, a_ok, after_a, anonymous, after_anonymous, b_ok, after_b = scenario["same_connection"]
+    assert same_pid and a_ok and b_ok
+    assert (after_a, after_anonymous, after_b) == (None, None, None)
+    assert anonymous in (401, 403)
 
 
 def test_no_context_means_no_rows(scenario: dict) -> None:

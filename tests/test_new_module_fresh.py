@@ -27,6 +27,7 @@ from tests.test_new_module import (  # noqa: F401 - the shared scenario tests ru
     WAREHOUSE,
     test_anonymous_and_tenantless_users_are_refused,
     test_check_and_makemigrations_are_clean,
+    test_context_never_outlives_a_request_on_a_reused_connection,
     test_create_stamps_the_caller_tenant,
     test_cross_tenant_writes_are_refused,
     test_foreign_keys_cannot_cross_tenants,
