@@ -783,6 +783,29 @@ class _View:
         plan.imports.add("PermissionDenied")
         self._check_import(plan, "PermissionDenied", PERMISSION_DENIED)
 
+    def _user_tenant_value(self, fn: ast.FunctionDef, value: ast.expr) -> bool:
+        """``value`` is the requesting user's tenant: ``user.tenant_id``, or a local assigned
+        only from it (``business_id = getattr(self.request.user, "business_id", None)``)."""
+
+        def from_user(expr: ast.expr) -> bool:
+            return _mentions_attr(expr, self.s.user_tenant_attr) and any(
+                dotted_name(n) in ("self.request.user", "request.user", "user")
+                for n in ast.walk(expr)
+                if isinstance(n, ast.expr)
+            )
+
+        if isinstance(value, ast.Name):
+            sources = [
+                sub.value
+                for sub in walk_function(fn)
+                if isinstance(sub, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == value.id for t in sub.targets)
+            ]
+            if sources:
+                return all(from_user(v) for v in sources)
+            return value.id == GUARD_VAR
+        return from_user(value)
+
     def _stamp(self, plan: ViewPlan, fn: ast.FunctionDef, is_save, kind: ActionKind) -> None:  # type: ignore[no-untyped-def]
         name = f"{self.node.name}.{fn.name}"
         saves = [n for n in walk_function(fn) if isinstance(n, ast.Call) and is_save(n)]
@@ -812,14 +835,7 @@ class _View:
             kw = next((k for k in call.keywords if k.arg == tf), None)
             if kw is None:
                 steps.append("add")
-            elif (isinstance(kw.value, ast.Name) and kw.value.id == GUARD_VAR) or (
-                _mentions_attr(kw.value, self.s.user_tenant_attr)
-                and any(
-                    dotted_name(n) in ("self.request.user", "request.user", "user")
-                    for n in ast.walk(kw.value)
-                    if isinstance(n, ast.expr)
-                )
-            ):
+            elif self._user_tenant_value(fn, kw.value):
                 steps.append("keep")
             else:
                 steps.append("replace")  # from the request body, URL, ...: never trust it

@@ -30,11 +30,12 @@ def test_text(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     rc, out, _ = run(capsys, "--project", str(project), "--select", "TEN001", "--no-cache")
     assert rc == 1
     lines = out.splitlines()
-    assert lines[0] == (
+    assert lines[1] == (
         "shop/views.py:12:5: TEN001 AttrOnly.queryset returns Order rows that are not scoped to the "
         "requesting tenant: the queryset is not filtered by tenant_id"
     )
-    assert lines[-1].startswith("Found 4 findings (4 fixable with `scaffold fix`)")
+    assert lines[0].startswith("shop/views.py:10:1: TEN001 AttrOnly creates Order rows without stamping")
+    assert lines[-1].startswith("Found 5 findings (5 fixable with `scaffold fix`)")
 
 
 def test_json(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -43,7 +44,7 @@ def test_json(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     )
     assert rc == 1
     data = json.loads(out)
-    first = data["findings"][0]
+    first = data["findings"][1]
     assert set(first) == {"code", "path", "line", "column", "symbol", "message", "fixable"}
     assert (
         first["code"],

@@ -13,6 +13,12 @@ mixins (resolved across files): `.filter(<tenant_field>=...)`, `Q(<tenant_field>
 `.none()`. A tenant id taken from the request (`query_params`, `data`, `headers`,
 `self.kwargs`) is chosen by the client and does not count.
 
+The write path counts too: a view that creates (or, when its serializer accepts the tenant
+field, updates) rows without stamping the tenant from `request.user` in `perform_create` /
+`perform_update` (or a `create` that saves directly) lets the client choose the tenant. This
+part uses the same analysis as `scaffold migrate-viewsets` (`scaffold.viewsets`), so audit
+and fix agree on it.
+
 ## Why is this bad?
 A queryset that is not filtered by tenant returns, updates and deletes other tenants'
 rows: the cross-tenant data exposure of the seed's "ViewSet Tenant Filtering
@@ -52,6 +58,7 @@ whose querysets are built dynamically are reported for manual review, never rewr
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 
 from scaffold.rules import Finding, Rule, register
@@ -61,7 +68,46 @@ from scaffold.rules._views import Scope, location, view_classes
 BAD = {Scope.UNSCOPED, Scope.MANAGER_OPEN, Scope.CLIENT}
 
 
+def write_path(ctx: FileContext) -> Iterator[Finding]:
+    """Views whose create/update does not stamp the tenant (migrate-viewsets' analysis)."""
+    from scaffold.viewsets import Settings as ViewSettings
+    from scaffold.viewsets import analyze_module
+
+    s = ctx.settings
+    try:
+        plans = analyze_module(
+            ctx.tree,
+            ctx.text,
+            ctx.module,
+            ctx.index.root / ctx.rel,
+            ctx.index,
+            ViewSettings(s.tenant_field, s.user_tenant_attr),
+        )
+    except (RecursionError, ValueError, AttributeError, TypeError):  # never let the audit crash
+        return
+    finally:
+        ctx.__dict__.pop("info", None)  # analyze_module re-registered the module
+    for plan in plans:
+        for action in plan.actions:
+            if action.kind not in ("stamp_create", "stamp_update"):
+                continue
+            verb = "creates" if action.kind == "stamp_create" else "updates"
+            hook = "perform_create" if action.kind == "stamp_create" else "perform_update"
+            where = f"{action.method or hook}()" if action.steps else f"no {hook}()"
+            model = (plan.model or "").rsplit(".", 1)[-1] or "tenant"
+            line = ctx.line_text(action.line)
+            node = ast.Pass(lineno=action.line, col_offset=len(line) - len(line.lstrip()))
+            yield ctx.finding(
+                "TEN001",
+                node,
+                f"{plan.name} {verb} {model} rows without stamping {s.tenant_field} from request.user "
+                f"({where}): the client chooses the tenant",
+                plan.name,
+            )
+
+
 def check(ctx: FileContext) -> Iterator[Finding]:
+    yield from write_path(ctx)
     tf = ctx.settings.tenant_field
     for an in view_classes(ctx):
         for ret in an.returns:
