@@ -14,7 +14,7 @@ connected as the runtime role (NOSUPERUSER NOBYPASSRLS, owns nothing: T1, T4), i
 subprocess (``DjangoProject.script``). The scenario runs twice: session login (the
 onboarding middleware sees the user) and ``force_authenticate`` (it does not).
 
-Checklist cases covered here: T2 (catalog), T5, T6, T8, T10, T16, T22, T23, T24, T25, T27,
+Checklist cases covered here: T2 (catalog), T5, T6, T8, T10, T16, T17, T22, T23, T24, T25, T27,
 T29, T30, T31 (admin change views). Not applicable to the generated module: T7 (no
 upsert endpoint), T26 (no nested routes), T28 (no bulk endpoint), T32 (no cache), T9
 (foreign keys are on_delete=PROTECT: nothing cascades).
@@ -338,6 +338,21 @@ after_a = setting_now()
 anonymous_status = APIClient().get(URL).status_code
 after_anonymous = setting_now()
 seen_b = ids(cb.get(URL))
+# T17: a request that raises leaves no context behind either.
+from inventory.views import StockItemViewSet  # noqa: E402
+
+
+def boom(self, serializer):
+    raise RuntimeError("injected failure")
+
+
+original_perform_create = StockItemViewSet.perform_create
+StockItemViewSet.perform_create = boom
+crashing = client_for(ua)
+crashing.raise_request_exception = False
+crash_status = crashing.post(URL, body(30, wa), format="json").status_code
+StockItemViewSet.perform_create = original_perform_create
+result["crash"] = [crash_status, setting_now(), backend_pid() == pid_before]
 result["same_connection"] = [
     pid_before == backend_pid(), seen_a == result["list_a"], after_a, anonymous_status,
     after_anonymous, seen_b == result["list_b"], setting_now(),
@@ -522,6 +537,11 @@ def test_context_never_outlives_a_request_on_a_reused_connection(scenario: dict)
     assert same_pid and a_ok and b_ok
     assert (after_a, after_anonymous, after_b) == (None, None, None)
     assert anonymous in (401, 403)
+
+
+def test_a_request_that_raises_leaves_no_context(scenario: dict) -> None:
+    """T17."""
+    assert scenario["crash"] == [500, None, True]
 
 
 def test_no_context_means_no_rows(scenario: dict) -> None:
