@@ -26,7 +26,7 @@ from scaffold.rules import Finding, get_rule, select_rules
 from scaffold.rules._context import FileContext, Settings, call_name, sql_argument, sql_text
 
 VIEWSET_CODES = ("TEN001", "TEN002", "TEN003", "TEN004")
-UNIT_CODES = ("TEN010", "TEN030", "TEN040", "TEN050", "TEN051")
+UNIT_CODES = ("TEN004", "TEN010", "TEN030", "TEN040", "TEN050", "TEN051")
 
 
 @dataclass
@@ -255,7 +255,39 @@ def _other_callers(ctx: FileContext, route_name: str, old: str) -> str | None:
     return None
 
 
+def plan_ten004(ctx: FileContext, findings: list[Finding], plan: Plan) -> None:
+    """Guard a get_queryset of this file that scopes by tenant but never refuses."""
+    allowed = (None, "rest_framework.exceptions.PermissionDenied", "django.core.exceptions.PermissionDenied")
+    bound = ctx.info.imports.names.get("PermissionDenied") or ctx.info.local.get("PermissionDenied")
+    for f in findings:
+        fn = _node_at(ctx.tree, ast.FunctionDef, f.line, f.column - 1, ctx)
+        if fn is None or fn.name != "get_queryset":
+            continue  # inherited: reported on the class, fixed where get_queryset lives
+        if any(isinstance(n, ast.Name) and n.id == "tenant_id" for n in ast.walk(fn)) or any(
+            a.arg == "tenant_id" for a in fn.args.args
+        ):
+            plan.manual.append(
+                (
+                    f.line,
+                    f.column - 1,
+                    f"{f.symbol}.get_queryset already uses a local `tenant_id`; add the tenant guard by hand",
+                )
+            )
+            continue
+        if bound not in allowed:
+            plan.manual.append(
+                (
+                    f.line,
+                    f.column - 1,
+                    f"`PermissionDenied` is bound to {bound} here; add the tenant guard by hand",
+                )
+            )
+            continue
+        plan.targets[(f.line, f.column - 1)] = True
+
+
 PLANNERS = {
+    "TEN004": plan_ten004,
     "TEN010": plan_ten010,
     "TEN030": plan_ten030,
     "TEN040": plan_ten040,
@@ -267,6 +299,8 @@ PLANNERS = {
 def make_codemod(code: str, context: Any, targets: dict[tuple[int, int], Any], settings: Settings) -> Any:
     from codemods import CODEMODS
 
+    if code == "TEN004":
+        return CODEMODS["tenant_guard_in_get_queryset"](context, targets, settings.user_tenant_attr)
     if code == "TEN010":
         return CODEMODS["route_kwarg_rename"](context, targets)
     if code == "TEN030":
@@ -429,6 +463,7 @@ class FixResult:
     notes: list[str]
     check: bool
     applied: bool
+    remaining: list[Finding] = field(default_factory=list)  # audit findings left after applying
 
     @property
     def exit_code(self) -> int:
@@ -446,10 +481,14 @@ class FixResult:
         for res, msg in self.report.manual:
             lines.append(f"{res.rel}:{msg.line}: manual review: {msg.code}: {msg.message}")
         lines.extend(self.notes)
+        for f in self.remaining:
+            where = f"{f.path}:{f.line}" if f.line else f"{f.path}:{f.symbol}"
+            lines.append(f"{where}: not fixed automatically: {f.code} {f.message}")
         manual = len(self.report.manual) + len(self.notes)
         verb = "fixed" if self.applied else "to fix"
+        tail = f", {len(self.remaining)} findings left" if self.remaining else ""
         lines.append(
-            f"{self.report.scanned} files scanned, {len(self.changes.changes)} {verb}, {manual} need manual review"
+            f"{self.report.scanned} files scanned, {len(self.changes.changes)} {verb}, {manual} need manual review{tail}"
         )
         return "\n".join(lines)
 
@@ -499,7 +538,12 @@ def fix(
     if "TEN050" in codes:
         notes += atomic_requests_changes(cfg, report, changes)
     applied = False
-    if changes and not check and not diff:
-        changes.apply()
-        applied = True
-    return FixResult(report, changes, notes, check, applied)
+    remaining: list[Finding] = []
+    if not check and not diff:
+        if changes:
+            changes.apply()
+            applied = True
+        from scaffold.audit import audit
+
+        remaining = audit(cfg.root, starts, select=sorted(codes), jobs=jobs, cache=cache).findings
+    return FixResult(report, changes, notes, check, applied, remaining)

@@ -134,6 +134,45 @@ CASES = [
         """,
     ),
 ]
+MODELS = "from django.db import models\n\n\nclass Order(models.Model):\n    tenant_id = models.UUIDField()\n"
+CASES.append(
+    (
+        "TEN004",
+        "app/views.py",
+        """\
+        from rest_framework import viewsets
+        from rest_framework.permissions import IsAuthenticated
+
+        from app.models import Order
+
+
+        class OrderViewSet(viewsets.ReadOnlyModelViewSet):
+            permission_classes = [IsAuthenticated]
+
+            def get_queryset(self):
+                \"\"\"Orders of the user's tenant.\"\"\"
+                return Order.objects.filter(tenant_id=self.request.user.tenant_id)
+        """,
+        """\
+        from rest_framework import viewsets
+        from rest_framework.exceptions import PermissionDenied
+        from rest_framework.permissions import IsAuthenticated
+
+        from app.models import Order
+
+
+        class OrderViewSet(viewsets.ReadOnlyModelViewSet):
+            permission_classes = [IsAuthenticated]
+
+            def get_queryset(self):
+                \"\"\"Orders of the user's tenant.\"\"\"
+                tenant_id = getattr(self.request.user, "tenant_id", None)
+                if not tenant_id:
+                    raise PermissionDenied("User is not associated with a tenant.")
+                return Order.objects.filter(tenant_id=self.request.user.tenant_id)
+        """,
+    )
+)
 VIEWS = """\
 from rest_framework.views import APIView
 
@@ -146,7 +185,8 @@ class Detail(APIView):
 
 @pytest.mark.parametrize("code, rel, before, after", CASES, ids=[c[0] for c in CASES])
 def test_rewrite(tmp_path: Path, code: str, rel: str, before: str, after: str) -> None:
-    root = project(tmp_path, {rel: before, "app/views.py": VIEWS})
+    files = {"app/views.py": VIEWS, "app/models.py": MODELS, rel: before}
+    root = project(tmp_path, files)
     assert audit(root, select=code, jobs=1, cache=False).findings
     run(root, code)
     assert (root / rel).read_text() == textwrap.dedent(after)
@@ -154,6 +194,7 @@ def test_rewrite(tmp_path: Path, code: str, rel: str, before: str, after: str) -
 
 
 NO_CHANGE = [
+    ("TEN004", "app/views.py", "from rest_framework import viewsets\nfrom rest_framework.exceptions import PermissionDenied\nfrom rest_framework.permissions import IsAuthenticated\n\nfrom app.models import Order\n\n\nclass V(viewsets.ReadOnlyModelViewSet):\n    permission_classes = [IsAuthenticated]\n\n    def get_queryset(self):\n        if not self.request.user.tenant_id:\n            raise PermissionDenied()\n        return Order.objects.filter(tenant_id=self.request.user.tenant_id)\n"),
     (
         "TEN030",
         "app/db.py",
@@ -194,7 +235,7 @@ NO_CHANGE = [
 
 @pytest.mark.parametrize("code, rel, source", NO_CHANGE)
 def test_no_change_is_byte_identical(tmp_path: Path, code: str, rel: str, source: str) -> None:
-    root = project(tmp_path, {rel: source, "app/views.py": VIEWS})
+    root = project(tmp_path, {"app/views.py": VIEWS, "app/models.py": MODELS, rel: source})
     result = fix(root, select=code, jobs=1, cache=False)
     assert not result.changes
     assert (root / rel).read_text() == source
@@ -226,6 +267,8 @@ def test_manual_review_leaves_the_file_alone(
     result = fix(root, select=code, jobs=1, cache=False)
     assert not result.changes and reason in result.summary()
     assert (root / rel).read_text() == source
+    assert [f.code for f in result.remaining] == [code]  # still reported after the run
+    assert "not fixed automatically" in result.summary()
 
 
 def test_ten010_other_callers_mean_manual_review(tmp_path: Path) -> None:

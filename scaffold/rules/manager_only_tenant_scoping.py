@@ -65,7 +65,7 @@ def check(ctx: FileContext) -> Iterator[Finding]:
             if ret.scope is Scope.IMPLICIT:
                 what = "an implicit (thread-local) tenant"
             else:
-                what = f"{model}.objects ({ret.manager or 'a tenant manager'})"
+                what = f"{model}'s manager {ret.manager}" if ret.manager else f"{model}'s tenant manager"
             where = f"{an.name}.get_queryset" if an.get_queryset is not None else f"{an.name}.queryset"
             yield ctx.finding(
                 "TEN002",
