@@ -51,13 +51,32 @@ class RuleUnit:
 
         rule = get_rule(self.code)
         ctx = FileContext.from_engine(ectx)
-        messages = [
-            Message(
-                f.line, f.column - 1, f.code, f.message, kind="finding", symbol=f.symbol, fixable=f.fixable
+        try:
+            findings = list(rule.check(ctx))
+        except RecursionError:
+            raise  # the engine reports "too deeply nested"
+        except Exception as exc:  # noqa: BLE001 - a rule bug must not stop the audit of every other file
+            return Analysis(
+                [
+                    Message(
+                        1, 0, self.code, f"internal error, rule skipped on this file: {exc!r}", kind="error"
+                    )
+                ]
             )
-            for f in rule.check(ctx)
-        ]
-        return Analysis(messages)
+        return Analysis(
+            [
+                Message(
+                    f.line,
+                    f.column - 1,
+                    f.code,
+                    f.message,
+                    kind="finding",
+                    symbol=f.symbol,
+                    fixable=f.fixable,
+                )
+                for f in findings
+            ]
+        )
 
 
 # -- settings the rules read -------------------------------------------------------------
@@ -436,7 +455,9 @@ def audit(
                 msg = res.messages[0] if res.messages else None
                 report.problems.append((res.rel, msg.line if msg else 1, msg.message if msg else res.status))
             for m in res.messages:
-                if m.kind == "finding":
+                if m.kind == "error":
+                    report.problems.append((res.rel, m.line, f"{m.code}: {m.message}"))
+                elif m.kind == "finding":
                     report.findings.append(
                         Finding(res.rel, m.line, m.col + 1, m.code, m.message, m.symbol, m.fixable)
                     )

@@ -337,6 +337,16 @@ class FixUnit:
 
     def analyze(self, ectx: Any) -> Analysis:
         ctx = FileContext.from_engine(ectx)
+        try:
+            return self._analyze(ectx, ctx)
+        except RecursionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - report, never crash the run or half-fix
+            return Analysis(
+                [Message(1, 0, self.code, f"internal error, file left untouched: {exc!r}", kind="manual")]
+            )
+
+    def _analyze(self, ectx: Any, ctx: FileContext) -> Analysis:
         plan = plan_file(self.code, ctx, ectx.settings.get("per_file_ignores"))
         messages = [Message(line, col, self.code, reason, kind="manual") for line, col, reason in plan.manual]
         messages += [
