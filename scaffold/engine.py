@@ -98,6 +98,7 @@ class FileResult:
     rel: str
     status: Status = "unchanged"
     new: bytes | None = None
+    old: bytes | None = None  # the bytes ``new`` was computed from (writes check they're unchanged)
     messages: list[Message] = field(default_factory=list)
     deps: dict[str, str] = field(default_factory=dict)  # rel path -> content hash
     cached: bool = False
@@ -345,6 +346,7 @@ def _process(job: _Job) -> FileResult:
             else:
                 result.status = "rewritten"
                 result.new = new_data
+                result.old = data
     elif due:
         result.status = "rewritten"
     if result.status == "unchanged" and result.manual:
@@ -551,10 +553,12 @@ def _chunks(jobs: list[_Job], workers: int) -> list[list[_Job]]:
 
 def changeset(report: RunReport) -> Any:
     """A :class:`scaffold.fsutil.ChangeSet` of every rewritten file that carries new bytes."""
-    from scaffold.fsutil import ChangeSet
+    from scaffold.fsutil import Change, ChangeSet
 
     changes = ChangeSet()
     for res in report.rewritten:
-        if res.new is not None:
-            changes.add(res.path, res.new)
+        if res.new is not None and res.old is not None:
+            # ``old`` is what the rewrite was computed from: ChangeSet.apply refuses (and rolls
+            # back) if the file was edited in the meantime, instead of overwriting that edit
+            changes.changes.append(Change(res.path, res.new, res.old))
     return changes
