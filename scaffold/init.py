@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scaffold.config import DEFAULTS, IDENT, Config, star_imported_files
-from scaffold.errors import ConfigError, OperationFailed, SourceError
-from scaffold.fsutil import ChangeSet, read_source
+from scaffold.config import DEFAULTS, IDENT, Config
+from scaffold.errors import ConfigError, OperationFailed
+from scaffold.fsutil import ChangeSet
 from scaffold.project import find_project, module_file
-from scaffold.registration import add_to_sequence, sequence_values
+from scaffold.registration import add_installed_app
 from scaffold.templates import template_path
 
 if sys.version_info >= (3, 11):
@@ -161,71 +161,6 @@ def _render_core(root: Path, package: str, cfg: Config, changes: ChangeSet) -> l
     return created
 
 
-# -- settings: INSTALLED_APPS -----------------------------------------------------------
-
-
-def _installed_apps_files(root: Path, settings_module: str) -> list[Path]:
-    """Settings files with a top-level ``INSTALLED_APPS = ...`` assignment, following
-    star imports (``settings/dev.py`` -> ``settings/base.py``) and settings packages."""
-    start = module_file(root, settings_module)
-    if start is None:
-        raise ConfigError(f"settings module {settings_module!r} not found; set settings in [tool.scaffold]")
-    files = [start]
-    if start.name == "__init__.py":
-        files += sorted(p for p in start.parent.glob("*.py") if p != start)
-    for path in list(files):
-        files += [p for p in star_imported_files(root, path) if p not in files]
-    hits: list[Path] = []
-    for path in files:
-        try:
-            tree = ast.parse(path.read_bytes())
-        except (SyntaxError, ValueError, OSError):
-            continue
-        for node in tree.body:
-            targets = (
-                node.targets
-                if isinstance(node, ast.Assign)
-                else [node.target]
-                if isinstance(node, ast.AnnAssign)
-                else []
-            )
-            if any(isinstance(t, ast.Name) and t.id == "INSTALLED_APPS" for t in targets):
-                hits.append(path)
-                break
-    return hits
-
-
-def _add_installed_app(root: Path, settings_module: str, app: str, changes: ChangeSet) -> list[Path]:
-    files = _installed_apps_files(root, settings_module)
-    if not files:
-        raise SourceError(
-            f"no INSTALLED_APPS assignment found from settings module {settings_module!r}; "
-            f"add {app!r} to INSTALLED_APPS by hand, or set settings in [tool.scaffold]"
-        )
-    edited: list[Path] = []
-    errors: list[str] = []
-    for path in files:
-        try:
-            text, _newline = read_source(path)
-        except UnicodeDecodeError as exc:
-            raise SourceError(f"{path}: not UTF-8; add {app!r} to INSTALLED_APPS by hand") from exc
-        rel = str(path.relative_to(root))
-        try:
-            present = sequence_values(text, "INSTALLED_APPS", filename=rel)
-        except SourceError as exc:
-            errors.append(str(exc))
-            continue
-        if any(v == app or v.startswith(app + ".apps.") for v in present):
-            edited.append(path)
-            continue
-        new = add_to_sequence(text, "INSTALLED_APPS", app, filename=rel)
-        changes.add(path, new.encode("utf-8"))
-        edited.append(path)
-    if not edited:
-        raise SourceError(errors[0])
-    return edited
-
-
 # -- pyproject.toml ----------------------------------------------------------------------
 
 _HEADER = re.compile(r"^\[tool\.scaffold\][ \t]*(#.*)?$", re.MULTILINE)
@@ -310,7 +245,7 @@ def plan_init(project: str | os.PathLike[str] | None = None, *, package: str | N
         created = _render_core(root, render_package, cfg, changes)
         for path in created:
             result.reasons[path] = "the tenancy core (context, manager, view mixin, system checks)"
-        edited = _add_installed_app(root, settings_module, render_package, changes)
+        edited = add_installed_app(root, settings_module, render_package, changes)
         for path in edited:
             result.reasons.setdefault(
                 path,

@@ -236,10 +236,10 @@ class ModelRef:
 
 
 def _installed_apps(cfg: Config) -> list[str]:
-    from scaffold.init import _installed_apps_files
+    from scaffold.registration import installed_apps_files
 
     apps: list[str] = []
-    for path in _installed_apps_files(cfg.root, cfg.require("settings")):
+    for path in installed_apps_files(cfg.root, cfg.require("settings")):
         try:
             text, _ = read_source(path)
             apps.extend(sequence_values(text, "INSTALLED_APPS", filename=str(path)))
@@ -744,9 +744,9 @@ def plan_module(
             "pass --force to overwrite its generated files, or choose another name"
         )
 
-    from scaffold.init import _add_installed_app
+    from scaffold.registration import add_installed_app
 
-    settings_files = _add_installed_app(root, cfg.require("settings"), name, changes)
+    settings_files = add_installed_app(root, cfg.require("settings"), name, changes)
     urls_file = _register_urls(cfg, name, route, changes)
     middleware_file = _register_middleware(cfg, url_prefix, protected, changes, plan.notes)
 

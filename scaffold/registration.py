@@ -11,11 +11,16 @@ A target that is missing, or is not a literal list/tuple (``BASE_APPS + [...]``)
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import libcst as cst
 
-from scaffold.errors import SourceError
+from scaffold.config import star_imported_files
+from scaffold.errors import ConfigError, SourceError
+from scaffold.fsutil import ChangeSet, read_source
+from scaffold.project import module_file
 
 __all__ = ["add_expression_to_sequence", "add_to_sequence", "sequence_values"]
 
@@ -279,3 +284,70 @@ def add_expression_to_sequence(
     if not appender.done:  # pragma: no cover - _find returned a node of this module
         raise SourceError(f"{filename}: could not edit `{name}`; add {expression} by hand")
     return new_module.code
+
+
+# -- settings: INSTALLED_APPS -----------------------------------------------------------
+
+
+def installed_apps_files(root: Path, settings_module: str) -> list[Path]:
+    """Settings files with a top-level ``INSTALLED_APPS = ...`` assignment, following
+    star imports (``settings/dev.py`` -> ``settings/base.py``) and settings packages."""
+    start = module_file(root, settings_module)
+    if start is None:
+        raise ConfigError(f"settings module {settings_module!r} not found; set settings in [tool.scaffold]")
+    files = [start]
+    if start.name == "__init__.py":
+        files += sorted(p for p in start.parent.glob("*.py") if p != start)
+    for path in list(files):
+        files += [p for p in star_imported_files(root, path) if p not in files]
+    hits: list[Path] = []
+    for path in files:
+        try:
+            tree = ast.parse(path.read_bytes())
+        except (SyntaxError, ValueError, OSError):
+            continue
+        for node in tree.body:
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [node.target]
+                if isinstance(node, ast.AnnAssign)
+                else []
+            )
+            if any(isinstance(t, ast.Name) and t.id == "INSTALLED_APPS" for t in targets):
+                hits.append(path)
+                break
+    return hits
+
+
+def add_installed_app(root: Path, settings_module: str, app: str, changes: ChangeSet) -> list[Path]:
+    """Add ``app`` to every INSTALLED_APPS assignment reachable from the settings module
+    (into ``changes``); return the settings files that hold it afterwards."""
+    files = installed_apps_files(root, settings_module)
+    if not files:
+        raise SourceError(
+            f"no INSTALLED_APPS assignment found from settings module {settings_module!r}; "
+            f"add {app!r} to INSTALLED_APPS by hand, or set settings in [tool.scaffold]"
+        )
+    edited: list[Path] = []
+    errors: list[str] = []
+    for path in files:
+        try:
+            text, _newline = read_source(path)
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"{path}: not UTF-8; add {app!r} to INSTALLED_APPS by hand") from exc
+        rel = str(path.relative_to(root))
+        try:
+            present = sequence_values(text, "INSTALLED_APPS", filename=rel)
+        except SourceError as exc:
+            errors.append(str(exc))
+            continue
+        if any(v == app or v.startswith(app + ".apps.") for v in present):
+            edited.append(path)
+            continue
+        new = add_to_sequence(text, "INSTALLED_APPS", app, filename=rel)
+        changes.add(path, new.encode("utf-8"))
+        edited.append(path)
+    if not edited:
+        raise SourceError(errors[0])
+    return edited
