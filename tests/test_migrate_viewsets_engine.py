@@ -263,7 +263,9 @@ def test_library_api_paths_limit_the_run(tmp_path: Path) -> None:
 def test_a_file_edited_during_the_run_is_never_overwritten(tmp_path: Path) -> None:
     from scaffold.errors import OperationFailed
 
-    root = _project(tmp_path, {"app/views.py": LEAKY, "app/other.py": LEAKY.replace("SupplierViewSet", "OtherViewSet")})
+    root = _project(
+        tmp_path, {"app/views.py": LEAKY, "app/other.py": LEAKY.replace("SupplierViewSet", "OtherViewSet")}
+    )
     report = _run(root, jobs=1, cache=False)
     assert len(report.rewritten) == 2
     edited = LEAKY + "\n# edited by a human meanwhile\n"
@@ -272,4 +274,6 @@ def test_a_file_edited_during_the_run_is_never_overwritten(tmp_path: Path) -> No
     with pytest.raises(OperationFailed, match="changed while scaffold was working"):
         changes.apply()
     assert (root / "app" / "views.py").read_text() == edited
-    assert (root / "app" / "other.py").read_text() == LEAKY.replace("SupplierViewSet", "OtherViewSet")  # rolled back
+    assert (root / "app" / "other.py").read_text() == LEAKY.replace(
+        "SupplierViewSet", "OtherViewSet"
+    )  # rolled back
