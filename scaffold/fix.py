@@ -159,6 +159,12 @@ def plan_ten010(ctx: FileContext, findings: list[Finding], plan: Plan) -> None:
     from scaffold.rules._context import class_ref, mro, resolve_function
 
     by_pos = {(f.line, f.column - 1): f for f in findings}
+    route_positions = {(r.call.lineno, ctx.column(r.call)) for r in rkm.routes(ctx)}
+    for key, f in by_pos.items():
+        if key not in route_positions:  # a router registration: the fix is in the viewset
+            plan.manual.append(
+                (f.line, f.column - 1, f"{f.message.split(': requests')[0]}; rename the parameter by hand")
+            )
     for route in rkm.routes(ctx):
         key = (route.call.lineno, ctx.column(route.call))
         f = by_pos.get(key)

@@ -9,7 +9,11 @@ files, through imports and aliases) and reports:
   name and no `**kwargs`);
 - a ViewSet or generic detail route (`retrieve`, `update`, `partial_update`, `destroy`)
   whose kwargs do not include the view's lookup kwarg (`lookup_url_kwarg` or
-  `lookup_field`, `pk` by default).
+  `lookup_field`, `pk` by default);
+- a ViewSet registered on a DRF router whose own actions do not accept what the router
+  passes: an `@action(detail=True)` (or an overridden `retrieve`/`update`/`destroy`)
+  declared with `pk` while the viewset's `lookup_field` is `slug`, or the kwargs of a regex
+  prefix (`r"projects/(?P<project_id>[^/.]+)/tasks"`).
 
 ## Why is this bad?
 Django calls the view with the captured kwargs. A handler declared as
@@ -192,7 +196,78 @@ def problems(ctx: FileContext, route: Route) -> Iterator[tuple[str, str]]:
                 )
 
 
+def _is_action(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool | None:
+    """True for ``@action(detail=True)``, False for ``detail=False``, None when not an action."""
+    for dec in fn.decorator_list:
+        if isinstance(dec, ast.Call) and call_name(dec) == "action":
+            for kw in dec.keywords:
+                if kw.arg == "detail" and isinstance(kw.value, ast.Constant):
+                    return bool(kw.value.value)
+            return False
+    return None
+
+
+def router_problems(ctx: FileContext) -> Iterator[tuple[ast.Call, str, str]]:
+    """``router.register(prefix, ViewSet)``: the lookup kwarg the router captures (and any
+    kwargs of a regex prefix) must be accepted by the viewset's own actions."""
+    if not ctx.imports_module("rest_framework"):
+        return
+    for node in ast.walk(ctx.tree):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "register"
+            and len(node.args) >= 2
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            continue
+        ref = class_ref(ctx.index, ctx.qualname(node.args[1]))
+        if ref is None:
+            continue
+        cls_mro = mro(ctx.index, ref)
+        if not any(isinstance(m, str) and m.startswith("rest_framework.viewsets.") for m in cls_mro):
+            continue
+        lookup = _lookup(cls_mro)
+        prefix_kwargs = [m.group("name") for m in REGEX_KWARG.finditer(node.args[0].value)]
+        seen: set[str] = set()
+        for cls in cls_mro:
+            if not isinstance(cls, ClassRef):
+                continue
+            for fn in cls.node.body:
+                if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) or fn.name in seen:
+                    continue
+                seen.add(fn.name)
+                detail = _is_action(fn)
+                if detail is None:
+                    detail = (
+                        True
+                        if fn.name in DETAIL_ACTIONS
+                        else False
+                        if fn.name in ("list", "create")
+                        else None
+                    )
+                if detail is None:
+                    continue
+                wanted = [*prefix_kwargs, *([lookup] if detail else [])]
+                missing = [k for k in wanted if not accepts(fn, k)]
+                if missing:
+                    yield (
+                        node,
+                        ref.name,
+                        (
+                            f"router passes kwarg '{missing[0]}' to {ref.name}.{signature(fn)}"
+                            f"{' (@action detail=True)' if _is_action(fn) else ''}, which does not accept it: "
+                            f"requests fail with TypeError; name the parameter {missing[0]} (or take **kwargs)"
+                        ),
+                    )
+
+
 def check(ctx: FileContext) -> Iterator[Finding]:
+    if not ctx.imports_module("django", "rest_framework"):
+        return
+    for call, symbol, message in router_problems(ctx):
+        yield ctx.finding("TEN010", call, message, symbol)
     if not ctx.imports_module("django"):
         return
     for route in routes(ctx):
@@ -212,6 +287,6 @@ rule = register(
         check=check,
         doc=__doc__ or "",
         fixable=True,
-        needles=(b"urlpatterns",),
+        needles=(b"urlpatterns", b".register("),
     )
 )
