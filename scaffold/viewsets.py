@@ -295,7 +295,10 @@ class _View:
                         f"{self.node.name} inherits get_queryset from {owner}, which is not scoped to the tenant; fix {owner}",
                     )
                 )
-            return plan
+            if plan.scoped_by and "queryset" not in self.attrs:
+                return plan  # an intermediate class: its concrete subclasses are checked
+            # a concrete view over a scoping mixin: still needs permissions and tenant stamping
+            plan.model = self._attr_model()
         elif "queryset" in self.attrs:
             self._queryset_attr(plan, self.attrs["queryset"])
         else:

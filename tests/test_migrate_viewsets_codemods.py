@@ -778,6 +778,34 @@ def test_super_get_queryset_is_filtered() -> None:
     assert rewrite_text(after, dedent=False) == after
 
 
+def test_scoping_mixin_without_stamping_still_gets_perform_create() -> None:
+    files = {
+        "app/mixins.py": """\
+            class ScopedOnly:
+                def get_queryset(self):
+                    return super().get_queryset().filter(tenant_id=self.request.user.tenant_id)
+            """
+    }
+    after = rewrite_text(
+        """\
+        from rest_framework import viewsets
+        from rest_framework.permissions import IsAuthenticated
+
+        from app.mixins import ScopedOnly
+        from app.models import Supplier
+
+
+        class SupplierViewSet(ScopedOnly, viewsets.ModelViewSet):
+            queryset = Supplier.objects.all()
+            permission_classes = [IsAuthenticated]
+        """,
+        files,
+    )
+    assert "def get_queryset" not in after  # scoped by the mixin: left alone
+    assert textwrap.indent(pattern.perform_create(), "    ") in after
+    assert rewrite_text(after, files, dedent=False) == after
+
+
 def test_manual_class_does_not_block_other_classes() -> None:
     source = """\
         from rest_framework import viewsets

@@ -141,7 +141,7 @@ def test_cache_answers_warm_runs_and_follows_base_classes(tmp_path: Path) -> Non
     warm = _run(root, jobs=1, need_bytes=False)
     views = next(r for r in warm.results if r.rel == "app/views.py")
     assert views.cached and views.status == "unchanged"
-    assert views.deps.keys() == {"app/base.py"}
+    assert views.deps.keys() == {"app/base.py", "app/models.py"}
     # the base class loses its scoping: the child's cached verdict must not survive
     (root / "app" / "base.py").write_text(
         scoped_base.replace(".filter(tenant_id=self.request.user.tenant_id)", ".all()")
