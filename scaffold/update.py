@@ -412,7 +412,6 @@ def _plan(
 ) -> _Planned:
     """Run ``copier update`` for one module in a clone; return the files it changed."""
     import copier
-    from copier.errors import CopierError
 
     rel_root = root.relative_to(top)
     answers_rel = module.answers.name
@@ -448,9 +447,11 @@ def _plan(
                 skip_answered=True,
                 quiet=True,
             )
-        except CopierError as exc:
+        except Exception as exc:  # copier errors, and git errors raised through plumbum
             message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise OperationFailed(f"module {module.name}: copier update failed: {message}") from exc
+            raise OperationFailed(
+                f"module {module.name}: copier update failed ({message}); nothing was written"
+            ) from exc
         changed = _status_paths(clone, ignored=True)
         clean = _render_clean(store.url, target_ref, dst / answers_rel, answers_rel, Path(tmp) / "clean")
         writes: dict[Path, bytes] = {}
