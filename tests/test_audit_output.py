@@ -31,11 +31,11 @@ def test_text(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     assert rc == 1
     lines = out.splitlines()
     assert lines[1] == (
-        "shop/views.py:12:5: TEN001 AttrOnly.queryset returns Order rows that are not scoped to the "
+        "shop/views.py:16:5: TEN001 AttrOnly.queryset returns Order rows that are not scoped to the "
         "requesting tenant: the queryset is not filtered by tenant_id"
     )
-    assert lines[0].startswith("shop/views.py:10:1: TEN001 AttrOnly creates Order rows without stamping")
-    assert lines[-1].startswith("Found 5 findings (5 fixable with `scaffold fix`)")
+    assert lines[0].startswith("shop/views.py:14:1: TEN001 AttrOnly creates Order rows without stamping")
+    assert lines[-1].startswith("Found 8 findings (5 fixable with `scaffold fix`)")
 
 
 def test_json(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -56,7 +56,7 @@ def test_json(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     ) == (
         "TEN001",
         "shop/views.py",
-        12,
+        16,
         5,
         "AttrOnly",
         True,
@@ -66,7 +66,10 @@ def test_json(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
         "AllInGetQueryset",
         "FallbackBranch",
         "ClientChosenTenant",
+        "OrderDetail",
+        "OrderStats",
     }
+    assert [f["fixable"] for f in data["findings"] if f["symbol"] == "OrderDetail"] == [False, False]
 
 
 def test_sarif(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -54,7 +54,7 @@ def test_precision_base_classes_mixins_owner_filters_and_configured_field() -> N
 def test_findings_carry_symbol_message_and_fixable() -> None:
     report = audit(FIXTURES / "TEN001", select="TEN001", jobs=1, cache=False)
     by_line = {f.line: f for f in report.findings}
-    f = by_line[12]
+    f = by_line[16]
     assert (f.path, f.column, f.symbol, f.fixable) == ("shop/views.py", 5, "AttrOnly", True)
     assert "AttrOnly" in f.message and "Order" in f.message
 

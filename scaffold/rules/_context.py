@@ -96,7 +96,9 @@ class FileContext:
             return offset
         return len(text.encode("utf-8")[:offset].decode("utf-8", errors="replace"))
 
-    def finding(self, code: str, node: ast.AST, message: str, symbol: str = "") -> Finding:
+    def finding(
+        self, code: str, node: ast.AST, message: str, symbol: str = "", fixable: bool | None = None
+    ) -> Finding:
         return Finding(
             path=self.rel,
             line=getattr(node, "lineno", 1),
@@ -104,7 +106,7 @@ class FileContext:
             code=code,
             message=message,
             symbol=symbol,
-            fixable=RULES[code].fixable,
+            fixable=RULES[code].fixable if fixable is None else fixable,
         )
 
     # -- names ---------------------------------------------------------------------

@@ -582,3 +582,119 @@ def location(an: ViewAnalysis, node: ast.AST, owner: ClassRef) -> tuple[ast.AST,
     if owner.qualname == an.cls.qualname:
         return node, ""
     return an.cls.node, f" (inherited from {owner.name})"
+
+
+# -- queries inside handlers --------------------------------------------------------------
+
+HANDLERS = frozenset(
+    [
+        "get",
+        "post",
+        "put",
+        "patch",
+        "delete",
+        "list",
+        "retrieve",
+        "create",
+        "update",
+        "partial_update",
+        "destroy",
+    ]
+)
+WRITE_METHODS = frozenset(["create", "get_or_create", "update_or_create", "bulk_create"])
+ADMIN_PERMISSIONS = ("IsAdminUser", "DjangoModelPermissions", "DjangoObjectPermissions")
+
+
+@dataclass
+class HandlerQuery:
+    node: ast.expr
+    view: str
+    method: str
+    model: ClassRef
+    scope: Scope
+
+
+def _is_handler(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    if fn.name in HANDLERS:
+        return True
+    for dec in fn.decorator_list:
+        target = dec.func if isinstance(dec, ast.Call) else dec
+        name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+        if name == "action":
+            return True
+    return False
+
+
+def handler_queries(ctx: FileContext) -> list[HandlerQuery]:
+    """Querysets built inside the request handlers of DRF views (``get``, ``list``, ``@action``
+    methods, ...) straight from a tenant model's manager, with how each is scoped.
+
+    ``Supplier.objects.get(pk=pk)`` in an ``APIView.get`` is the same leak as an unscoped
+    ``get_queryset``; ``get_object_or_404(Supplier, pk=pk)`` counts as ``.get(pk=pk)``.
+    Views restricted to admins (``IsAdminUser``, model permissions) are skipped.
+    """
+    cached = ctx.__dict__.get("_handler_queries")
+    if cached is not None:
+        return cached
+    out: list[HandlerQuery] = []
+    for node in ctx.classes():
+        fns = [
+            f for f in node.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_handler(f)
+        ]
+        if not fns:
+            continue
+        view = ctx.class_ref(node)
+        an = _Analyzer(view, ctx.index, ctx.settings)
+        if not is_drf_view(an.mro) or any(
+            isinstance(m, str) and not m.startswith(SAFE_EXTERNAL_PREFIXES) and m not in SAFE_EXTERNAL
+            for m in an.mro[1:]
+        ):
+            continue
+        perms = an.permissions()
+        if perms is not None and any(p.rsplit(".", 1)[-1] in ADMIN_PERMISSIONS for p in perms[2]):
+            continue
+        for fn in fns:
+            out.extend(_queries_in(an, view, fn))
+    ctx.__dict__["_handler_queries"] = out
+    return out
+
+
+def _queries_in(
+    an: _Analyzer, view: ClassRef, fn: ast.FunctionDef | ast.AsyncFunctionDef
+) -> list[HandlerQuery]:
+    from scaffold.rules._context import walk_scope
+
+    env_user: set[str] = set()
+    for sub in walk_scope(fn):
+        if isinstance(sub, ast.Assign) and an.is_user_derived(sub.value, env_user):
+            env_user.update(t.id for t in sub.targets if isinstance(t, ast.Name))
+    inner: set[int] = set()
+    calls = [n for n in walk_scope(fn) if isinstance(n, ast.Call)]
+    for call in calls:
+        if isinstance(call.func, ast.Attribute):
+            inner.add(id(call.func.value))
+    found: list[HandlerQuery] = []
+    for call in calls:
+        if id(call) in inner:
+            continue  # part of a longer chain: judged at its outermost call
+        name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+        if name in WRITE_METHODS:
+            continue
+        if name == "get_object_or_404" and call.args:
+            model = an.model_info(view, call.args[0])
+            if model is None or not an.is_tenant_model(model):
+                continue
+            if isinstance(call.args[0], ast.Call):
+                continue
+            added = an.filter_scope(call, env_user)
+            scope = added if added is not None else Scope.UNSCOPED
+            if scope not in GOOD:
+                found.append(HandlerQuery(call, view.name, fn.name, model, scope))
+            continue
+        if not isinstance(call.func, ast.Attribute):
+            continue
+        scope, model, _ = an.eval(call, view, {}, env_user)
+        if model is None or scope in GOOD or not an.is_tenant_model(model):
+            continue
+        found.append(HandlerQuery(call, view.name, fn.name, model, scope))
+    return found

@@ -13,6 +13,11 @@ mixins (resolved across files): `.filter(<tenant_field>=...)`, `Q(<tenant_field>
 `.none()`. A tenant id taken from the request (`query_params`, `data`, `headers`,
 `self.kwargs`) is chosen by the client and does not count.
 
+Queries built in the request handlers of any DRF view count as well: `Supplier.objects.get(pk=pk)`
+or `get_object_or_404(Supplier, pk=pk)` in an `APIView.get`, `Supplier.objects.count()` in an
+`@action`, unless the view is restricted to admins (`IsAdminUser`, model permissions).
+These are reported for manual review (`scaffold fix` cannot tell what the handler meant).
+
 The write path counts too: a view that creates (or, when its serializer accepts the tenant
 field, updates) rows without stamping the tenant from `request.user` in `perform_create` /
 `perform_update` (or a `create` that saves directly) lets the client choose the tenant. This
@@ -63,7 +68,7 @@ from collections.abc import Iterator
 
 from scaffold.rules import Finding, Rule, register
 from scaffold.rules._context import FileContext
-from scaffold.rules._views import Scope, location, view_classes
+from scaffold.rules._views import Scope, handler_queries, location, view_classes
 
 BAD = {Scope.UNSCOPED, Scope.MANAGER_OPEN, Scope.CLIENT}
 
@@ -106,8 +111,29 @@ def write_path(ctx: FileContext) -> Iterator[Finding]:
             )
 
 
+def in_handlers(ctx: FileContext) -> Iterator[Finding]:
+    """Manager queries inside handlers (``APIView.get``, ``list``, ``@action``) that are not scoped."""
+    tf = ctx.settings.tenant_field
+    for q in handler_queries(ctx):
+        if q.scope not in BAD:
+            continue
+        shown = ast.unparse(q.node)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        why = f"filtered by a client-supplied {tf}" if q.scope is Scope.CLIENT else f"not filtered by {tf}"
+        yield ctx.finding(
+            "TEN001",
+            q.node,
+            f"{q.view}.{q.method}() queries {q.model.name} rows that are not scoped to the requesting tenant "
+            f"(`{shown}` is {why})",
+            q.view,
+            fixable=False,
+        )
+
+
 def check(ctx: FileContext) -> Iterator[Finding]:
     yield from write_path(ctx)
+    yield from in_handlers(ctx)
     tf = ctx.settings.tenant_field
     for an in view_classes(ctx):
         for ret in an.returns:
