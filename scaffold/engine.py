@@ -497,6 +497,14 @@ def run(
         unit_ids = tuple(i for i, u in enumerate(units) if not u.needles or any(n in data for n in u.needles))
         if not unit_ids:
             continue
+        if src.path.is_symlink():  # a rewrite would replace the link with a copy
+            result.status = "skipped"
+            result.messages.append(
+                Message(
+                    1, 0, "engine", "skipped: symbolic link; run on the file it points to", kind="skipped"
+                )
+            )
+            continue
         digest = content_hash(data)
         hashes[src.rel] = digest
         if store is not None:

@@ -277,3 +277,14 @@ def test_a_file_edited_during_the_run_is_never_overwritten(tmp_path: Path) -> No
     assert (root / "app" / "other.py").read_text() == LEAKY.replace(
         "SupplierViewSet", "OtherViewSet"
     )  # rolled back
+
+
+def test_symlinked_files_are_skipped_not_replaced(tmp_path: Path) -> None:
+    root = _project(tmp_path, {"shared/views.py": LEAKY})
+    (root / "app" / "views.py").symlink_to(root / "shared" / "views.py")
+    report = _run(root, jobs=1, cache=False)
+    link = next(r for r in report.results if r.rel == "app/views.py")
+    assert link.status == "skipped" and "symbolic link" in link.messages[0].message
+    assert [r.rel for r in report.rewritten] == ["shared/views.py"]
+    engine.changeset(report).apply()
+    assert (root / "app" / "views.py").is_symlink()
