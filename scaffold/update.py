@@ -314,6 +314,9 @@ class _Planned:
     result: ModuleResult
     writes: dict[Path, bytes]
     deletes: list[Path]
+    # Conflicted paths (relative to the git top) -> [(mode, stage, content)], as copier
+    # records them in the index: 1 = before updating, 2 = yours, 3 = after updating.
+    stages: dict[str, list[tuple[str, int, bytes]]] = field(default_factory=dict)
 
 
 def update_modules(
@@ -362,7 +365,39 @@ def update_modules(
         report.diff = changes.diff(root) + "".join(_deletion_diff(p, root) for p in deletes)
         return report
     _apply(changes, deletes, root)
+    _record_conflicts(top, {k: v for plan in plans for k, v in plan.stages.items()})
     return report
+
+
+def _record_conflicts(top: Path, stages: dict[str, list[tuple[str, int, bytes]]]) -> None:
+    """Mark conflicted files unmerged in the project's index, like ``copier update`` does in
+    place, so ``git status`` shows them and ``git mergetool`` / ``git checkout --theirs`` work."""
+    if not stages:
+        return
+    lines = []
+    for path, entries in sorted(stages.items()):
+        lines.append(f"0 {'0' * 40}\t{path}")
+        for mode, stage, content in entries:
+            sha = (
+                subprocess.run(
+                    ["git", "hash-object", "-w", "--stdin"],
+                    cwd=top,
+                    input=content,
+                    capture_output=True,
+                    check=True,
+                )
+                .stdout.decode()
+                .strip()
+            )
+            lines.append(f"{mode} {sha} {stage}\t{path}")
+    _git_input(top, "\n".join(lines) + "\n", "update-index", "--index-info")
+
+
+def _git_input(cwd: Path, data: str, *args: str) -> None:
+    proc = subprocess.run(["git", *args], cwd=cwd, input=data, capture_output=True, text=True)
+    if proc.returncode != 0:
+        detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise OperationFailed(f"git {args[0]} failed in {cwd}: {detail}")
 
 
 def _deletion_diff(path: Path, root: Path) -> str:
@@ -482,7 +517,24 @@ def _plan(
         result.conflicts = sorted(set(result.conflicts))
         for label in ("created", "updated", "merged"):
             setattr(result, label, [p for p in getattr(result, label) if p not in result.conflicts])
-        return _Planned(result, writes, deletes)
+        stages = _conflict_stages(clone) if conflict == "inline" and result.conflicts else {}
+        return _Planned(result, writes, deletes, stages)
+
+
+def _conflict_stages(clone: Path) -> dict[str, list[tuple[str, int, bytes]]]:
+    """The unmerged index entries copier left in the clone, with their contents."""
+    stages: dict[str, list[tuple[str, int, bytes]]] = {}
+    for entry in _git(clone, "ls-files", "--stage", "-z").stdout.split("\0"):
+        if not entry:
+            continue
+        meta, path = entry.split("\t", 1)
+        mode, sha, stage = meta.split()
+        if stage != "0":
+            content = subprocess.run(
+                ["git", "cat-file", "blob", sha], cwd=clone, capture_output=True, check=True
+            ).stdout
+            stages.setdefault(path, []).append((mode, int(stage), content))
+    return stages
 
 
 def _normalise_answers(answers: Path, url: str, commit: str | None) -> None:

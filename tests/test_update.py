@@ -125,6 +125,11 @@ def test_conflicting_edit_gives_markers_and_exit_1(project: Path, toy: TemplateR
     assert 'FOOTER = "mine"' in views and V2_FOOTER in views
     assert report.modules[0].conflicts == ["inv/views.py"] and report.exit_code == 1
     assert "CONFLICT  inv/views.py" in report.to_text()
+    # Unmerged in the index, as copier leaves it: git status, mergetool, --theirs all work.
+    assert "UU inv/views.py" in git(project, "status", "--porcelain").splitlines()
+    git(project, "checkout", "--theirs", "--", "inv/views.py")
+    assert 'FOOTER = "mine"' not in (project / "inv" / "views.py").read_text()
+    assert V2_FOOTER in (project / "inv" / "views.py").read_text()
 
 
 def test_conflict_rej_leaves_a_rej_file(project: Path, toy: TemplateRepo) -> None:
