@@ -470,7 +470,7 @@ def run(
             try:
                 hashes[rel] = content_hash((root / rel).read_bytes())
             except OSError:
-                hashes[rel] = None
+                hashes[rel] = ""  # absent (as recorded by the index for missing modules)
         return hashes[rel]
 
     results: list[FileResult] = []

@@ -147,6 +147,7 @@ class ProjectIndex:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._modules: dict[str, ModuleInfo | None] = {}
+        self._sources: dict[str, tuple[Path, ...]] = {}  # module -> file(s) its answer depends on
         self._tracking: list[_Deps] = []
 
     # -- modules and files -----------------------------------------------------------
@@ -166,10 +167,16 @@ class ProjectIndex:
         """Register an already-parsed module (the file being analyzed)."""
         info = _module_info(module, path, tree)
         self._modules[module] = info
+        self._sources[module] = (path,)
         return info
 
     def module(self, module: str) -> ModuleInfo | None:
-        """Parse ``module`` on first use; None when it isn't a parsable project file."""
+        """Parse ``module`` on first use; None when it isn't a parsable project file.
+
+        Tracked dependencies include the file (or, for a module that isn't in the project,
+        the files that would define it), so creating, fixing or editing it invalidates
+        cached answers that relied on it.
+        """
         if module not in self._modules:
             path = self.file_of(module)
             info = None
@@ -180,12 +187,15 @@ class ProjectIndex:
                         info = _module_info(module, path, ast.parse(data))
                 except (OSError, SyntaxError, ValueError, RecursionError):
                     info = None
+                self._sources[module] = (path,)
+            else:
+                base = self.root.joinpath(*module.split("."))
+                self._sources[module] = (base.with_suffix(".py"), base / "__init__.py")
             self._modules[module] = info
-        info = self._modules[module]
-        if info is not None:
-            for deps in self._tracking:
-                deps.add(self, info.path)
-        return info
+        for deps in self._tracking:
+            for source in self._sources.get(module, ()):
+                deps.add(self, source)
+        return self._modules[module]
 
     # -- classes ---------------------------------------------------------------------
     def class_info(self, qualname: str) -> ClassInfo | None:
@@ -259,7 +269,7 @@ class _Deps:
             try:
                 out[rel] = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
             except OSError:
-                out[rel] = ""
+                out[rel] = ""  # absent: its creation invalidates the answer
         return out
 
 

@@ -80,7 +80,11 @@ def test_ancestors_follow_reexports_across_files_and_survive_cycles(tmp_path: Pa
         "core.mixins.ScopedMixin",
         "rest_framework.viewsets.ModelViewSet",
     ]
-    assert set(deps.hashes()) == {"core/__init__.py", "core/views.py", "core/mixins.py"}
+    assert {rel for rel, digest in deps.hashes().items() if digest} == {
+        "core/__init__.py",
+        "core/views.py",
+        "core/mixins.py",
+    }
     loop = index.module("loop")
     assert loop is not None
     assert [q for q, _ in index.ancestors(loop.classes["A"])] == ["loop.B"]

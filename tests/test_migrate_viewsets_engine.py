@@ -141,7 +141,8 @@ def test_cache_answers_warm_runs_and_follows_base_classes(tmp_path: Path) -> Non
     warm = _run(root, jobs=1, need_bytes=False)
     views = next(r for r in warm.results if r.rel == "app/views.py")
     assert views.cached and views.status == "unchanged"
-    assert views.deps.keys() == {"app/base.py", "app/models.py"}
+    assert {rel for rel, digest in views.deps.items() if digest} == {"app/base.py", "app/models.py"}
+    assert views.deps["rest_framework/viewsets.py"] == ""  # not in the project: recorded as absent
     # the base class loses its scoping: the child's cached verdict must not survive
     (root / "app" / "base.py").write_text(
         scoped_base.replace(".filter(tenant_id=self.request.user.tenant_id)", ".all()")
@@ -288,3 +289,17 @@ def test_symlinked_files_are_skipped_not_replaced(tmp_path: Path) -> None:
     assert [r.rel for r in report.rewritten] == ["shared/views.py"]
     engine.changeset(report).apply()
     assert (root / "app" / "views.py").is_symlink()
+
+
+def test_cache_notices_a_base_module_that_appears_later(tmp_path: Path) -> None:
+    child = "from app.base import Base\nfrom app.models import Supplier\n\n\nclass V(Base):\n    queryset = Supplier.objects.all()\n"
+    root = _project(tmp_path, {"app/views.py": child})
+    first = _run(root, jobs=1, need_bytes=False)
+    assert next(r for r in first.results if r.rel == "app/views.py").status == "unchanged"  # Base unknown
+    (root / "app" / "base.py").write_text(
+        "from rest_framework import viewsets\n\n\nclass Base(viewsets.ModelViewSet):\n    pass\n"
+    )
+    second = _run(root, jobs=1, need_bytes=False)
+    views = next(r for r in second.results if r.rel == "app/views.py")
+    assert not views.cached
+    assert views.status == "rewritten"
