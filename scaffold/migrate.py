@@ -138,6 +138,8 @@ def migrate_viewsets(
             path = cfg.root / path
         if not path.exists():
             raise UsageError(f"{raw}: no such file or directory; pass paths inside the project")
+        if not path.resolve().is_relative_to(cfg.root):
+            raise UsageError(f"{raw}: outside the project {cfg.root}; pass paths inside it or --project")
         starts.append(path)
     files = iter_python_files(cfg.root, (*cfg.exclude_globs, *exclude), starts or None)
     settings = {"tenant_field": cfg.tenant_field, "user_tenant_attr": cfg.user_tenant_attr}

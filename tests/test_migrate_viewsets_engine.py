@@ -234,6 +234,7 @@ def test_cli_check_diff_apply_and_idempotence(tmp_path: Path) -> None:
     [
         (["--jobs", "0"], "--jobs 0"),
         (["no/such/dir"], "no/such/dir: no such file"),
+        (["/"], "/: outside the project"),
         (["--bogus"], "No such option"),
     ],
 )
