@@ -9,6 +9,7 @@ and project classes, base classes and mixins are resolved across files lazily.
 from __future__ import annotations
 
 import ast
+from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from functools import cached_property
@@ -123,7 +124,21 @@ class FileContext:
 
     @cached_property
     def class_nodes(self) -> list[ast.ClassDef]:
-        return [node for node in ast.walk(self.tree) if isinstance(node, ast.ClassDef)]
+        """Classes at module level, nested in classes, or under module-level if/try blocks
+        (statements only: expressions and function bodies are not walked)."""
+        found: list[ast.ClassDef] = []
+        stack: list[ast.stmt] = list(reversed(self.tree.body))
+        while stack:
+            stmt = stack.pop()
+            if isinstance(stmt, ast.ClassDef):
+                found.append(stmt)
+                stack.extend(reversed(stmt.body))
+            elif isinstance(stmt, (ast.If, ast.Try, ast.With)) or type(stmt).__name__ == "TryStar":
+                for block in ("body", "orelse", "finalbody"):
+                    stack.extend(reversed(getattr(stmt, block, []) or []))
+                for handler in getattr(stmt, "handlers", []) or []:
+                    stack.extend(reversed(handler.body))
+        return found
 
     def classes(self) -> Iterator[ast.ClassDef]:
         yield from self.class_nodes
@@ -280,9 +295,9 @@ def iter_scopes(tree: ast.Module) -> Iterator[tuple[str, CodeScope]]:
 
 def walk_scope(node: ast.AST) -> Iterator[ast.AST]:
     """Every node of a function (or module) body, not entering nested functions or classes."""
-    stack = list(ast.iter_child_nodes(node))
+    stack = deque(ast.iter_child_nodes(node))
     while stack:
-        child = stack.pop(0)
+        child = stack.popleft()
         if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             continue
         yield child

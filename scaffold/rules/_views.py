@@ -691,10 +691,28 @@ def _queries_in(
             if scope not in GOOD:
                 found.append(HandlerQuery(call, view.name, fn.name, model, scope))
             continue
-        if not isinstance(call.func, ast.Attribute):
+        if not isinstance(call.func, ast.Attribute) or not _rooted_at_class_attr(call):
             continue
         scope, model, _ = an.eval(call, view, {}, env_user)
         if model is None or scope in GOOD or not an.is_tenant_model(model):
             continue
         found.append(HandlerQuery(call, view.name, fn.name, model, scope))
     return found
+
+
+def _rooted_at_class_attr(call: ast.Call) -> bool:
+    """The chain starts at a class's attribute (``Order.objects...``, ``models.Order.objects...``):
+    a capitalised name somewhere before the last attribute. Cheap filter before ``eval``."""
+    parts: list[str] = []
+    expr: ast.AST = call
+    while True:
+        if isinstance(expr, ast.Call):
+            expr = expr.func
+        elif isinstance(expr, ast.Attribute):
+            parts.append(expr.attr)
+            expr = expr.value
+        else:
+            break
+    if isinstance(expr, ast.Name):
+        parts.append(expr.id)
+    return any(p[:1].isupper() for p in parts[2:])
