@@ -430,9 +430,13 @@ def audit(
         live_wanted = [r.code for r in all_rules() if r.scope == "database" and r.code in wanted]
         if live_wanted:
             raise UsageError(f"{live_wanted[0]} queries a live database; pass --database-url URL")
+    if jobs is not None and jobs < 1:
+        raise UsageError(f"--jobs {jobs}: must be 1 or more")
     targets: list[Path] = []
     for p in paths:
         path = Path(p)
+        if not path.is_absolute() and not path.exists() and (cfg.root / path).exists():
+            path = cfg.root / path
         if not path.exists():
             raise UsageError(f"{p}: no such file or directory; pass files or folders inside the project")
         targets.append(path.resolve())

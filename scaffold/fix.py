@@ -533,9 +533,13 @@ def fix(
     units += [FixUnit(r.code, r.needles) for r in rules if r.code in UNIT_CODES]
     if "TEN020" in codes:
         units.append(RuleUnit("TEN020", get_rule("TEN020").needles))
+    if jobs is not None and jobs < 1:
+        raise UsageError(f"--jobs {jobs}: must be 1 or more")
     starts = []
     for raw in paths:
         p = Path(raw)
+        if not p.is_absolute() and not p.exists() and (cfg.root / p).exists():
+            p = cfg.root / p
         if not p.exists():
             raise UsageError(f"{raw}: no such file or directory; pass paths inside the project")
         starts.append(p.resolve())

@@ -104,12 +104,19 @@ def test_clean_is_exit_0_and_paths_limit_the_run(project: Path, capsys) -> None:
         (["--select", "TEN061"], "pass --database-url"),
         (["no/such/file.py"], "no such file or directory"),
         (["--format", "xml"], "error:"),
+        (["--jobs", "0"], "--jobs 0: must be 1 or more"),
     ],
 )
 def test_usage_errors_exit_2(project: Path, capsys, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
     rc, out, err = run(capsys, "--project", str(project), "--no-cache", *args)
     assert rc == 2 and message in err and out == ""
     assert len(err.strip().splitlines()) == 1
+
+
+def test_paths_relative_to_the_project(project: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(project.parent)
+    rc, out, _ = run(capsys, "shop/models.py", "--project", str(project), "--no-cache")
+    assert rc == 0 and "1 files scanned" in out
 
 
 def test_unparsable_files_are_reported_not_fatal(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
