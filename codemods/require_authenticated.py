@@ -36,7 +36,10 @@ class RequireAuthenticated(ViewsetCodemod):
         body = []
         for stmt in _body(cls):
             if isinstance(stmt, cst.SimpleStatementLine) and _assigns(stmt, "permission_classes"):
-                stmt = stmt.visit(_ReplaceAllowAny(self, replacement))
+                if action.mode == "fill":  # an empty list or tuple: give it the pattern's element
+                    stmt = stmt.visit(_Fill(_elements(rendered)))
+                else:
+                    stmt = stmt.visit(_ReplaceAllowAny(self, replacement))
             body.append(stmt)
         module, obj = ALLOW_ANY.rsplit(".", 1)
         for local, qualified in self.module_imports.items():
@@ -75,3 +78,16 @@ class _ReplaceAllowAny(cst.CSTTransformer):
         if self.codemod.is_allow_any(original_node.value):
             return updated_node.with_changes(value=self.replacement)
         return updated_node
+
+
+class _Fill(cst.CSTTransformer):
+    def __init__(self, elements: list[cst.Element]) -> None:
+        self.elements = elements
+
+    def leave_List(self, original_node: cst.List, updated_node: cst.List) -> cst.List:
+        return updated_node if updated_node.elements else updated_node.with_changes(elements=self.elements)
+
+    def leave_Tuple(self, original_node: cst.Tuple, updated_node: cst.Tuple) -> cst.Tuple:
+        if updated_node.elements:
+            return updated_node
+        return updated_node.with_changes(elements=[e.with_changes(comma=cst.Comma()) for e in self.elements])

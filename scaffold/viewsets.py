@@ -674,7 +674,11 @@ class _View:
             return
         value = _value(stmt)
         if isinstance(value, (ast.List, ast.Tuple)):
-            if any(self.module.imports.qualify(e, self.module.local) == ALLOW_ANY for e in value.elts):
+            if not value.elts:  # `permission_classes = []` checks nothing: like AllowAny
+                plan.actions.append(Action("set_permissions", stmt.lineno, mode="fill"))
+                plan.imports.add("IsAuthenticated")
+                self._check_import(plan, "IsAuthenticated", (IS_AUTHENTICATED,))
+            elif any(self.module.imports.qualify(e, self.module.local) == ALLOW_ANY for e in value.elts):
                 plan.actions.append(Action("set_permissions", stmt.lineno, mode="replace"))
                 plan.imports.add("IsAuthenticated")
                 self._check_import(plan, "IsAuthenticated", (IS_AUTHENTICATED,))

@@ -806,6 +806,27 @@ def test_scoping_mixin_without_stamping_still_gets_perform_create() -> None:
     assert rewrite_text(after, files, dedent=False) == after
 
 
+@pytest.mark.parametrize(("empty", "filled"), [("[]", "[IsAuthenticated]"), ("()", "(IsAuthenticated,)")])
+def test_empty_permission_classes_get_is_authenticated(empty: str, filled: str) -> None:
+    after = rewrite_text(
+        f"""\
+        from rest_framework import viewsets
+
+        from app.models import Supplier
+
+
+        class SupplierViewSet(viewsets.ReadOnlyModelViewSet):
+            permission_classes = {empty}
+
+            def get_queryset(self):
+                return Supplier.objects.filter(tenant_id=self.request.user.tenant_id)
+        """
+    )
+    assert f"    permission_classes = {filled}\n" in after
+    assert "from rest_framework.permissions import IsAuthenticated\n" in after
+    assert rewrite_text(after, dedent=False) == after
+
+
 def test_manual_class_does_not_block_other_classes() -> None:
     source = """\
         from rest_framework import viewsets
