@@ -26,7 +26,7 @@ class MigrateViewSets:
     """The engine unit behind ``migrate-viewsets`` (and the TEN001-TEN004 fixes)."""
 
     code = "migrate-viewsets"
-    version = "6"  # bump whenever the analysis or the rewrites change (cache key)
+    version = "7"  # bump whenever the analysis or the rewrites change (cache key)
     needles = (b"queryset",)
 
     def analyze(self, ctx: FileContext) -> Analysis:
@@ -35,7 +35,7 @@ class MigrateViewSets:
         messages = [
             Message(line, col, self.code, reason, kind="manual", symbol=plan.name)
             for plan in plans
-            for line, col, reason in plan.manual
+            for line, col, reason in sorted([*plan.manual, *plan.advice])
         ]
         ctx.scratch[self.code] = {action.kind for plan in plans for action in plan.actions}
         return Analysis(messages, fix_due=any(plan.actions for plan in plans))

@@ -117,6 +117,8 @@ class ViewPlan:
     actions: list[Action] = field(default_factory=list)
     manual: list[tuple[int, int, str]] = field(default_factory=list)
     imports: set[str] = field(default_factory=set)  # pattern names to import (PermissionDenied, ...)
+    # for a human, but not blocking the class's rewrites (e.g. actions querying the manager)
+    advice: list[tuple[int, int, str]] = field(default_factory=list)
 
     def of(self, kind: ActionKind) -> Action | None:
         return next((a for a in self.actions if a.kind == kind), None)
@@ -325,7 +327,33 @@ class _View:
             self._stamping(plan, inherited, "perform_update", "update", "stamp_update")
         if plan.manual:
             plan.actions.clear()
+        self._direct_queries(plan)
         return plan
+
+    def _direct_queries(self, plan: ViewPlan) -> None:
+        """Extra actions and handlers that query a tenant model's manager without a tenant
+        filter bypass get_queryset (lists, counts, aggregates of every tenant): advise."""
+        for name, fn in self.methods.items():
+            if name in ("get_queryset", "perform_create", "perform_update", "create", "update"):
+                continue
+            chains: dict[int, tuple[ast.expr, list[ast.Call]]] = {}
+            for node in walk_function(fn):
+                if isinstance(node, ast.Call):
+                    root, calls = _chain(node)
+                    if len(calls) > len(chains.get(id(root), (root, []))[1]):
+                        chains[id(root)] = (root, calls)
+            for root, calls in chains.values():
+                model = self._model_of(root)
+                if model is None or self._chain_scoped(calls) or self._tenant_data(model) is not True:
+                    continue
+                plan.advice.append(
+                    (
+                        root.lineno,
+                        root.col_offset,
+                        f"{self.node.name}.{name} queries {dotted_name(root)} directly, bypassing "
+                        f"get_queryset (every tenant's rows); use self.get_queryset() or filter by tenant",
+                    )
+                )
 
     def _inherited(self) -> dict[str, tuple[str, ast.AST]]:
         """Members defined by project-local ancestors (first one wins, MRO-ish order)."""

@@ -827,6 +827,32 @@ def test_empty_permission_classes_get_is_authenticated(empty: str, filled: str) 
     assert rewrite_text(after, dedent=False) == after
 
 
+def test_actions_that_bypass_get_queryset_are_reported_without_blocking_the_rewrite() -> None:
+    source = """\
+        from rest_framework import viewsets
+        from rest_framework.decorators import action
+        from rest_framework.response import Response
+
+        from app.models import Country, Supplier
+
+
+        class SupplierViewSet(viewsets.ReadOnlyModelViewSet):
+            queryset = Supplier.objects.all()
+
+            @action(detail=False)
+            def stats(self, request):
+                mine = Supplier.objects.filter(tenant_id=request.user.tenant_id).count()
+                countries = Country.objects.count()
+                return Response({"all": Supplier.objects.count(), "mine": mine, "countries": countries})
+        """
+    new, result = rewrite(source)
+    assert result.status == "rewritten"
+    assert [(m.line, m.kind) for m in result.messages] == [(15, "manual")]
+    assert "SupplierViewSet.stats queries Supplier.objects directly" in result.messages[0].message
+    assert 'return Response({"all": Supplier.objects.count()' in new.decode()
+    assert "def get_queryset(self):" in new.decode()
+
+
 def test_manual_class_does_not_block_other_classes() -> None:
     source = """\
         from rest_framework import viewsets
