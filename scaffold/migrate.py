@@ -26,7 +26,7 @@ class MigrateViewSets:
     """The engine unit behind ``migrate-viewsets`` (and the TEN001-TEN004 fixes)."""
 
     code = "migrate-viewsets"
-    version = "7"  # bump whenever the analysis or the rewrites change (cache key)
+    version = "8"  # bump whenever the analysis or the rewrites change (cache key)
     needles = (b"queryset",)
 
     def analyze(self, ctx: FileContext) -> Analysis:

@@ -325,10 +325,45 @@ class _View:
             self._stamping(plan, inherited, "perform_create", "create", "stamp_create")
         if quals & UPDATING_VIEWS and self._serializer_writes_tenant(inherited):
             self._stamping(plan, inherited, "perform_update", "update", "stamp_update")
+        self._opaque_bases(plan)
         if plan.manual:
             plan.actions.clear()
         self._direct_queries(plan)
         return plan
+
+    def _opaque_bases(self, plan: ViewPlan) -> None:
+        """A base outside the project and outside DRF (a third-party mixin such as
+        drf-extensions' NestedViewSetMixin) may define the very method or attribute an action
+        would add; adding ours would silently override it. Such additions need a human."""
+        opaque = [
+            q
+            for q, info in self.ancestors
+            if info is None and not q.startswith("rest_framework.") and q != "object"
+        ]
+        if not opaque:
+            return
+        adds = {
+            "add_get_queryset": "get_queryset",
+            "stamp_create": "perform_create",
+            "stamp_update": "perform_update",
+            "set_permissions": "permission_classes",
+        }
+        for action in plan.actions:
+            added = (
+                action.kind == "add_get_queryset"
+                or (action.kind in ("stamp_create", "stamp_update") and not action.steps)
+                or (action.kind == "set_permissions" and action.mode == "add")
+            )
+            if added:
+                plan.manual.append(
+                    (
+                        self.node.lineno,
+                        self.node.col_offset,
+                        f"{self.node.name} would get {adds[action.kind]}, but it inherits from {opaque[0]}, "
+                        f"which scaffold cannot read and may define it; add the secure {adds[action.kind]} by hand",
+                    )
+                )
+                return
 
     def _direct_queries(self, plan: ViewPlan) -> None:
         """Extra actions and handlers that query a tenant model's manager without a tenant

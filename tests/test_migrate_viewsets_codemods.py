@@ -618,6 +618,22 @@ MANUAL = [
     pytest.param(
         """\
         from rest_framework import viewsets
+        from rest_framework_extensions.mixins import NestedViewSetMixin
+
+        from app.models import Supplier
+
+
+        class SupplierViewSet(NestedViewSetMixin, viewsets.ModelViewSet):
+            queryset = Supplier.objects.all()
+        """,
+        None,
+        7,
+        "inherits from rest_framework_extensions.mixins.NestedViewSetMixin",
+        id="third-party-mixin-may-define-get_queryset",
+    ),
+    pytest.param(
+        """\
+        from rest_framework import viewsets
 
         from vendor.models import Thing
 
