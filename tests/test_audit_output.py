@@ -123,3 +123,23 @@ def test_unparsable_files_are_reported_not_fatal(project: Path, capsys) -> None:
     (project / "shop" / "broken.py").write_text("queryset = (\n")
     rc, out, err = run(capsys, "--project", str(project), "--select", "TEN001", "--no-cache")
     assert rc == 1 and "shop/broken.py" in err and "could not be analyzed" in out
+
+
+def test_cache_follows_changes_in_other_files(tmp_path: Path) -> None:
+    """A warm audit reuses results, but editing a base class in another file invalidates them."""
+    from scaffold.audit import audit
+
+    root = tmp_path / "proj"
+    shutil.copytree(FIXTURES / "precision", root)
+    first = audit(root, select="TEN001", jobs=1)
+    assert (root / ".scaffold-cache").is_dir()
+    assert audit(root, select="TEN001", jobs=1).findings == first.findings
+    mixins = root / "core" / "mixins.py"
+    mixins.write_text(
+        mixins.read_text().replace(
+            "return super().get_queryset().filter(business_id=self.get_business())",
+            "return super().get_queryset()",
+        )
+    )
+    after = audit(root, select="TEN001", jobs=1)
+    assert {f.symbol for f in after.findings} - {f.symbol for f in first.findings} == {"InvoiceViewSet"}
