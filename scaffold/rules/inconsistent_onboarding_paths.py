@@ -48,7 +48,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from scaffold.rules import Finding, Rule, register
-from scaffold.rules._context import FileContext, call_name
+from scaffold.rules._context import FileContext
 
 LISTS = ("EXEMPT_PATHS", "PROTECTED_PATHS")
 
@@ -115,18 +115,19 @@ def mounts(
     ctx: FileContext, tree: ast.Module, prefix: str, depth: int = 0
 ) -> Iterator[tuple[str, ast.Call | None]]:
     """(mounted path, path() call) for every route of ``tree``'s urlpatterns."""
+    from scaffold.rules.route_kwarg_mismatch import route_kind
+
     for node in ast.walk(tree):
-        if (
-            not isinstance(node, ast.Call)
-            or call_name(node) not in ("path", "re_path", "url")
-            or not node.args
-        ):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        kind = route_kind(ctx, node)
+        if kind is None:
             continue
         first = node.args[0]
         if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
             continue
         route = first.value
-        if call_name(node) != "path":
+        if kind != "path":
             route = re.sub(r"^\^|\$$", "", route)
         yield "/" + (prefix + route).lstrip("/"), node
 

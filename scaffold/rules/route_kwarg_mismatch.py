@@ -73,6 +73,16 @@ GENERIC_DETAIL = {
 ROUTE_FUNCS = {"django.urls.path", "django.urls.re_path", "django.conf.urls.url", "path", "re_path", "url"}
 
 
+def route_kind(ctx: FileContext, call: ast.Call) -> str | None:
+    """``"path"`` or ``"re_path"`` for Django's route functions (aliases resolved), else None."""
+    qual = ctx.qualname(call.func) or ""
+    if qual in ("django.urls.path", "path"):
+        return "path"
+    if qual in ("django.urls.re_path", "django.conf.urls.url", "re_path", "url"):
+        return "re_path"
+    return None
+
+
 @dataclass
 class Route:
     call: ast.Call
@@ -85,12 +95,13 @@ def routes(ctx: FileContext) -> Iterator[Route]:
     for node in ast.walk(ctx.tree):
         if not isinstance(node, ast.Call) or len(node.args) < 2:
             continue
-        if call_name(node) not in ("path", "re_path", "url") or ctx.qualname(node.func) not in ROUTE_FUNCS:
+        kind = route_kind(ctx, node)
+        if kind is None:
             continue
         first = node.args[0]
         if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
             continue
-        pattern = PATH_KWARG if call_name(node) == "path" else REGEX_KWARG
+        pattern = PATH_KWARG if kind == "path" else REGEX_KWARG
         names = [m.group("name") for m in pattern.finditer(first.value)]
         yield Route(node, first.value, names, node.args[1])
 
