@@ -8,17 +8,22 @@ functions and classes) and checks, for every module:
 * the output parses;
 * a second pass is a no-op (idempotence);
 * unrelated code is byte-for-byte unchanged, and a module without anything to do is
-  byte-identical.
+  byte-identical; line endings (LF or CRLF) are kept;
+* every view over tenant data that is not reported for manual review is scoped afterwards.
 """
 
 from __future__ import annotations
 
 import ast
+import tempfile
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers.rewrite import rewrite
+from scaffold.index import ProjectIndex
+from scaffold.viewsets import Settings, ViewPlan, parse_and_analyze
+from tests.helpers.rewrite import MODELS, rewrite
 
 IMPORT_STYLES = {
     "module": ("from rest_framework import viewsets\n", "viewsets."),
@@ -101,17 +106,36 @@ def module(draw: st.DrawFn) -> tuple[str, list[str]]:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(module())
-def test_generated_modules(generated: tuple[str, list[str]]) -> None:
+@given(module(), st.sampled_from(["\n", "\r\n"]))
+def test_generated_modules(generated: tuple[str, list[str]], newline: str) -> None:
     source, unrelated = generated
     ast.parse(source)
-    new, result = rewrite(source, dedent=False)
-    text = new.decode()
+    data = source.replace("\n", newline).encode()
+    new, result = rewrite(data, dedent=False)
+    assert newline == "\r\n" or b"\r" not in new
+    assert newline == "\n" or b"\n" not in new.replace(b"\r\n", b""), "line endings must be kept"
+    text = new.decode().replace("\r\n", "\n")
     ast.parse(text)
     for chunk in unrelated:
         assert chunk in text
     if result.status != "rewritten":
-        assert new == source.encode()
-    again, second = rewrite(text, dedent=False)
+        assert new == data
+    again, second = rewrite(new, dedent=False)
     assert again == new, "second pass must be a no-op"
     assert second.status in ("unchanged", "manual")
+    # the security property: every tenant view left without a manual-review note is scoped
+    flagged = {m.symbol for m in second.messages}
+    for plan in _plans(text):
+        if plan.model and plan.model.endswith(".Supplier") and plan.name not in flagged:
+            assert plan.scoped_by and not plan.actions, plan
+
+
+def _plans(text: str) -> list[ViewPlan]:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "app").mkdir()
+        (root / "app" / "__init__.py").write_text("")
+        (root / "app" / "models.py").write_text(MODELS)
+        path = root / "app" / "views.py"
+        path.write_text(text)
+        return parse_and_analyze(text, "app.views", path, ProjectIndex(root), Settings())
