@@ -5,7 +5,9 @@ Reads the root urlconf (`urls`, or `ROOT_URLCONF`) and the onboarding middleware
 (`middleware`, `module:Class`, autodetected as the one module assigning `EXEMPT_PATHS` /
 `PROTECTED_PATHS`) and reports every module mounted under the API prefix (`api_prefix`,
 `/api/`) whose path is covered by neither `EXEMPT_PATHS` nor `PROTECTED_PATHS`, or by both.
-Coverage follows the middleware's own test, `path.startswith(prefix)`.
+Coverage follows the middleware's own test, `path.startswith(prefix)`. Modules mounted
+through an `include()` at or above the prefix (`path("api/", include("api.urls"))`) are
+followed, and reported at that `path()`.
 
 ## Why is this bad?
 An unlisted module falls through to the middleware's default branch and answers 403 to
@@ -112,15 +114,20 @@ def onboarding_lists(ctx: FileContext) -> OnboardingLists | None:
 
 
 def mounts(
-    ctx: FileContext, tree: ast.Module, prefix: str, depth: int = 0
+    ctx: FileContext, tree: ast.Module, prefix: str, depth: int = 0, outer: ast.Call | None = None
 ) -> Iterator[tuple[str, ast.Call | None]]:
-    """(mounted path, path() call) for every route of ``tree``'s urlpatterns."""
+    """(mounted path, call to report at) for every route of ``tree``'s urlpatterns.
+
+    An ``include("pkg.urls")`` mounted at or above the API prefix (``path("api/", include(...))``)
+    is followed (three levels at most), and its routes are reported at the outer ``path()``.
+    """
     from scaffold.rules.route_kwarg_mismatch import route_kind
 
+    api = ctx.settings.api_prefix
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call) or not node.args:
             continue
-        kind = route_kind(ctx, node)
+        kind = route_kind(ctx, node) if depth == 0 else _kind_in(node)
         if kind is None:
             continue
         first = node.args[0]
@@ -129,7 +136,38 @@ def mounts(
         route = first.value
         if kind != "path":
             route = re.sub(r"^\^|\$$", "", route)
-        yield "/" + (prefix + route).lstrip("/"), node
+        mounted = "/" + (prefix + route).lstrip("/")
+        target = outer or node
+        included = _included_module(node)
+        if included and depth < 3 and api.startswith(mounted):
+            info = ctx.index.module(included)
+            if info is not None:
+                yield from mounts(ctx, info.tree, mounted.lstrip("/"), depth + 1, target)
+                continue
+        yield mounted, target
+
+
+def _kind_in(node: ast.Call) -> str | None:
+    """Route functions in an included module (names only: its imports are not this file's)."""
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return "path" if name == "path" else "re_path" if name in ("re_path", "url") else None
+
+
+def _included_module(node: ast.Call) -> str | None:
+    if len(node.args) < 2 or not isinstance(node.args[1], ast.Call):
+        return None
+    inc = node.args[1]
+    func = inc.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    if name != "include" or not inc.args:
+        return None
+    arg = inc.args[0]
+    if isinstance(arg, ast.Tuple) and arg.elts:
+        arg = arg.elts[0]
+    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+        return arg.value
+    return None
 
 
 def check(ctx: FileContext) -> Iterator[Finding]:
