@@ -194,7 +194,11 @@ def test_rewrite(tmp_path: Path, code: str, rel: str, before: str, after: str) -
 
 
 NO_CHANGE = [
-    ("TEN004", "app/views.py", "from rest_framework import viewsets\nfrom rest_framework.exceptions import PermissionDenied\nfrom rest_framework.permissions import IsAuthenticated\n\nfrom app.models import Order\n\n\nclass V(viewsets.ReadOnlyModelViewSet):\n    permission_classes = [IsAuthenticated]\n\n    def get_queryset(self):\n        if not self.request.user.tenant_id:\n            raise PermissionDenied()\n        return Order.objects.filter(tenant_id=self.request.user.tenant_id)\n"),
+    (
+        "TEN004",
+        "app/views.py",
+        "from rest_framework import viewsets\nfrom rest_framework.exceptions import PermissionDenied\nfrom rest_framework.permissions import IsAuthenticated\n\nfrom app.models import Order\n\n\nclass V(viewsets.ReadOnlyModelViewSet):\n    permission_classes = [IsAuthenticated]\n\n    def get_queryset(self):\n        if not self.request.user.tenant_id:\n            raise PermissionDenied()\n        return Order.objects.filter(tenant_id=self.request.user.tenant_id)\n",
+    ),
     (
         "TEN030",
         "app/db.py",
