@@ -138,7 +138,9 @@ def migrate_viewsets_cmd(
     help="Register under PROTECTED_PATHS (needs completed onboarding) or EXEMPT_PATHS (default).",
 )
 @click.option("--no-input", is_flag=True, help="Never prompt; use the options and defaults.")
-@click.option("--dry-run", is_flag=True, help="Print the diff of every file created or edited; write nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print the diff of every file created or edited; write nothing."
+)
 @click.option("--force", is_flag=True, help="Overwrite the generated files of an existing module.")
 def new_module_cmd(
     name: str,
@@ -170,6 +172,67 @@ def new_module_cmd(
     click.echo(plan.summary())
     click.echo("next: python manage.py migrate")
     return 0
+
+
+@cli.command("audit")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@project_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--select", default=None, metavar="CODES", help="Only these rule codes or prefixes (TEN001,TEN05)."
+)
+@click.option("--ignore", default=None, metavar="CODES", help="Skip these rule codes or prefixes.")
+@click.option(
+    "--database-url",
+    default=None,
+    envvar="SCAFFOLD_AUDIT_DATABASE_URL",
+    metavar="URL",
+    help="Also run the live-database rules (TEN060-TEN062), read-only, as this role.",
+)
+@click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: CPU count).")
+@click.option("--no-cache", is_flag=True, help="Ignore and don't update .scaffold-cache/.")
+@click.option("--list-rules", is_flag=True, help="List every rule and exit.")
+@click.option("--explain", default=None, metavar="CODE", help="Print the documentation of one rule and exit.")
+def audit_cmd(
+    paths: tuple[Path, ...],
+    project: Path | None,
+    fmt: str,
+    select: str | None,
+    ignore: str | None,
+    database_url: str | None,
+    jobs: int | None,
+    no_cache: bool,
+    list_rules: bool,
+    explain: str | None,
+) -> int:
+    """Find tenant-isolation problems in code (and with --database-url, in the database)."""
+    from scaffold import audit
+
+    if explain:
+        click.echo(audit.explain(explain), nl=False)
+        return 0
+    if list_rules:
+        click.echo(audit.list_rules_text())
+        return 0
+    report = audit.audit(
+        project, paths, select=select, ignore=ignore, database_url=database_url, jobs=jobs, cache=not no_cache
+    )
+    for line in report.diagnostics():
+        click.echo(line, err=True)
+    if fmt == "json":
+        click.echo(report.to_json())
+    elif fmt == "sarif":
+        click.echo(report.to_sarif())
+    else:
+        click.echo(report.to_text())
+    return report.exit_code
 
 
 @cli.command("update")
@@ -223,62 +286,15 @@ def check_update_cmd(project: Path | None) -> int:
     return report.exit_code
 
 
-@cli.command("audit")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@project_option
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True,
-    help="Output format.",
-)
-@click.option("--select", default=None, metavar="CODES", help="Only these rule codes or prefixes (TEN001,TEN05).")
-@click.option("--ignore", default=None, metavar="CODES", help="Skip these rule codes or prefixes.")
-@click.option(
-    "--database-url", default=None, envvar="SCAFFOLD_AUDIT_DATABASE_URL", metavar="URL",
-    help="Also run the live-database rules (TEN060-TEN062), read-only, as this role.",
-)
-@click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: CPU count).")
-@click.option("--no-cache", is_flag=True, help="Ignore and don't update .scaffold-cache/.")
-@click.option("--list-rules", is_flag=True, help="List every rule and exit.")
-@click.option("--explain", default=None, metavar="CODE", help="Print the documentation of one rule and exit.")
-def audit_cmd(
-    paths: tuple[Path, ...],
-    project: Path | None,
-    fmt: str,
-    select: str | None,
-    ignore: str | None,
-    database_url: str | None,
-    jobs: int | None,
-    no_cache: bool,
-    list_rules: bool,
-    explain: str | None,
-) -> int:
-    """Find tenant-isolation problems in code (and with --database-url, in the database)."""
-    from scaffold import audit
-
-    if explain:
-        click.echo(audit.explain(explain), nl=False)
-        return 0
-    if list_rules:
-        click.echo(audit.list_rules_text())
-        return 0
-    report = audit.audit(
-        project, paths, select=select, ignore=ignore, database_url=database_url, jobs=jobs, cache=not no_cache
-    )
-    for line in report.diagnostics():
-        click.echo(line, err=True)
-    if fmt == "json":
-        click.echo(report.to_json())
-    elif fmt == "sarif":
-        click.echo(report.to_sarif())
-    else:
-        click.echo(report.to_text())
-    return report.exit_code
-
-
 @cli.command("fix")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @project_option
-@click.option("--select", default=None, metavar="CODES", help="Only fix these rule codes or prefixes (default: all fixable).")
+@click.option(
+    "--select",
+    default=None,
+    metavar="CODES",
+    help="Only fix these rule codes or prefixes (default: all fixable).",
+)
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when fixes are due.")
 @click.option("--diff", is_flag=True, help="Print unified diffs; write nothing.")
 @click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: CPU count).")

@@ -126,8 +126,7 @@ class Config:
         unknown = sorted(set(raw) - set(KEYS))
         if unknown:
             raise ConfigError(
-                f"unknown key [tool.scaffold] {unknown[0]} in pyproject.toml; "
-                f"valid keys: {', '.join(KEYS)}"
+                f"unknown key [tool.scaffold] {unknown[0]} in pyproject.toml; valid keys: {', '.join(KEYS)}"
             )
         self.explicit: dict[str, Any] = {k: _validate(k, v) for k, v in raw.items()}
         self._detected: dict[str, Detection] = {}
@@ -346,9 +345,7 @@ def _detect_tenancy(cfg: Config) -> Detection:
         tree = _parse(src.path)
         if tree is None:
             continue
-        if any(
-            isinstance(n, ast.FunctionDef) and n.name == "set_tenant_context" for n in tree.body
-        ):
+        if any(isinstance(n, ast.FunctionDef) and n.name == "set_tenant_context" for n in tree.body):
             candidates.append(file_module(cfg.root, src.path))
     if len(candidates) == 1:
         return Detection(candidates[0])
