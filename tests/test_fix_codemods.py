@@ -183,7 +183,35 @@ class Detail(APIView):
 """
 
 
-@pytest.mark.parametrize("code, rel, before, after", CASES, ids=[c[0] for c in CASES])
+CASES.append(
+    (
+        "TEN030",
+        "app/named.py",
+        """\
+        import uuid
+
+
+        def f(cursor, tenant_id: uuid.UUID):
+            cursor.execute(
+                "SELECT 1 FROM information_schema.schemata WHERE schema_name = %(s)s",
+                {"s": tenant_id},
+            )
+        """,
+        """\
+        import uuid
+
+
+        def f(cursor, tenant_id: uuid.UUID):
+            cursor.execute(
+                "SELECT 1 FROM information_schema.schemata WHERE schema_name = %(s)s",
+                {"s": str(tenant_id)},
+            )
+        """,
+    )
+)
+
+
+@pytest.mark.parametrize("code, rel, before, after", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
 def test_rewrite(tmp_path: Path, code: str, rel: str, before: str, after: str) -> None:
     files = {"app/views.py": VIEWS, "app/models.py": MODELS, rel: before}
     root = project(tmp_path, files)

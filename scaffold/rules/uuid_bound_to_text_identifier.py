@@ -130,11 +130,20 @@ def check(ctx: FileContext) -> Iterator[Finding]:
             if text is None or not TEXT_CONTEXT.search(text):
                 continue
             params = params_argument(node)
-            if not isinstance(params, (ast.List, ast.Tuple)):
-                continue
             holders = list(PLACEHOLDER.finditer(text))
-            for i, el in enumerate(params.elts):
-                if i < len(holders) and TEXT_CAST.match(text[holders[i].end() :]):
+            bound: list[tuple[ast.expr, bool]] = []  # (value, its placeholder is cast to text)
+            if isinstance(params, (ast.List, ast.Tuple)):
+                for i, el in enumerate(params.elts):
+                    bound.append((el, i < len(holders) and bool(TEXT_CAST.match(text[holders[i].end() :]))))
+            elif isinstance(params, ast.Dict):  # %(name)s placeholders
+                for key, el in zip(params.keys, params.values, strict=False):
+                    if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+                        continue
+                    named = [h for h in holders if h.group("name") == key.value]
+                    cast = bool(named) and all(TEXT_CAST.match(text[h.end() :]) for h in named)
+                    bound.append((el, cast))
+            for el, cast in bound:
+                if cast:
                     continue
                 reason = uuid_reason(ctx, scope, el, node.lineno)
                 if reason is None:
