@@ -298,6 +298,8 @@ class _View:
                     )
                 )
             if plan.scoped_by and "queryset" not in self.attrs:
+                if "permission_classes" in self.attrs:  # its own AllowAny / () is still wrong
+                    self._permissions(plan, inherited)
                 return plan  # an intermediate class: its concrete subclasses are checked
             # a concrete view over a scoping mixin: still needs permissions and tenant stamping
             plan.model = self._attr_model()
