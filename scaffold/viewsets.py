@@ -475,8 +475,12 @@ class _View:
         stem = tf[:-3] if tf.endswith("_id") else tf
         if _untrusted(kw.value):
             return False  # a tenant taken from the request or URL is the client's choice
-        if kw.arg is None:
-            return _mentions_attr(kw.value, self.s.user_tenant_attr) or _mentions_attr(kw.value, tf)
+        if kw.arg is None:  # **{...}: also the tenancy core mixin's **{self.tenant_field: tenant_id}
+            return (
+                _mentions_attr(kw.value, self.s.user_tenant_attr)
+                or _mentions_attr(kw.value, tf)
+                or _mentions_attr(kw.value, "tenant_field")
+            )
         if kw.arg == tf or kw.arg.startswith(tf + "__") or kw.arg == stem or kw.arg.startswith(stem + "__"):
             return True
         if _mentions_attr(kw.value, self.s.user_tenant_attr):
