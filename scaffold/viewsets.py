@@ -225,6 +225,17 @@ def _untrusted(node: ast.AST) -> bool:
     return False
 
 
+def _implicit(node: ast.AST) -> bool:
+    """True when the value is an implicit, thread-local tenant (``get_current_tenant()``):
+    relying on it is what audit TEN002 flags, so it does not count as explicit scoping."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call):
+            name = (dotted_name(sub.func) or "").rpartition(".")[2]
+            if "current_tenant" in name or name in ("get_tenant_context", "get_tenant"):
+                return True
+    return False
+
+
 def _assigned_names(node: ast.AST) -> set[str]:
     names: set[str] = set()
     for sub in walk_function(node):
@@ -473,7 +484,7 @@ class _View:
     def _kw_scopes(self, kw: ast.keyword) -> bool:
         tf = self.s.tenant_field
         stem = tf[:-3] if tf.endswith("_id") else tf
-        if _untrusted(kw.value):
+        if _untrusted(kw.value) or _implicit(kw.value):
             return False  # a tenant taken from the request or URL is the client's choice
         if kw.arg is None:  # **{...}: also the tenancy core mixin's **{self.tenant_field: tenant_id}
             return (
