@@ -35,6 +35,7 @@ class Plan:
     manual: list[tuple[int, int, str]] = field(default_factory=list)
     # Findings fixed in another file (the settings module), after the engine run.
     deferred: list[Finding] = field(default_factory=list)
+    symbols: dict[tuple[int, int], str] = field(default_factory=dict)  # finding position -> symbol
 
 
 # -- planning: from findings to codemod targets ----------------------------------------------
@@ -325,6 +326,7 @@ def plan_file(code: str, ctx: FileContext, per_file_ignores: dict[str, list[str]
     rule = get_rule(code)
     findings = [f for f in rule.check(ctx) if not _silenced(code, _noqa_codes(ctx.line_text(f.line)))]
     plan = Plan()
+    plan.symbols = {(f.line, f.column - 1): f.symbol for f in findings}
     if findings:
         PLANNERS[code](ctx, findings, plan)
     return plan
@@ -354,7 +356,10 @@ class FixUnit:
 
     def _analyze(self, ectx: Any, ctx: FileContext) -> Analysis:
         plan = plan_file(self.code, ctx, ectx.settings.get("per_file_ignores"))
-        messages = [Message(line, col, self.code, reason, kind="manual") for line, col, reason in plan.manual]
+        messages = [
+            Message(line, col, self.code, reason, kind="manual", symbol=plan.symbols.get((line, col), ""))
+            for line, col, reason in plan.manual
+        ]
         messages += [
             Message(f.line, f.column - 1, f.code, f.message, symbol=f.symbol, fixable=True)
             for f in plan.deferred
@@ -413,7 +418,7 @@ def onboarding_changes(cfg: Any, report: engine.RunReport, changes: ChangeSet) -
         if msg.code != "TEN020":
             continue
         if "in both" in msg.message:
-            notes.append(f"{res.rel}:{msg.line}: manual review: {msg.message}")
+            notes.append(f"{res.rel}:{msg.line}: manual review: {msg.code}: {msg.message}")
         else:
             missing.append(msg.symbol)
     if not missing:
@@ -454,8 +459,9 @@ def atomic_requests_changes(cfg: Any, report: engine.RunReport, changes: ChangeS
         return []
     candidates = [p for p in cfg.settings_files() if b"DATABASES" in p.read_bytes()]
     if not candidates:
+        rel = cfg.settings_files()[0].relative_to(cfg.root).as_posix()
         return [
-            "settings: manual review: TEN050: no DATABASES in the settings module; set ATOMIC_REQUESTS = True by hand"
+            f"{rel}: manual review: TEN050: no DATABASES assignment here; set ATOMIC_REQUESTS = True by hand"
         ]
     path = candidates[0]
     text, _ = read_source(path)
@@ -479,6 +485,7 @@ class FixResult:
     notes: list[str]
     check: bool
     applied: bool
+    noted: set[tuple[str, str, str]] = field(default_factory=set)  # (path, code, symbol) in notes
     remaining: list[Finding] = field(default_factory=list)  # audit findings left after applying
 
     @property
@@ -497,9 +504,11 @@ class FixResult:
         for res, msg in self.report.manual:
             lines.append(f"{res.rel}:{msg.line}: manual review: {msg.code}: {msg.message}")
         lines.extend(self.notes)
+        reported = self.noted | {(res.rel, msg.code, msg.symbol) for res, msg in self.report.manual}
         for f in self.remaining:
             where = f"{f.path}:{f.line}" if f.line else f"{f.path}:{f.symbol}"
-            lines.append(f"{where}: not fixed automatically: {f.code} {f.message}")
+            if (f.path, f.code, f.symbol) not in reported:  # else already listed, with the reason
+                lines.append(f"{where}: not fixed automatically: {f.code} {f.message}")
         manual = len(self.report.manual) + len(self.notes)
         verb = "fixed" if self.applied else "to fix"
         tail = f", {len(self.remaining)} findings left" if self.remaining else ""
@@ -566,4 +575,9 @@ def fix(
         from scaffold.audit import audit
 
         remaining = audit(cfg.root, starts, select=sorted(codes), jobs=jobs, cache=cache).findings
-    return FixResult(report, changes, notes, check, applied, remaining)
+    noted = {
+        (res.rel, msg.code, msg.symbol)
+        for res, msg in report.findings
+        if msg.code == "TEN020" and "in both" in msg.message
+    }
+    return FixResult(report, changes, notes, check, applied, noted, remaining)
