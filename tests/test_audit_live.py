@@ -2,7 +2,8 @@
 
 Security checklist cases covered here as detections: T1 (superuser / BYPASSRLS / owner of an
 unforced table), T2 and T3 (ENABLE, FORCE, a policy), T10 (global UNIQUE), T11 (TRUNCATE
-and REFERENCES grants), T22 (index-defeating policies: text cast). The audit itself only
+and REFERENCES grants), T12 (views over tenant tables without security_invoker, materialized
+views), T22 (index-defeating policies: text cast). The audit itself only
 reads the catalog, so the isolation cases (T5-T9, T16-T32) do not apply to it; they are
 proven where the code that isolates lives (tenancy core, generated modules).
 """
@@ -30,6 +31,9 @@ ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
 ALTER TABLE notes FORCE ROW LEVEL SECURITY;
 CREATE TABLE users (id uuid PRIMARY KEY, tenant_id uuid, email text UNIQUE);
 CREATE TABLE countries (id int PRIMARY KEY, code text UNIQUE);
+CREATE VIEW customer_names AS SELECT id, tenant_id, name FROM customers;
+CREATE MATERIALIZED VIEW order_counts AS SELECT tenant_id, count(*) AS n FROM orders GROUP BY tenant_id;
+CREATE VIEW country_codes AS SELECT code FROM countries;
 """
 POLICY = "tenant_id = NULLIF(current_setting('app.current_tenant_id', true), '')::uuid"
 RIGHT = f"""
@@ -42,6 +46,8 @@ DROP POLICY legacy ON customers;
 ALTER TABLE customers FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON customers USING ({POLICY}) WITH CHECK ({POLICY});
 CREATE POLICY tenant_isolation ON notes USING ({POLICY});
+ALTER VIEW customer_names SET (security_invoker = true);
+DROP MATERIALIZED VIEW order_counts;
 """
 
 
@@ -77,6 +83,9 @@ def test_wrong_then_right(pg_database: PgDatabase, project: Path) -> None:
     assert ("TEN062", "public.orders") in found
     assert not any(sym == "public.users" for _, sym in found)  # rls_exempt_tables
     assert not any(sym == "public.countries" for _, sym in found)  # no tenant column
+    assert "view public.customer_names over tenant table public.customers is not security_invoker" in messages
+    assert "materialized view public.order_counts copies tenant table public.orders" in messages
+    assert not any(sym == "public.country_codes" for _, sym in found)  # T12: only views over tenant tables
     assert report.exit_code == 1
 
     # The runtime role: not superuser, but it owns an unforced table? notes is FORCEd, so no.

@@ -39,6 +39,20 @@ JOIN pg_class c ON c.oid = p.polrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 ORDER BY n.nspname, c.relname, p.polname
 """
+VIEWS_SQL = """
+SELECT DISTINCT vn.nspname, v.relname, v.relkind, tn.nspname, t.relname,
+       COALESCE(v.reloptions::text[], '{}') AS options
+FROM pg_class v
+JOIN pg_namespace vn ON vn.oid = v.relnamespace
+JOIN pg_rewrite r ON r.ev_class = v.oid
+JOIN pg_depend d ON d.objid = r.oid AND d.classid = 'pg_rewrite'::regclass
+                AND d.refclassid = 'pg_class'::regclass
+JOIN pg_class t ON t.oid = d.refobjid AND t.relkind IN ('r', 'p') AND t.oid <> v.oid
+JOIN pg_namespace tn ON tn.oid = t.relnamespace
+WHERE v.relkind IN ('v', 'm')
+  AND vn.nspname NOT IN ('pg_catalog', 'information_schema')
+ORDER BY 1, 2, 4, 5
+"""
 ROLE_SQL = "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
 UNIQUE_SQL = """
 SELECT n.nspname, c.relname, i.relname AS index_name, pg_get_indexdef(x.indexrelid) AS definition,
@@ -87,6 +101,7 @@ class DatabaseContext:
     tables: list[Table]
     uniques: list[dict[str, Any]]
     exempt: set[str]
+    views: list[dict[str, Any]] = field(default_factory=list)  # views/matviews over tenant tables
 
     def is_exempt(self, table: Table | str) -> bool:
         schema, name = (table.schema, table.name) if isinstance(table, Table) else table.split(".", 1)
@@ -138,6 +153,17 @@ def load(url: str, tenant_field: str, tenant_setting: str, exempt: Iterable[str]
                 for r in cur.fetchall()
                 if (r[0], r[1]) in tables
             ]
+            cur.execute(VIEWS_SQL)
+            views = [
+                {
+                    "view": f"{r[0]}.{r[1]}",
+                    "kind": r[2],
+                    "table": f"{r[3]}.{r[4]}",
+                    "options": list(r[5] or []),
+                }
+                for r in cur.fetchall()
+                if (r[3], r[4]) in tables
+            ]
         conn.rollback()
     finally:
         conn.close()
@@ -150,6 +176,7 @@ def load(url: str, tenant_field: str, tenant_setting: str, exempt: Iterable[str]
         list(tables.values()),
         uniques,
         set(exempt),
+        views,
     )
 
 

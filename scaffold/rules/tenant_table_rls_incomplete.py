@@ -5,7 +5,9 @@ With `--database-url`, lists every table that has the tenant column (`tenant_fie
 reports, per table: row-level security not enabled (`ENABLE ROW LEVEL SECURITY`), not
 forced (`FORCE ROW LEVEL SECURITY`), or enabled with no policy; and every policy whose
 expression defeats the tenant index: the tenant column cast to text
-(`tenant_id::text = current_setting(...)`), `OR`, or `CASE`. Tables listed in
+(`tenant_id::text = current_setting(...)`), `OR`, or `CASE`. It also reports views over tenant
+tables that are not `security_invoker` (PostgreSQL 15+) and materialized views over them:
+both read the table with their owner's rights, around the caller's policies. Tables listed in
 `rls_exempt_tables` (for example the user table) are skipped.
 
 ## Why is this bad?
@@ -49,6 +51,7 @@ from scaffold.rules._live import DatabaseContext, index_defeating
 
 
 def check(ctx: DatabaseContext) -> Iterator[Finding]:
+    yield from views(ctx)
     for table in ctx.tables:
         if ctx.is_exempt(table):
             continue
@@ -93,3 +96,30 @@ rule = register(
         scope="database",
     )
 )
+
+
+def views(ctx: DatabaseContext) -> Iterator[Finding]:
+    seen: set[str] = set()
+    for v in ctx.views:
+        if v["view"] in seen or ctx.is_exempt(v["table"]):
+            continue
+        if v["kind"] == "m":
+            seen.add(v["view"])
+            yield ctx.finding(
+                "TEN060",
+                v["view"],
+                f"materialized view {v['view']} copies tenant table {v['table']}: row-level security does not "
+                f"apply to its rows; query the table (or a security_invoker view) instead",
+            )
+        elif not any(
+            o.replace(" ", "").lower()
+            in ("security_invoker=true", "security_invoker=on", "security_invoker=1")
+            for o in v["options"]
+        ):
+            seen.add(v["view"])
+            yield ctx.finding(
+                "TEN060",
+                v["view"],
+                f"view {v['view']} over tenant table {v['table']} is not security_invoker: it reads the table with "
+                f"its owner's rights; ALTER VIEW {v['view']} SET (security_invoker = true)",
+            )
