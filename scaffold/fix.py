@@ -114,6 +114,9 @@ def plan_ten05x(ctx: FileContext, findings: list[Finding], plan: Plan) -> None:
         if LOST_MARKER in f.message:
             plan.deferred.append(f)  # fixed in settings: ATOMIC_REQUESTS
             continue
+        if not f.fixable:  # set in middleware: where to set it instead is a design decision
+            plan.manual.append((f.line, f.column - 1, f"{f.message.split(':')[0]}; move it by hand"))
+            continue
         call = _node_at(ctx.tree, ast.Call, f.line, f.column - 1, ctx)
         if call is None or call_name(call) not in ("execute", "executemany") or id(call) not in parents:
             plan.manual.append(

@@ -8,7 +8,9 @@ Reports SQL run through `cursor.execute(...)` that sets the tenant setting (the 
 session-level; but when such a transaction-local setting is made where no transaction is
 guaranteed (the function neither runs in nor checks for `transaction.atomic()`, and the
 settings leave `ATOMIC_REQUESTS` off), it is reported too: under autocommit the context
-ends with the statement that set it.
+ends with the statement that set it. Likewise a middleware (a class with `get_response`)
+that calls `set_tenant_context(...)` without opening `transaction.atomic()` itself:
+`ATOMIC_REQUESTS` wraps only the view, so the context is gone before the view's queries.
 
 ## Why is this bad?
 A session-level setting outlives the request. With persistent connections
@@ -55,7 +57,7 @@ import re
 from collections.abc import Iterator
 
 from scaffold.rules import Finding, Rule, register
-from scaffold.rules._context import FileContext, iter_scopes, sql_argument, sql_text, walk_scope
+from scaffold.rules._context import FileContext, call_name, iter_scopes, sql_argument, sql_text, walk_scope
 
 SET_STMT = re.compile(
     r"\bSET\s+(?P<session>SESSION\s+)?(?!LOCAL\b)(?P<name>[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*)\s*(=|\bTO\b)",
@@ -119,7 +121,37 @@ def transaction_guaranteed(ctx: FileContext, scope: ast.AST) -> bool:
     return False
 
 
+MIDDLEWARE_HOOKS = ("__call__", "process_request", "process_view", "__acall__")
+
+
+def in_middleware(ctx: FileContext) -> Iterator[Finding]:
+    """``set_tenant_context()`` called by a middleware that opens no transaction itself."""
+    for cls in ctx.classes():
+        methods = {f.name: f for f in cls.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        init = methods.get("__init__")
+        if init is None or "get_response" not in {a.arg for a in init.args.args}:
+            continue
+        if any(transaction_guaranteed(ctx, fn) for fn in methods.values()):
+            continue  # it opens (or checks for) a transaction around the request
+        for name in MIDDLEWARE_HOOKS:
+            fn = methods.get(name)
+            if fn is None:
+                continue
+            for node in walk_scope(fn):
+                if isinstance(node, ast.Call) and call_name(node) == "set_tenant_context":
+                    yield ctx.finding(
+                        "TEN050",
+                        node,
+                        f"{cls.name}.{name}() sets the tenant context in middleware, outside the view's "
+                        f"transaction (ATOMIC_REQUESTS wraps only the view): the transaction-local context is "
+                        f"gone before the view runs; set it after authentication, inside the request transaction",
+                        cls.name,
+                        fixable=False,
+                    )
+
+
 def check(ctx: FileContext) -> Iterator[Finding]:
+    yield from in_middleware(ctx)
     for symbol, scope in iter_scopes(ctx.tree):
         for node in walk_scope(scope):
             if not isinstance(node, ast.Call):
@@ -163,6 +195,6 @@ rule = register(
         check=check,
         doc=__doc__ or "",
         fixable=True,
-        needles=(b"execute(",),
+        needles=(b"execute(", b"set_tenant_context("),
     )
 )
