@@ -124,3 +124,15 @@ def test_every_seed_problem_detected_then_fixed(legacy_project: DjangoProject) -
     # TEN040 + TEN050: the token authentication sets the context inside the request's
     # transaction, so RLS returns A's rows (the seed: "authenticated but sees no data").
     assert result["crm_token"] == [200, ["Alpha of A"]]
+
+
+def test_generated_module_passes_the_audit(legacy_project: DjangoProject) -> None:
+    """What scaffold generates is what the audit asks for: a new module is clean."""
+    project = legacy_project
+    project.scaffold(
+        "new-module", "inventory", "--no-input", "--field", "name:str", "--field", "sku:str:unique"
+    )
+    rc, report = audit_json(project)
+    assert not [f for f in report["findings"] if f["path"].startswith("inventory/")], report
+    rc, report = audit_json(project, "inventory")
+    assert (rc, report["findings"]) == (0, [])
