@@ -94,3 +94,32 @@ def test_transaction_local_context_is_fine_with_atomic_requests(tmp_path: Path) 
         if "transaction-locally" in f.message
     ]
     assert lost == []
+
+
+def test_scaffolds_own_tenancy_core_is_audit_clean(tmp_path: Path) -> None:
+    """`scaffold init` renders the tenancy core into a project that has none; the audit has
+    nothing to say about it (it is the reference the rules describe)."""
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.helpers.djproject import git_init
+
+    root = tmp_path / "p"
+    shutil.copytree(FIXTURES / "precision", root)
+    git_init(root)
+    proc = subprocess.run(
+        [sys.executable, "-m", "scaffold", "init", "--no-input", "--project", str(root)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    core = [
+        p
+        for p in root.rglob("*.py")
+        if "set_tenant_context" in p.read_text() and "def set_tenant_context" in p.read_text()
+    ]
+    assert core, "init wrote no tenancy core"
+    findings = audit(root, jobs=1, cache=False).findings
+    package = core[0].relative_to(root).parts[0]
+    assert not [f for f in findings if f.path.startswith(f"{package}/")]
