@@ -359,3 +359,24 @@ def test_module_from_unreleased_template_updates_even_if_tagged_elsewhere(
     assert answers(root, "inv")["_commit"] == "v0.2.0"
     assert (root / "inv" / "models.py").read_text() == "class Item:\n    id = None\n"
     assert V2_FOOTER in (root / "inv" / "views.py").read_text()
+
+
+def test_project_in_a_subfolder_of_the_repository(tmp_path: Path, toy: TemplateRepo) -> None:
+    """A monorepo: the Django project is backend/, the git top is one level up."""
+    top = tmp_path / "mono"
+    root = top / "backend"
+    root.mkdir(parents=True)
+    (root / "manage.py").write_text("")
+    (top / "frontend.txt").write_text("not ours\n")
+    git(top, "init", "-q", "-b", "main")
+    generate(root, "inv")
+    git(top, "add", "-A")
+    git(top, "commit", "-qm", "generate")
+    user_edit(root, 'HEADER = "header"', USER_HEADER)
+    (top / "frontend.txt").write_text("dirty elsewhere in the repo\n")
+    release_v2(toy)
+    result = update_modules(root, ["inv"]).modules[0]
+    assert result.merged == ["inv/views.py"] and result.created == ["inv/filters.py"]
+    views = (root / "inv" / "views.py").read_text()
+    assert USER_HEADER in views and V2_FOOTER in views
+    assert (top / "frontend.txt").read_text() == "dirty elsewhere in the repo\n"
