@@ -380,3 +380,22 @@ def test_project_in_a_subfolder_of_the_repository(tmp_path: Path, toy: TemplateR
     views = (root / "inv" / "views.py").read_text()
     assert USER_HEADER in views and V2_FOOTER in views
     assert (top / "frontend.txt").read_text() == "dirty elsewhere in the repo\n"
+
+
+def test_file_removed_from_the_template_is_deleted_and_new_answers_get_defaults(
+    project: Path, toy: TemplateRepo
+) -> None:
+    toy.write({"{{module_name}}/models.py.jinja": None})
+    toy.write({"{{module_name}}/entities.py.jinja": "class {{ model_name }}:\n    plural = '{{ plural }}'\n"})
+    (toy.folder / "copier.yml").write_text(
+        (toy.folder / "copier.yml").read_text() + "plural:\n  type: str\n  default: items\n"
+    )
+    toy.release("0.2.0", "- models.py renamed entities.py; new question `plural`")
+    report = update_modules(project, ["inv"], pretend=True)
+    assert "+++ /dev/null" in report.diff and report.modules[0].deleted == ["inv/models.py"]
+    assert (project / "inv" / "models.py").exists()
+    result = update_modules(project, ["inv"]).modules[0]
+    assert result.deleted == ["inv/models.py"] and result.created == ["inv/entities.py"]
+    assert not (project / "inv" / "models.py").exists()
+    assert "plural = 'items'" in (project / "inv" / "entities.py").read_text()
+    assert answers(project, "inv")["plural"] == "items"
