@@ -7,20 +7,21 @@ Each module declares itself as data::
         name="unscoped-viewset-queryset",
         summary="...",
         fixable=True,
-        needles=(b"rest_framework",),
+        needles=(b"queryset",),
         check=check,
         doc=__doc__,
     )
 
 and is registered when imported; :func:`all_rules` imports every module of this package,
-so nobody keeps a list by hand. Codes are stable and never reused.
+so nobody keeps a list by hand. Codes are stable and never reused. The module docstring is
+the rule's documentation in ruff's sections (What it does / Why is this bad? / Example /
+Use instead / Fix safety / References); ``docs/rules/<CODE>.md`` is generated from it.
 
 A rule's ``scope`` says what ``check`` receives:
 
-- ``"file"``: a :class:`scaffold.rules._context.FileContext` (one parsed source file; the
-  rule runs only on files containing one of its ``needles``, the byte prefilter);
-- ``"project"``: a :class:`scaffold.rules._context.ProjectContext` (cross-file rules: urls
-  to views, urls to the onboarding middleware);
+- ``"file"``: a :class:`scaffold.rules._context.FileContext` (one parsed source file, with
+  the project index to resolve names, base classes, models, urls and the middleware across
+  files); the rule runs through the engine only on files containing one of its ``needles``;
 - ``"database"``: a :class:`scaffold.rules._live.DatabaseContext` (read-only catalog
   queries, only with ``--database-url``).
 """
@@ -73,7 +74,7 @@ class Rule:
     check: Callable[[Any], Iterable[Finding]]
     doc: str
     fixable: bool = False
-    scope: Literal["file", "project", "database"] = "file"
+    scope: Literal["file", "database"] = "file"
     # Byte strings one of which must occur in a file before it is parsed for this rule.
     needles: tuple[bytes, ...] = ()
     # Top-level packages the file must import for the rule to run (return early otherwise).
