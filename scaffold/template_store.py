@@ -573,6 +573,6 @@ def release_state(name: str, templates_dir: Path) -> ReleaseState:
             False,
             True,
             f"templates/{name} differs from its release {tag} ({', '.join(changed)}): bump "
-            f"templates/{name}/VERSION, add a CHANGELOG.md section, run scripts/release_template.py",
+            f"templates/{name}/VERSION, add a CHANGELOG.md section, run python -m scaffold.release",
         )
     return ReleaseState(True, False, f"templates/{name} is release {tag}")

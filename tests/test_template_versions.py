@@ -186,14 +186,14 @@ def test_repo_bundle_matches_templates_module() -> None:
     """templates/module may only differ from its newest release after VERSION was bumped."""
     tags = _released_tags()
     if not tags:
-        pytest.skip("templates/module has no release yet (run scripts/release_template.py)")
+        pytest.skip("templates/module has no release yet (run python -m scaffold.release)")
     version = (REPO / "templates" / "module" / "VERSION").read_text().strip()
     assert Version(version) >= Version(tags[-1]), f"VERSION {version} is older than the released {tags[-1]}"
     state = template_store.release_state("module", REPO / "templates")
     assert not state.drifted, state.message
 
 
-def test_release_state_and_script(toy: TemplateRepo) -> None:
+def test_release_state_and_command(toy: TemplateRepo) -> None:
     (toy.folder / "VERSION").write_text("0.1.0\n")
     assert "not released yet" in template_store.release_state("module", toy.root).message
     toy.release("0.1.0")
@@ -201,9 +201,10 @@ def test_release_state_and_script(toy: TemplateRepo) -> None:
     toy.edit("{{module_name}}/models.py.jinja", "pass", "id = None")
     state = template_store.release_state("module", toy.root)
     assert state.drifted and "{{module_name}}/models.py.jinja" in state.message
-    # The script's --check reports on the repo's own template: 0 released, 1 not (yet).
+    # `python -m scaffold.release --check` reports on the repo's own template: 0 released, 1 not (yet).
     proc = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "release_template.py"), "--check"],
+        [sys.executable, "-m", "scaffold.release", "--check"],
+        cwd=REPO,
         capture_output=True,
         text=True,
     )

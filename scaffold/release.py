@@ -1,8 +1,9 @@
 """Release the module template: append templates/module/ as tag v<VERSION> to templates/module.bundle.
 
-    python scripts/release_template.py            # release templates/module/VERSION
-    python scripts/release_template.py --check    # exit 1 if templates/module differs from its release
+    python -m scaffold.release            # release templates/module/VERSION
+    python -m scaffold.release --check    # exit 1 if templates/module differs from its release
 
+A maintainer tool for a scaffold source checkout (the wheel ships released bundles only).
 Before running it: bump templates/module/VERSION (PEP 440) and add a `## <version>` section
 to CHANGELOG.md. Commit the updated bundle together with the template. See
 docs/template-versioning.md.
@@ -14,21 +15,29 @@ import argparse
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from scaffold import template_store
+from scaffold.errors import ScaffoldError
 
-from scaffold import template_store  # noqa: E402
-from scaffold.errors import ScaffoldError  # noqa: E402
+# The source checkout this module lives in: <repo>/scaffold/release.py.
+REPO = Path(__file__).resolve().parents[1]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m scaffold.release", description=(__doc__ or "").splitlines()[0]
+    )
     parser.add_argument("--name", default="module", help="template folder under templates/ (default: module)")
     parser.add_argument(
         "--check", action="store_true", help="only report whether VERSION is released unchanged"
     )
     args = parser.parse_args(argv)
     templates = REPO / "templates"
+    if not (templates / args.name / "VERSION").is_file():
+        print(
+            f"error: {templates / args.name / 'VERSION'} not found; run this from a scaffold source checkout",
+            file=sys.stderr,
+        )
+        return 2
     try:
         if args.check:
             state = template_store.release_state(args.name, templates)
