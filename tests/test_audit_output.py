@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from scaffold.cli import main
-
-FIXTURES = Path(__file__).parent / "fixtures" / "audit"
+from tests.helpers.audit_fixtures import audit_fixture
 
 
 @pytest.fixture()
 def project(tmp_path: Path) -> Path:
-    root = tmp_path / "proj"
-    shutil.copytree(FIXTURES / "TEN001", root)
-    return root
+    return audit_fixture("TEN001", tmp_path)
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
@@ -129,8 +125,7 @@ def test_cache_follows_changes_in_other_files(tmp_path: Path) -> None:
     """A warm audit reuses results, but editing a base class in another file invalidates them."""
     from scaffold.audit import audit
 
-    root = tmp_path / "proj"
-    shutil.copytree(FIXTURES / "precision", root)
+    root = audit_fixture("precision", tmp_path)
     first = audit(root, select="TEN001", jobs=1)
     assert (root / ".scaffold-cache").is_dir()
     assert audit(root, select="TEN001", jobs=1).findings == first.findings

@@ -10,8 +10,8 @@ import pytest
 
 from scaffold.audit import audit
 from scaffold.rules import all_rules
+from tests.helpers.audit_fixtures import AUDIT_FIXTURES, audit_fixture
 
-FIXTURES = Path(__file__).parent / "fixtures" / "audit"
 EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>TEN\d{3}(?:\s*,\s*TEN\d{3})*)")
 STATIC = [r.code for r in all_rules() if r.scope == "file"]
 
@@ -34,9 +34,9 @@ def reported(root: Path, select: str) -> set[tuple[str, int, str]]:
 
 
 @pytest.mark.parametrize("code", STATIC)
-def test_rule_fixture(code: str) -> None:
-    root = FIXTURES / code
-    assert root.is_dir(), f"every static rule needs a fixture project: {root}"
+def test_rule_fixture(code: str, tmp_path: Path) -> None:
+    assert (AUDIT_FIXTURES / code).is_dir(), f"every static rule needs a fixture project: {code}"
+    root = audit_fixture(code, tmp_path)
     want = expected(root)
     assert want, f"{root} marks no expected finding"
     assert {w for w in want if w[2] == code}, f"{root} marks no {code} finding"
@@ -45,14 +45,14 @@ def test_rule_fixture(code: str) -> None:
     assert reported(root, codes) == want
 
 
-def test_precision_base_classes_mixins_owner_filters_and_configured_field() -> None:
+def test_precision_base_classes_mixins_owner_filters_and_configured_field(tmp_path: Path) -> None:
     """business_id via config, scoping through a cross-file mixin and base class, owner filters."""
-    root = FIXTURES / "precision"
+    root = audit_fixture("precision", tmp_path)
     assert reported(root, "TEN00") == expected(root)
 
 
-def test_findings_carry_symbol_message_and_fixable() -> None:
-    report = audit(FIXTURES / "TEN001", select="TEN001", jobs=1, cache=False)
+def test_findings_carry_symbol_message_and_fixable(tmp_path: Path) -> None:
+    report = audit(audit_fixture("TEN001", tmp_path), select="TEN001", jobs=1, cache=False)
     by_line = {f.line: f for f in report.findings}
     f = by_line[16]
     assert (f.path, f.column, f.symbol, f.fixable) == ("shop/views.py", 5, "AttrOnly", True)
@@ -60,10 +60,7 @@ def test_findings_carry_symbol_message_and_fixable() -> None:
 
 
 def test_noqa_and_per_file_ignores(tmp_path: Path) -> None:
-    import shutil
-
-    root = tmp_path / "p"
-    shutil.copytree(FIXTURES / "TEN050", root)
+    root = audit_fixture("TEN050", tmp_path)
     assert reported(root, "TEN050")
     (root / "pyproject.toml").write_text('[tool.scaffold]\nper_file_ignores = { "shop/*" = ["TEN05"] }\n')
     report = audit(root, select="TEN050", jobs=1, cache=False)
@@ -82,10 +79,7 @@ def test_framework_not_imported_means_no_findings(tmp_path: Path) -> None:
 
 
 def test_transaction_local_context_is_fine_with_atomic_requests(tmp_path: Path) -> None:
-    import shutil
-
-    root = tmp_path / "p"
-    shutil.copytree(FIXTURES / "TEN050", root)
+    root = audit_fixture("TEN050", tmp_path)
     settings = root / "proj" / "settings.py"
     settings.write_text(settings.read_text() + 'DATABASES = {"default": {"ATOMIC_REQUESTS": True}}\n')
     lost = [
@@ -99,14 +93,12 @@ def test_transaction_local_context_is_fine_with_atomic_requests(tmp_path: Path) 
 def test_scaffolds_own_tenancy_core_is_audit_clean(tmp_path: Path) -> None:
     """`scaffold init` renders the tenancy core into a project that has none; the audit has
     nothing to say about it (it is the reference the rules describe)."""
-    import shutil
     import subprocess
     import sys
 
     from tests.helpers.djproject import git_init
 
-    root = tmp_path / "p"
-    shutil.copytree(FIXTURES / "precision", root)
+    root = audit_fixture("precision", tmp_path)
     git_init(root)
     proc = subprocess.run(
         [sys.executable, "-m", "scaffold", "init", "--no-input", "--project", str(root)],
