@@ -379,10 +379,9 @@ def test_atomic_requests_for_a_transaction_local_context_without_transaction(tmp
 def test_fix_then_audit_agree_on_viewsets(tmp_path: Path, fixture: str, left: set[tuple[str, str]]) -> None:
     """migrate-viewsets' rewrites clear exactly what TEN001-TEN004 report, except the cases
     both sides send to manual review."""
-    import shutil
+    from tests.helpers.audit_fixtures import audit_fixture
 
-    root = tmp_path / fixture
-    shutil.copytree(Path(__file__).parent / "fixtures" / "audit" / fixture, root)
+    root = audit_fixture(fixture, tmp_path)
     result = fix(root, select="TEN00", jobs=1, cache=False)
     for change in result.changes:
         ast.parse(change.new)
