@@ -179,9 +179,14 @@ class Unit(Protocol):
       :class:`ManualReview`.
     """
 
-    code: str
-    version: str
-    needles: tuple[bytes, ...]
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def needles(self) -> tuple[bytes, ...]: ...
 
     def analyze(self, ctx: FileContext) -> Analysis: ...
 
@@ -381,14 +386,16 @@ class Cache:
         except (OSError, ValueError):
             pass
 
-    def get(self, rel: str, digest: str, hash_of: Callable[[str], str | None]) -> FileResult | None:
+    def get(self, rel: str, digest: str, hash_of: Callable[[str], str | None]) -> dict[str, Any] | None:
+        """The stored entry (``s`` status, ``m`` messages, ``d`` dependency hashes) when
+        the file and every file its result depends on are unchanged; else None."""
         entry = self.entries.get(rel)
         if not entry or entry.get("h") != digest:
             return None
         for dep, dep_hash in entry.get("d", {}).items():
             if hash_of(dep) != dep_hash:
                 return None
-        return None if entry.get("s") is None else entry  # type: ignore[return-value]
+        return None if entry.get("s") is None else entry
 
     def put(self, result: FileResult, digest: str) -> None:
         self.entries[result.rel] = {

@@ -43,7 +43,7 @@ class Plan:
 
 def _node_at(tree: ast.AST, kind: type, line: int, col: int, ctx: FileContext) -> Any:
     for node in ast.walk(tree):
-        if isinstance(node, kind) and node.lineno == line and ctx.column(node) == col:
+        if isinstance(node, kind) and getattr(node, "lineno", None) == line and ctx.column(node) == col:
             return node
     return None
 
@@ -164,10 +164,14 @@ def plan_ten010(ctx: FileContext, findings: list[Finding], plan: Plan) -> None:
 
     by_pos = {(f.line, f.column - 1): f for f in findings}
     route_positions = {(r.call.lineno, ctx.column(r.call)) for r in rkm.routes(ctx)}
-    for key, f in by_pos.items():
+    for key, pending in by_pos.items():
         if key not in route_positions:  # a router registration: the fix is in the viewset
             plan.manual.append(
-                (f.line, f.column - 1, f"{f.message.split(': requests')[0]}; rename the parameter by hand")
+                (
+                    pending.line,
+                    pending.column - 1,
+                    f"{pending.message.split(': requests')[0]}; rename the parameter by hand",
+                )
             )
     for route in rkm.routes(ctx):
         key = (route.call.lineno, ctx.column(route.call))
@@ -186,7 +190,11 @@ def plan_ten010(ctx: FileContext, findings: list[Finding], plan: Plan) -> None:
             cls_mro = mro(ctx.index, ref) if ref is not None else []
             fns = []
             if view.args and isinstance(view.args[0], ast.Dict):
-                names = [v.value for v in view.args[0].values if isinstance(v, ast.Constant)]
+                names = [
+                    v.value
+                    for v in view.args[0].values
+                    if isinstance(v, ast.Constant) and isinstance(v.value, str)
+                ]
                 found = [rkm._method(cls_mro, n) for n in names]
                 fns = [x[1] for x in found if x is not None]
                 if not fns:  # DRF's own detail actions: the lookup kwarg
@@ -225,7 +233,7 @@ def plan_ten010(ctx: FileContext, findings: list[Finding], plan: Plan) -> None:
             (
                 k.value.value
                 for k in route.call.keywords
-                if k.arg == "name" and isinstance(k.value, ast.Constant)
+                if k.arg == "name" and isinstance(k.value, ast.Constant) and isinstance(k.value.value, str)
             ),
             None,
         )

@@ -248,9 +248,10 @@ def _target(store: TemplateStore, source: TemplateSource, vcs_ref: str | None) -
         if store.has_ref(candidate):
             version = tag_version(candidate)
             return candidate, str(version) if version else candidate
-    known = ", ".join(
-        sorted((r.removeprefix("refs/tags/") for r in store.refs() if is_release(r)), key=tag_version)
-    )  # type: ignore[arg-type]
+    released = {
+        v: r.removeprefix("refs/tags/") for r in store.refs() if is_release(r) and (v := tag_version(r))
+    }
+    known = ", ".join(released[v] for v in sorted(released))
     raise UsageError(f"--vcs-ref {vcs_ref}: no such template version (released: {known or 'none'})")
 
 

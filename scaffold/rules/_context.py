@@ -178,7 +178,7 @@ class ClassRef:
         return self.mod.imports.qualify(expr, self.mod.local)
 
     def body_assign_stmt(self, name: str) -> ast.stmt | None:
-        found = None
+        found: ast.stmt | None = None
         for stmt in self.node.body:
             if isinstance(stmt, ast.Assign) and any(
                 isinstance(t, ast.Name) and t.id == name for t in stmt.targets

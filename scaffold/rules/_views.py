@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from scaffold.index import ProjectIndex
 from scaffold.rules._context import ClassRef, FileContext, Settings, class_ref, mro, resolve_function
 
+# ``try`` and, on Python 3.11+, ``try ... except*`` (same fields, so walked alike).
+TRY_NODES: tuple[type[ast.Try], ...] = (ast.Try, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))  # type: ignore[attr-defined]
+
 DRF_VIEW_PREFIXES = (
     "rest_framework.viewsets.",
     "rest_framework.generics.",
@@ -422,7 +425,7 @@ class _Analyzer:
                 if r is None:
                     return None
                 env = r
-            elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+            elif isinstance(stmt, TRY_NODES):
                 before = dict(env)
                 a = self._run(stmt.body, owner, dict(env), set(env_user), out)
                 if a is not None and stmt.orelse:

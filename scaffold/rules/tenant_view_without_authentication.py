@@ -35,6 +35,7 @@ public on tenant data changes behaviour: anonymous requests now get 401/403.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 
 from scaffold.rules import Finding, Rule, register
@@ -50,7 +51,8 @@ def check(ctx: FileContext) -> Iterator[Finding]:
         if names and not all(n in ALLOW_ANY for n in names):
             continue
         what = "AllowAny" if names else "no permission class"
-        if owner is None:
+        where: ast.AST
+        if owner is None or node is None:
             where, inherited = an.cls.node, ""
             source = "the REST_FRAMEWORK default"
         else:
