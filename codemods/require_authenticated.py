@@ -1,4 +1,4 @@
-"""Give tenant-data DRF views ``permission_classes = [IsAuthenticated]``.
+"""Give tenant-data DRF views ``permission_classes = (IsAuthenticated,)``.
 
 A view with no ``permission_classes`` falls back to ``DEFAULT_PERMISSION_CLASSES``, which is
 ``AllowAny`` unless configured; ``AllowAny`` on tenant data lets anonymous requests in. The
@@ -85,7 +85,12 @@ class _Fill(cst.CSTTransformer):
         self.elements = elements
 
     def leave_List(self, original_node: cst.List, updated_node: cst.List) -> cst.List:
-        return updated_node if updated_node.elements else updated_node.with_changes(elements=self.elements)
+        if updated_node.elements:
+            return updated_node
+        # The pattern is a tuple `(IsAuthenticated,)`: a list needs no trailing comma.
+        return updated_node.with_changes(
+            elements=[e.with_changes(comma=cst.MaybeSentinel.DEFAULT) for e in self.elements]
+        )
 
     def leave_Tuple(self, original_node: cst.Tuple, updated_node: cst.Tuple) -> cst.Tuple:
         if updated_node.elements:

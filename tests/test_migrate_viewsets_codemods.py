@@ -45,7 +45,7 @@ from app.models import Supplier
 class SupplierViewSet(viewsets.ModelViewSet):
     queryset = Supplier.objects.all()
     serializer_class = SupplierSerializer
-    permission_classes = [IsAuthenticated]
+    permission_classes = (IsAuthenticated,)
 
     def get_queryset(self):
         tenant_id = getattr(self.request.user, "tenant_id", None)

@@ -116,7 +116,8 @@ def test_views_use_the_secure_pattern(project: DjangoProject) -> None:
     from scaffold import pattern
 
     views = (project.root / "inventory/views.py").read_text()
-    assert "    permission_classes = [IsAuthenticated]\n" in views
+    assert "    permission_classes = (IsAuthenticated,)\n" in views
+    assert f"    {pattern.permission_classes()}" in views
     for block in (
         pattern.get_queryset("StockItem.objects"),
         pattern.perform_create(),

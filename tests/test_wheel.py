@@ -65,7 +65,7 @@ def test_installed_wheel_finds_template_outside_repo(venv: Path, tmp_path: Path)
     template_dir, pattern_line = proc.stdout.splitlines()
     assert Path(template_dir).is_relative_to(venv)
     assert "site-packages/scaffold/_templates/module" in template_dir
-    assert pattern_line == "permission_classes = [IsAuthenticated]"
+    assert pattern_line == "permission_classes = (IsAuthenticated,)"
     version = subprocess.run(
         [str(venv / "bin" / "scaffold"), "--version"], cwd=tmp_path, capture_output=True, text=True, env=env
     )

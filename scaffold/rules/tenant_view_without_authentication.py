@@ -15,19 +15,21 @@ authenticated user first.
 ## Example
 ```python
 class SupplierViewSet(viewsets.ModelViewSet):
-    permission_classes = [AllowAny]
+    permission_classes = (AllowAny,)
 ```
 
 ## Use instead
 ```python
 class SupplierViewSet(viewsets.ModelViewSet):
-    permission_classes = [IsAuthenticated]
+    permission_classes = (IsAuthenticated,)
 ```
 
 ## Fix safety
-`scaffold fix --select TEN003` / `scaffold migrate-viewsets` sets
-`permission_classes = [IsAuthenticated]` and adds the import. A view that was deliberately
-public on tenant data changes behaviour: anonymous requests now get 401/403.
+`scaffold fix --select TEN003` / `scaffold migrate-viewsets` adds the pattern's
+`permission_classes = (IsAuthenticated,)` (a tuple: no mutable class attribute) where none
+is declared, or puts `IsAuthenticated` in place of `AllowAny` in the existing list or tuple,
+and adds the import. A view that was deliberately public on tenant data changes behaviour:
+anonymous requests now get 401/403.
 
 ## References
 - [DRF: Permissions](https://www.django-rest-framework.org/api-guide/permissions/)

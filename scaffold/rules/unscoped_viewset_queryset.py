@@ -42,7 +42,7 @@ class SupplierViewSet(viewsets.ModelViewSet):
 ```python
 class SupplierViewSet(viewsets.ModelViewSet):
     serializer_class = SupplierSerializer
-    permission_classes = [IsAuthenticated]
+    permission_classes = (IsAuthenticated,)
 
     def get_queryset(self):
         tenant_id = getattr(self.request.user, "tenant_id", None)
