@@ -28,7 +28,8 @@ import sys
 
 import pytest
 
-from tests.helpers.djproject import VENV_BIN, DjangoProject, copy_example, git
+from tests.helpers.djproject import DjangoProject, copy_example, git
+from tests.helpers.lint import assert_ruff_clean
 
 WAREHOUSE = [
     "new-module",
@@ -134,15 +135,7 @@ def test_check_and_makemigrations_are_clean(project: DjangoProject) -> None:
 
 
 def test_generated_code_passes_ruff_and_never_imports_scaffold(project: DjangoProject) -> None:
-    paths = [str(project.root / m) for m in MODULES]
-    ruff = str(VENV_BIN / "ruff")
-    for cmd in (
-        [ruff, "check", "--isolated", "--select", "E4,E7,E9,F,I,B,W", *paths],
-        [ruff, "format", "--isolated", "--check", *paths],
-        [ruff, "format", "--isolated", "--check", "--line-length", "120", *paths],
-    ):
-        proc = subprocess.run(cmd, cwd=project.root, capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert_ruff_clean(project.root, list(MODULES))
     for module in MODULES:
         for path in (project.root / module).rglob("*.py"):
             tree = ast.parse(path.read_bytes())

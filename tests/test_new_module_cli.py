@@ -459,18 +459,11 @@ def test_longest_names_and_no_fields_stay_ruff_and_django_clean(scratch: Path) -
     import sys
 
     from tests.helpers.djproject import VENV_BIN
+    from tests.helpers.lint import assert_ruff_clean
 
     assert run(scratch, *LONG, "--no-input") == 0
     assert run(scratch, "bare", "--no-input") == 0
-    paths = ["a_very_long_module_name_for_ab", "bare"]
-    ruff = str(VENV_BIN / "ruff")
-    for cmd in (
-        [ruff, "format", "--isolated", "--check", *paths],
-        [ruff, "format", "--isolated", "--check", "--line-length", "120", *paths],
-        [ruff, "check", "--isolated", "--select", "E4,E7,E9,F,I,B,W", *paths],
-    ):
-        proc = subprocess.run(cmd, cwd=scratch, capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert_ruff_clean(scratch, ["a_very_long_module_name_for_ab", "bare"])
     models = (scratch / "a_very_long_module_name_for_ab/models.py").read_text()
     names = [line.split('"')[1] for line in models.splitlines() if line.strip().startswith("name=")]
     assert len(names) == 5 and all(len(n) <= 63 for n in names) and len(set(names)) == 5

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.djproject import VENV_BIN, DjangoProject, git_init
+from tests.helpers.lint import assert_ruff_clean
 from tests.test_new_module import (  # noqa: F401 - the shared scenario tests run here too
     INVENTORY,
     SCENARIO,
@@ -157,14 +158,8 @@ def test_generated_module_tests_pass_as_non_superuser(project: DjangoProject) ->
 
 
 def test_generated_code_passes_ruff(project: DjangoProject) -> None:
-    paths = [str(project.root / m) for m in MODULES]
-    ruff = str(VENV_BIN / "ruff")
-    for cmd in (
-        [ruff, "check", "--isolated", "--select", "E4,E7,E9,F,I,B,W", *paths],
-        [ruff, "format", "--isolated", "--check", *paths],
-    ):
-        proc = subprocess.run(cmd, cwd=project.root, capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+    """The modules and the tenancy core scaffold init rendered."""
+    assert_ruff_clean(project.root, [*MODULES, "tenancy"])
 
 
 def test_rls_enabled_forced_with_policy(project: DjangoProject) -> None:
