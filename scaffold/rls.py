@@ -7,28 +7,14 @@ here (allowlists), because they are written into SQL text.
 
 from __future__ import annotations
 
-import functools
 import re
-from typing import Any
-
-import jinja2
 
 from scaffold.config import TENANT_SETTING
 from scaffold.errors import UsageError
-from scaffold.templates import template_path
+from scaffold.templates import macros
 
 # A PostgreSQL identifier scaffold will quote: lower-case, no quotes, at most 63 bytes.
 SQL_IDENT = re.compile(r"^[a-z_][a-z0-9_$]{0,62}$")
-
-
-@functools.lru_cache(maxsize=1)
-def _macros() -> Any:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_path("module"))),
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    return env.get_template("_macros/rls.jinja").module
 
 
 def policy_name_for(table: str) -> str:
@@ -56,7 +42,7 @@ def enable_rls_sql(
     """ENABLE + FORCE row-level security on ``table`` and create its tenant policy."""
     policy_name = policy_name or policy_name_for(table)
     _check(table, tenant_field, setting, policy_name)
-    return str(_macros().enable_rls(table, tenant_field, setting, policy_name)) + "\n"
+    return str(macros("rls").enable_rls(table, tenant_field, setting, policy_name)) + "\n"
 
 
 def disable_rls_sql(
@@ -68,4 +54,4 @@ def disable_rls_sql(
     """The reverse of :func:`enable_rls_sql`."""
     policy_name = policy_name or policy_name_for(table)
     _check(table, tenant_field, setting, policy_name)
-    return str(_macros().disable_rls(table, tenant_field, setting, policy_name)) + "\n"
+    return str(macros("rls").disable_rls(table, tenant_field, setting, policy_name)) + "\n"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
+from typing import Any
 
 from scaffold.errors import ScaffoldError
 
@@ -37,3 +39,22 @@ def template_source(name: str) -> tuple[str, str | None]:
     from scaffold.template_store import resolve
 
     return resolve(name).as_tuple()
+
+
+@functools.cache
+def macros(name: str) -> Any:
+    """The jinja macros of ``templates/module/_macros/<name>.jinja`` (``secure``, ``rls``).
+
+    The module template imports the same files, so scaffold's own renderings
+    (:mod:`scaffold.pattern` for the codemods, :mod:`scaffold.rls` for SQL) and generated
+    modules share one source. Same jinja settings as the template (``copier.yml``
+    ``_envops``): trailing newlines kept, undefined names are errors.
+    """
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_path("module"))),
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    return env.get_template(f"_macros/{name}.jinja").module
