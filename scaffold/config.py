@@ -66,6 +66,8 @@ class Detection:
     value: Any = None
     candidates: list[str] = field(default_factory=list)
     reason: str = ""
+    # Files that might have been a candidate but do not parse (project-relative paths).
+    unparsable: list[str] = field(default_factory=list)
 
 
 def _validate(key: str, value: Any) -> Any:
@@ -318,12 +320,14 @@ def _assigns_name(tree: ast.AST, names: tuple[str, ...]) -> list[str | None]:
 
 def _detect_middleware(cfg: Config) -> Detection:
     candidates: list[str] = []
+    unparsable: list[str] = []
     for src in iter_python_files(cfg.root, cfg.exclude_globs):
         data = src.path.read_bytes()
         if b"EXEMPT_PATHS" not in data and b"PROTECTED_PATHS" not in data:
             continue
         tree = _parse(src.path)
         if tree is None:
+            unparsable.append(src.rel)
             continue
         owners = _assigns_name(tree, ("EXEMPT_PATHS", "PROTECTED_PATHS"))
         if not owners:
@@ -332,8 +336,11 @@ def _detect_middleware(cfg: Config) -> Detection:
         owner = next((o for o in owners if o), None)
         candidates.append(f"{module}:{owner}" if owner else module)
     if len(candidates) == 1:
-        return Detection(candidates[0])
-    return Detection(None, candidates, "no module assigns EXEMPT_PATHS or PROTECTED_PATHS")
+        return Detection(candidates[0], unparsable=unparsable)
+    if unparsable and not candidates:
+        reason = f"{unparsable[0]} mentions EXEMPT_PATHS / PROTECTED_PATHS but does not parse"
+        return Detection(None, [], reason, unparsable)
+    return Detection(None, candidates, "no module assigns EXEMPT_PATHS or PROTECTED_PATHS", unparsable)
 
 
 def _detect_tenancy(cfg: Config) -> Detection:

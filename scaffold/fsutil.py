@@ -77,13 +77,53 @@ class ChangeSet:
 
     changes: list[Change] = field(default_factory=list)
 
+    def _find(self, path: Path) -> Change | None:
+        return next((c for c in self.changes if c.path == path), None)
+
+    def pending(self, path: Path) -> bytes | None:
+        """What ``path`` will hold once the set is applied: the latest change added for it,
+        else its content on disk (None when it does not exist and nothing creates it).
+
+        Every step that edits a file the set may already change reads it through this, so
+        two edits of one file (INSTALLED_APPS, then EXEMPT_PATHS in the same settings.py)
+        compose instead of the second replacing the first."""
+        change = self._find(path)
+        if change is not None:
+            return change.new
+        return path.read_bytes() if path.exists() else None
+
     def add(self, path: Path, new: bytes | str) -> None:
+        """Plan ``path`` to hold ``new``. A second add for the same path supersedes the
+        first's content but keeps the original disk content as ``old`` (what apply() checks
+        and what the diff starts from); content equal to the disk drops the change."""
         data = new.encode("utf-8") if isinstance(new, str) else new
-        old = path.read_bytes() if path.exists() else None
+        earlier = self._find(path)
+        old = earlier.old if earlier is not None else (path.read_bytes() if path.exists() else None)
+        if earlier is not None:
+            if data == old:
+                self.changes.remove(earlier)
+            else:
+                earlier.new = data
+            return
         if old == data:
             return
-        self.changes = [c for c in self.changes if c.path != path]
         self.changes.append(Change(path, data, old))
+
+    def add_tree(
+        self, src_dir: Path, dest_dir: Path, *, skip: tuple[str, ...] = ("__pycache__",)
+    ) -> list[Path]:
+        """Add every file under ``src_dir`` (a rendered template) at the same relative path
+        under ``dest_dir``, in a stable order; folders named in ``skip`` are left out.
+        Returns every destination path, changed or not."""
+        files: list[Path] = []
+        for dirpath, dirnames, filenames in os.walk(src_dir):
+            dirnames[:] = sorted(d for d in dirnames if d not in skip)
+            for filename in sorted(filenames):
+                src = Path(dirpath) / filename
+                dest = dest_dir / src.relative_to(src_dir)
+                self.add(dest, src.read_bytes())
+                files.append(dest)
+        return files
 
     def __bool__(self) -> bool:
         return bool(self.changes)

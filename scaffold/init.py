@@ -136,7 +136,6 @@ def _render_core(root: Path, package: str, cfg: Config, changes: ChangeSet) -> l
         "tenant_field": cfg.tenant_field,
         "user_tenant_attr": cfg.user_tenant_attr,
     }
-    created: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="scaffold-init-") as tmp:
         try:
             copier.run_copy(
@@ -151,14 +150,7 @@ def _render_core(root: Path, package: str, cfg: Config, changes: ChangeSet) -> l
             )
         except Exception as exc:  # noqa: BLE001 - copier raises many kinds; nothing was written yet
             raise OperationFailed(f"rendering the tenancy core failed ({exc}); nothing was written") from exc
-        base = Path(tmp)
-        for dirpath, _dirs, files in os.walk(base):
-            for name in sorted(files):
-                src = Path(dirpath) / name
-                dest = root / src.relative_to(base)
-                changes.add(dest, src.read_bytes())
-                created.append(dest)
-    return created
+        return changes.add_tree(Path(tmp), root)
 
 
 # -- pyproject.toml ----------------------------------------------------------------------

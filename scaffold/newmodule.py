@@ -36,7 +36,13 @@ from scaffold.config import Config
 from scaffold.errors import ConfigError, SourceError, UsageError
 from scaffold.fsutil import ChangeSet, read_source
 from scaffold.project import find_project, module_file
-from scaffold.registration import add_expression_to_sequence, add_to_sequence, sequence_values
+from scaffold.registration import (
+    add_expression_to_sequence,
+    add_to_sequence,
+    check_syntax,
+    pending_text,
+    sequence_values,
+)
 from scaffold.templates import template_source
 
 FIELD_TYPES = ("str", "text", "int", "decimal", "bool", "date", "datetime", "uuid", "email", "json", "fk")
@@ -532,10 +538,7 @@ def _register_urls(cfg: Config, name: str, route: str, changes: ChangeSet) -> Pa
     except ConfigError as exc:
         raise ConfigError(f"cannot find the root urlconf to include {name}.urls: {exc}") from exc
     rel = path.relative_to(cfg.root).as_posix()
-    try:
-        text, _ = read_source(path)
-    except UnicodeDecodeError as exc:
-        raise SourceError(f"{rel}: not UTF-8; include {name}.urls by hand") from exc
+    text = pending_text(changes, path, rel, f"include {name}.urls by hand")
     target = f"{name}.urls"
     expression = f'path("{route}", include("{target}"))'
     try:
@@ -564,6 +567,8 @@ def _register_middleware(
         det = cfg.detect("middleware")
         if det.candidates:
             cfg.require("middleware")  # raises: ambiguous, naming the candidates and the key
+        for rel in det.unparsable:  # the onboarding middleware itself may be what is broken
+            check_syntax((cfg.root / rel).read_bytes(), rel)
         if protected:
             raise UsageError(
                 "--protected needs an onboarding middleware with PROTECTED_PATHS, and none was found; "
@@ -576,10 +581,7 @@ def _register_middleware(
     module, _, class_name = value.partition(":")
     path = cfg.file_for("middleware")
     rel = path.relative_to(cfg.root).as_posix()
-    try:
-        text, _ = read_source(path)
-    except UnicodeDecodeError as exc:
-        raise SourceError(f"{rel}: not UTF-8; add {prefix!r} to its path lists by hand") from exc
+    text = pending_text(changes, path, rel, f"add {prefix!r} to its path lists by hand")
     wanted, other = ("PROTECTED_PATHS", "EXEMPT_PATHS") if protected else ("EXEMPT_PATHS", "PROTECTED_PATHS")
     kwargs: dict[str, Any] = {"class_name": class_name or None, "filename": rel}
     try:
@@ -603,18 +605,6 @@ def _register_middleware(
         ) from exc
     changes.add(path, new.encode("utf-8"))
     return path
-
-
-def _collect_rendered(tmp: Path, root: Path, changes: ChangeSet) -> list[Path]:
-    files: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(tmp):
-        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-        for filename in sorted(filenames):
-            src = Path(dirpath) / filename
-            dest = root / src.relative_to(tmp)
-            changes.add(dest, src.read_bytes())
-            files.append(dest)
-    return files
 
 
 def plan_module(
@@ -737,7 +727,7 @@ def plan_module(
     plan = ModulePlan(root, name, model, f"{url_prefix}{plural_segment}/", changes)
     with tempfile.TemporaryDirectory(prefix="scaffold-module-") as tmp:
         render_module(data, Path(tmp))
-        rendered = _collect_rendered(Path(tmp), root, changes)
+        rendered = changes.add_tree(Path(tmp), root)
     if exists and changes and not force:
         raise UsageError(
             f"{name}/ already exists and differs from what would be generated; "

@@ -19,20 +19,55 @@ import libcst as cst
 
 from scaffold.config import star_imported_files
 from scaffold.errors import ConfigError, SourceError
-from scaffold.fsutil import ChangeSet, read_source
+from scaffold.fsutil import ChangeSet
 from scaffold.project import module_file
 
-__all__ = ["add_expression_to_sequence", "add_to_sequence", "sequence_values"]
+__all__ = [
+    "add_expression_to_sequence",
+    "add_installed_app",
+    "add_to_sequence",
+    "check_syntax",
+    "pending_text",
+    "sequence_values",
+]
 
 _Seq = cst.List | cst.Tuple
 
 
+def parse_error(filename: str, line: object, message: str) -> SourceError:
+    """The one-line error for a file scaffold must read or edit but cannot parse."""
+    message = " ".join(str(message).split()) or "invalid syntax"
+    return SourceError(f"{filename}: cannot parse (line {line}: {message}); fix the syntax error first")
+
+
+def check_syntax(source: str | bytes, filename: str) -> ast.Module:
+    """``ast.parse`` with a :class:`SourceError` naming the file, line and problem."""
+    try:
+        return ast.parse(source, filename=filename)
+    except SyntaxError as exc:
+        raise parse_error(filename, exc.lineno or "?", exc.msg) from exc
+    except ValueError as exc:  # null bytes
+        raise parse_error(filename, "?", str(exc)) from exc
+
+
 def _parse(source: str, filename: str) -> cst.Module:
+    check_syntax(source, filename)  # Python's own message and line for a real syntax error
     try:
         return cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        line = getattr(exc, "raw_line", "?")
-        raise SourceError(f"{filename}: cannot parse (line {line}); fix the syntax error first") from exc
+        raise parse_error(filename, getattr(exc, "raw_line", "?"), exc.message) from exc
+
+
+def pending_text(changes: ChangeSet, path: Path, filename: str, fix: str) -> str:
+    """The text ``path`` will hold once ``changes`` is applied (its disk text when nothing
+    edits it yet), so successive registration edits of one file compose."""
+    data = changes.pending(path)
+    if data is None:
+        raise SourceError(f"{filename}: no such file; {fix}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{filename}: not UTF-8; {fix}") from exc
 
 
 def _targets(stmt: cst.BaseSmallStatement) -> list[cst.BaseExpression]:
@@ -289,22 +324,45 @@ def add_expression_to_sequence(
 # -- settings: INSTALLED_APPS -----------------------------------------------------------
 
 
-def installed_apps_files(root: Path, settings_module: str) -> list[Path]:
+def _rel(root: Path, path: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def installed_apps_files(root: Path, settings_module: str, changes: ChangeSet | None = None) -> list[Path]:
     """Settings files with a top-level ``INSTALLED_APPS = ...`` assignment, following
-    star imports (``settings/dev.py`` -> ``settings/base.py``) and settings packages."""
+    star imports (``settings/dev.py`` -> ``settings/base.py``) and settings packages.
+
+    A file that Django would run (the settings module and what it star-imports) or that
+    mentions INSTALLED_APPS but does not parse is a :class:`SourceError` naming the line:
+    skipping it would turn a syntax error into a misleading "no INSTALLED_APPS"."""
     start = module_file(root, settings_module)
     if start is None:
         raise ConfigError(f"settings module {settings_module!r} not found; set settings in [tool.scaffold]")
-    files = [start]
+    executed = [start, *star_imported_files(root, start)]
+    files = list(executed)
     if start.name == "__init__.py":
-        files += sorted(p for p in start.parent.glob("*.py") if p != start)
+        files += sorted(p for p in start.parent.glob("*.py") if p not in files)
     for path in list(files):
         files += [p for p in star_imported_files(root, path) if p not in files]
     hits: list[Path] = []
     for path in files:
         try:
-            tree = ast.parse(path.read_bytes())
-        except (SyntaxError, ValueError, OSError):
+            data = changes.pending(path) if changes is not None else path.read_bytes()
+        except OSError:
+            continue
+        if data is None:
+            continue
+        try:
+            tree = ast.parse(data)
+        except (SyntaxError, ValueError) as exc:
+            if path in executed or b"INSTALLED_APPS" in data:
+                rel = _rel(root, path)
+                if isinstance(exc, SyntaxError):
+                    raise parse_error(rel, exc.lineno or "?", exc.msg) from exc
+                raise parse_error(rel, "?", str(exc)) from exc
             continue
         for node in tree.body:
             targets = (
@@ -323,7 +381,7 @@ def installed_apps_files(root: Path, settings_module: str) -> list[Path]:
 def add_installed_app(root: Path, settings_module: str, app: str, changes: ChangeSet) -> list[Path]:
     """Add ``app`` to every INSTALLED_APPS assignment reachable from the settings module
     (into ``changes``); return the settings files that hold it afterwards."""
-    files = installed_apps_files(root, settings_module)
+    files = installed_apps_files(root, settings_module, changes)
     if not files:
         raise SourceError(
             f"no INSTALLED_APPS assignment found from settings module {settings_module!r}; "
@@ -332,11 +390,8 @@ def add_installed_app(root: Path, settings_module: str, app: str, changes: Chang
     edited: list[Path] = []
     errors: list[str] = []
     for path in files:
-        try:
-            text, _newline = read_source(path)
-        except UnicodeDecodeError as exc:
-            raise SourceError(f"{path}: not UTF-8; add {app!r} to INSTALLED_APPS by hand") from exc
-        rel = str(path.relative_to(root))
+        rel = _rel(root, path)
+        text = pending_text(changes, path, rel, f"add {app!r} to INSTALLED_APPS by hand")
         try:
             present = sequence_values(text, "INSTALLED_APPS", filename=rel)
         except SourceError as exc:
