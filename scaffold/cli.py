@@ -66,7 +66,14 @@ def config_cmd(project: Path | None, as_json: bool) -> int:
 @click.option("--no-input", "no_input", is_flag=True, help="Do not ask; apply the detected values.")
 @click.option("--dry-run", "dry_run", is_flag=True, help="Print the diffs; write nothing (exit 1 if due).")
 @click.option("--package", default=None, help="Package for a new tenancy core (default: tenancy).")
-def init_cmd(project: Path | None, no_input: bool, dry_run: bool, package: str | None) -> int:
+@click.option(
+    "--allow-non-postgres",
+    is_flag=True,
+    help="Proceed although DATABASES['default'] is not PostgreSQL (isolation needs PostgreSQL RLS).",
+)
+def init_cmd(
+    project: Path | None, no_input: bool, dry_run: bool, package: str | None, allow_non_postgres: bool
+) -> int:
     """Record the [tool.scaffold] config and add (or record) the project's tenancy core."""
     from scaffold.init import InitResult, init_project
 
@@ -75,7 +82,13 @@ def init_cmd(project: Path | None, no_input: bool, dry_run: bool, package: str |
         return click.confirm("Apply these changes?", default=True)
 
     interactive = not no_input and not dry_run and sys.stdin.isatty()
-    result = init_project(project, dry_run=dry_run, package=package, confirm=confirm if interactive else None)
+    result = init_project(
+        project,
+        dry_run=dry_run,
+        package=package,
+        confirm=confirm if interactive else None,
+        allow_non_postgres=allow_non_postgres,
+    )
     if interactive and result.applied:
         click.echo(f"wrote {len(result.changes.changes)} file(s)")
     else:
@@ -142,6 +155,11 @@ def migrate_viewsets_cmd(
     "--dry-run", is_flag=True, help="Print the diff of every file created or edited; write nothing."
 )
 @click.option("--force", is_flag=True, help="Overwrite the generated files of an existing module.")
+@click.option(
+    "--allow-non-postgres",
+    is_flag=True,
+    help="Generate although DATABASES['default'] is not PostgreSQL (its RLS migration needs PostgreSQL).",
+)
 def new_module_cmd(
     name: str,
     project: Path | None,
@@ -151,22 +169,33 @@ def new_module_cmd(
     no_input: bool,
     dry_run: bool,
     force: bool,
+    allow_non_postgres: bool,
 ) -> int:
     """Generate a secure, tenant-isolated business module NAME and register it."""
     from scaffold import newmodule
 
     if not no_input and newmodule.interactive_possible():
-        newmodule.precheck(project, name)
+        newmodule.precheck(project, name, allow_non_postgres=allow_non_postgres)
         model, fields_list, protected = newmodule.ask(name, model=model, fields=fields, protected=protected)
         fields = tuple(fields_list)
     plan = newmodule.plan_module(
-        project, name, model=model, fields=fields, protected=bool(protected), force=force
+        project,
+        name,
+        model=model,
+        fields=fields,
+        protected=bool(protected),
+        force=force,
+        allow_non_postgres=allow_non_postgres,
     )
     if plan.up_to_date:
         click.echo(f"{name}: already up to date")
+        for warning in plan.warnings:
+            click.echo(f"warning: {warning}", err=True)
         return 0
     if dry_run:
         click.echo(plan.diff(), nl=False)
+        for warning in plan.warnings:
+            click.echo(f"warning: {warning}", err=True)
         return 1
     plan.apply()
     click.echo(plan.summary())

@@ -32,6 +32,7 @@ from scaffold.config import DEFAULTS, IDENT, Config
 from scaffold.errors import ConfigError, OperationFailed
 from scaffold.fsutil import ChangeSet
 from scaffold.project import find_project, module_file
+from scaffold.projectchecks import require_postgres, user_model_problem
 from scaffold.registration import add_installed_app
 from scaffold.templates import template_path
 
@@ -63,6 +64,7 @@ class InitResult:
     changes: ChangeSet
     reasons: dict[Path, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     tenancy_module: str = ""
     rendered_core: bool = False
     applied: bool = False
@@ -75,10 +77,12 @@ class InitResult:
 
     def to_text(self) -> str:
         lines: list[str] = []
+        warnings = [f"warning: {w}" for w in self.warnings]
         if not self.changes:
             lines.append(f"nothing to do: {self.root} is already initialised")
             lines.append(f"tenancy core: {self.tenancy_module}")
             lines.extend(self.notes)
+            lines.extend(warnings)
             return "\n".join(lines)
         for change in sorted(self.changes, key=lambda c: str(c.path)):
             rel = change.path.relative_to(self.root)
@@ -88,6 +92,7 @@ class InitResult:
             lines.append(change.diff(self.root).rstrip("\n"))
         lines.append(f"tenancy core: {self.tenancy_module}")
         lines.extend(self.notes)
+        lines.extend(warnings)
         if self.dry_run:
             lines.append(f"dry run: {len(self.changes.changes)} file(s) would change; nothing was written")
         elif self.applied:
@@ -199,13 +204,28 @@ def _pyproject_text(root: Path, values: dict[str, Any]) -> tuple[bytes, bytes | 
 # -- the plan ----------------------------------------------------------------------------
 
 
-def plan_init(project: str | os.PathLike[str] | None = None, *, package: str | None = None) -> InitResult:
-    """Work out every edit ``scaffold init`` makes; touches nothing."""
+def plan_init(
+    project: str | os.PathLike[str] | None = None,
+    *,
+    package: str | None = None,
+    allow_non_postgres: bool = False,
+) -> InitResult:
+    """Work out every edit ``scaffold init`` makes; touches nothing.
+
+    A default database known (statically) not to be PostgreSQL is refused unless
+    ``allow_non_postgres``; a user model without ``user_tenant_attr`` is a warning: init
+    is setup, and the custom user model may well be the next thing the team writes."""
     root = find_project(project)
     cfg = Config.load(root)
     changes = ChangeSet()
     result = InitResult(root, changes)
     settings_module = cfg.require("settings")
+    warning = require_postgres(root, settings_module, allow=allow_non_postgres)
+    if warning:
+        result.warnings.append(warning)
+    problem = user_model_problem(root, settings_module, cfg.user_tenant_attr)
+    if problem:
+        result.warnings.append(problem)
 
     # 1. The tenancy core: record the existing one, or render ours.
     render_package: str | None = None
@@ -284,10 +304,11 @@ def init_project(
     dry_run: bool = False,
     package: str | None = None,
     confirm: Callable[[InitResult], bool] | None = None,
+    allow_non_postgres: bool = False,
 ) -> InitResult:
     """Plan and apply ``scaffold init``. ``confirm`` (interactive use) sees the plan first
     and may decline; ``dry_run`` writes nothing."""
-    result = plan_init(project, package=package)
+    result = plan_init(project, package=package, allow_non_postgres=allow_non_postgres)
     result.dry_run = dry_run
     if dry_run or not result.changes:
         return result

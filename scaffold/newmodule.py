@@ -400,6 +400,7 @@ class ModulePlan:
     created: list[Path] = field(default_factory=list)
     edited: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def up_to_date(self) -> bool:
@@ -417,6 +418,7 @@ class ModulePlan:
         lines += [f"  created {rel(p)}" for p in self.created]
         lines += [f"  edited  {rel(p)}" for p in self.edited]
         lines += [f"  note: {n}" for n in self.notes]
+        lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
 
@@ -615,10 +617,17 @@ def plan_module(
     fields: Iterable[str | FieldSpec] = (),
     protected: bool = False,
     force: bool = False,
+    allow_non_postgres: bool = False,
 ) -> ModulePlan:
-    """Validate the request, render the module and plan every registration edit."""
+    """Validate the request, render the module and plan every registration edit.
+
+    A default database known not to be PostgreSQL is refused (the RLS migration would
+    crash ``migrate``) unless ``allow_non_postgres``; a user model known to lack
+    ``user_tenant_attr`` is a warning (the generated views fail closed, and middleware may
+    set the attribute at runtime, which no static check can see)."""
     root = find_project(project)
     cfg = Config.load(root)
+    warnings = project_warnings(cfg, allow_non_postgres=allow_non_postgres)
     name = name.strip()
     if not MODULE_NAME.match(name) or len(name) > MAX_NAME:
         check_module_name(name, root, (), ours=False)
@@ -725,6 +734,7 @@ def plan_module(
 
     changes = ChangeSet()
     plan = ModulePlan(root, name, model, f"{url_prefix}{plural_segment}/", changes)
+    plan.warnings = warnings
     with tempfile.TemporaryDirectory(prefix="scaffold-module-") as tmp:
         render_module(data, Path(tmp))
         rendered = changes.add_tree(Path(tmp), root)
@@ -817,10 +827,23 @@ def interactive_possible() -> bool:
     return sys.stdin.isatty()
 
 
-def precheck(project: str | os.PathLike[str] | None, name: str) -> None:
-    """Refuse a bad NAME before asking anything."""
+def project_warnings(cfg: Config, *, allow_non_postgres: bool = False) -> list[str]:
+    """Refuse a project whose database is known not to be PostgreSQL (unless allowed);
+    return the warnings to show (that database when allowed, a user model without the
+    tenant attribute)."""
+    from scaffold.projectchecks import require_postgres, user_model_problem
+
+    settings = cfg.require("settings")
+    warnings = [require_postgres(cfg.root, settings, allow=allow_non_postgres)]
+    warnings.append(user_model_problem(cfg.root, settings, cfg.user_tenant_attr))
+    return [w for w in warnings if w]
+
+
+def precheck(project: str | os.PathLike[str] | None, name: str, *, allow_non_postgres: bool = False) -> None:
+    """Refuse a bad NAME (or a project scaffold cannot work in) before asking anything."""
     root = find_project(project)
     cfg = Config.load(root)
+    project_warnings(cfg, allow_non_postgres=allow_non_postgres)
     ours = (root / answers_file_name(name)).is_file()
     check_module_name(name, root, _installed_apps(cfg), ours)
     if (root / name).exists() and not ours:
