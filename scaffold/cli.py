@@ -304,10 +304,16 @@ def update_cmd(
     return report.exit_code
 
 
-@cli.command("check-update")
+@cli.command("check-update", short_help="List modules whose template is behind (exit 1 if any).")
 @project_option
 def check_update_cmd(project: Path | None) -> int:
-    """List generated modules whose template is behind (exit 1 if any), for CI."""
+    """List generated modules whose template is behind this scaffold's (exit 1 if any), for CI.
+
+    Compares the template version each module's .copier-answers.<module>.yml records
+    (_commit) with the module template this scaffold ships (see `scaffold --version`).
+    Writes nothing. Exit 1 when a module is behind or records no usable version: run
+    `scaffold update --all` (or set _commit by hand); 0 when all are current.
+    """
     from scaffold.update import check_updates
 
     report = check_updates(project)

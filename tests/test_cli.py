@@ -44,7 +44,20 @@ def test_bad_option_is_usage_error(capsys) -> None:
 
 
 def test_every_command_has_help() -> None:
+    """Every command says what it does and takes --project, with no exceptions."""
     for name in cli.commands:
         proc = run(name, "--help")
         assert proc.returncode == 0, (name, proc.stderr)
-        assert "--project" in proc.stdout or name in ("check-update",), name
+        assert proc.stdout.startswith(f"Usage: scaffold {name} "), name
+        description = proc.stdout.split("\n\n")[1].strip()
+        assert description and not description.startswith("Options:"), name
+        assert "--project" in proc.stdout, name
+
+
+def test_check_update_help_names_what_it_compares_and_the_exit_codes() -> None:
+    out = run("check-update", "--help").stdout
+    assert "List generated modules whose template is behind" in out
+    assert "_commit" in out and "scaffold --version" in out
+    assert "Exit 1 when a module is behind" in out and "scaffold update --all" in out
+    listed = run("--help").stdout
+    assert "check-update      List modules whose template is behind (exit 1 if any).\n" in listed
