@@ -30,6 +30,7 @@ import pytest
 
 from tests.helpers.djproject import DjangoProject, copy_example, git
 from tests.helpers.lint import assert_ruff_clean
+from tests.helpers.rls import assert_tenant_rls
 
 WAREHOUSE = [
     "new-module",
@@ -170,20 +171,7 @@ def test_generated_module_tests_pass_as_non_superuser(project: DjangoProject) ->
 def test_rls_enabled_forced_with_policy(project: DjangoProject) -> None:
     """T2: every generated table has ENABLE + FORCE and a NULLIF equality policy."""
     assert project.db is not None
-    with project.db.owner() as conn:
-        rows = conn.execute(
-            "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, count(p.policyname), "
-            "min(p.qual), min(p.with_check) FROM pg_class c LEFT JOIN pg_policies p ON p.tablename = c.relname "
-            "WHERE c.relname IN ('warehouse_warehouse', 'inventory_stockitem', 'ledger_ledger') "
-            "GROUP BY c.relname, c.relrowsecurity, c.relforcerowsecurity"
-        ).fetchall()
-    assert len(rows) == 3
-    for table, enabled, forced, policies, qual, check in rows:
-        assert enabled and forced and policies == 1, table
-        for expr in (qual, check):
-            # a plain equality on the column (no text cast of tenant_id, no OR branch)
-            assert expr.startswith("(tenant_id = (NULLIF(current_setting('app.current_tenant_id'"), expr
-            assert "(tenant_id)::text" not in expr and " OR " not in expr, expr
+    assert_tenant_rls(project.db, ["warehouse_warehouse", "inventory_stockitem", "ledger_ledger"])
 
 
 # -- isolation over HTTP and in SQL, as the runtime role -------------------------------------

@@ -22,6 +22,7 @@ import pytest
 
 from tests.helpers.djproject import VENV_BIN, DjangoProject, git_init
 from tests.helpers.lint import assert_ruff_clean
+from tests.helpers.rls import assert_tenant_rls
 from tests.test_new_module import (  # noqa: F401 - the shared scenario tests run here too
     INVENTORY,
     SCENARIO,
@@ -165,12 +166,4 @@ def test_generated_code_passes_ruff(project: DjangoProject) -> None:
 def test_rls_enabled_forced_with_policy(project: DjangoProject) -> None:
     """T2 for the generated tables."""
     assert project.db is not None
-    with project.db.owner() as conn:
-        rows = conn.execute(
-            "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, count(p.policyname) "
-            "FROM pg_class c LEFT JOIN pg_policies p ON p.tablename = c.relname "
-            "WHERE c.relname IN ('purchasing_supplier', 'warehouse_warehouse', 'inventory_stockitem') "
-            "GROUP BY c.relname, c.relrowsecurity, c.relforcerowsecurity"
-        ).fetchall()
-    assert sorted(r[0] for r in rows) == ["inventory_stockitem", "purchasing_supplier", "warehouse_warehouse"]
-    assert all(r[1] and r[2] and r[3] == 1 for r in rows), rows
+    assert_tenant_rls(project.db, ["purchasing_supplier", "warehouse_warehouse", "inventory_stockitem"])
