@@ -340,6 +340,33 @@ result["same_connection"] = [
     after_anonymous, seen_b == result["list_b"], setting_now(),
 ]
 
+# An error response after a write (DRF handles the exception, so nothing propagates out of
+# the request transaction; no ATOMIC_REQUESTS) rolls the write back: 400 on create, 403 on
+# update.
+from rest_framework.exceptions import PermissionDenied, ValidationError  # noqa: E402
+
+
+def then_raise(save, exc):
+    def hook(self, serializer):
+        save(self, serializer)
+        raise exc
+    return hook
+
+
+original_perform_update = StockItemViewSet.perform_update
+StockItemViewSet.perform_create = then_raise(original_perform_create, ValidationError({"name": ["late"]}))
+created = ca.post(URL, body(31, wa), format="json")
+StockItemViewSet.perform_create = original_perform_create
+StockItemViewSet.perform_update = then_raise(original_perform_update, PermissionDenied("late"))
+name_before = in_tenant(ta, lambda: StockItem.objects.get(pk=item_a["id"]).name)
+updated = ca.patch(f"{URL}{item_a['id']}/", {"name": "written then refused"}, format="json")
+StockItemViewSet.perform_update = original_perform_update
+result["error_rollback"] = [
+    created.status_code, in_tenant(ta, lambda: StockItem.objects.filter(sku="SKU-31").count()),
+    updated.status_code, in_tenant(ta, lambda: StockItem.objects.get(pk=item_a["id"]).name) == name_before,
+    setting_now(),
+]
+
 # T5: no context -> 0 rows from ORM and raw SQL, on this (reused) connection and a fresh one
 def no_context_counts():
     with transaction.atomic():
@@ -524,6 +551,11 @@ def test_context_never_outlives_a_request_on_a_reused_connection(scenario: dict)
 def test_a_request_that_raises_leaves_no_context(scenario: dict) -> None:
     """T17."""
     assert scenario["crash"] == [500, None, True]
+
+
+def test_an_error_response_rolls_back_the_requests_writes(scenario: dict) -> None:
+    """A 400 or 403 raised after the row was saved leaves no row and no change behind."""
+    assert scenario["error_rollback"] == [400, 0, 403, True, None]
 
 
 def test_no_context_means_no_rows(scenario: dict) -> None:

@@ -28,6 +28,7 @@ from tests.test_new_module import (  # noqa: F401 - the shared scenario tests ru
     SCENARIO,
     WAREHOUSE,
     test_a_request_that_raises_leaves_no_context,
+    test_an_error_response_rolls_back_the_requests_writes,
     test_anonymous_and_tenantless_users_are_refused,
     test_check_and_makemigrations_are_clean,
     test_context_never_outlives_a_request_on_a_reused_connection,

@@ -102,6 +102,7 @@ from django.db import connection
 from django.http import JsonResponse
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -152,6 +153,11 @@ class ItemViewSet(TenantScopedViewMixin, viewsets.ModelViewSet):
     def boom(self, request):
         list(self.get_queryset())
         raise RuntimeError("boom after setting the tenant context")
+
+    @action(detail=False, methods=["post"])
+    def late_refusal(self, request):
+        Item.objects.create(tenant_id=self.get_tenant_id(), name="written then refused")
+        raise ValidationError({"name": ["refused after the write"]})
 
 
 class ContextOutsideTransactionView(APIView):
@@ -562,6 +568,26 @@ def test_a_anonymous_b_on_one_backend(project: DjangoProject, env: dict[str, str
     assert r["pooled"] == ("TEST_POOL" in env)
     assert r["ssb"] == ("TEST_SERVER_SIDE_BINDING" in env)
     assert r["conn_max_age"] == (0 if "TEST_POOL" in env else 60)
+
+
+LATE_REFUSAL = f"""
+from django.test import Client
+from items.models import Item, User
+from tenancy import tenant_context
+
+client = Client()
+client.force_login(User.objects.get(username="a"))
+status = client.post("/items/late_refusal/").status_code
+with tenant_context({TENANT_A!r}):
+    rows = Item.objects.filter(name="written then refused").count()
+result = {{"status": status, "rows": rows}}
+"""
+
+
+def test_an_error_response_rolls_back_the_requests_writes(project: DjangoProject) -> None:
+    """A handled exception after a write (400 here) commits nothing: no ATOMIC_REQUESTS
+    needed, TenantScopedViewMixin.dispatch rolls its transaction back."""
+    assert project.script(LATE_REFUSAL) == {"status": 400, "rows": 0}
 
 
 SSB_CONTRAST = f"""

@@ -1,0 +1,61 @@
+"""The secure tenant pattern has one source: ``templates/module/_macros/secure.jinja``.
+
+Generated ViewSets import its macros (copier), the codemods render them (scaffold.pattern),
+and the tenancy core's ``TenantScopedViewMixin`` is a separate copier template that cannot
+import them, so its ``dispatch``/``initial`` are asserted here to be exactly the macro's
+rendering with the mixin's attributes. Behaviour (an error response rolls back the
+request's writes) is proven against PostgreSQL in tests/test_new_module.py and
+tests/test_tenancy_core.py.
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+import jinja2
+
+from scaffold import pattern
+from scaffold.templates import macros, template_path
+
+
+def render_tenancy(relpath: str, **answers: str) -> str:
+    values = {
+        "package": "tenancy",
+        "tenant_setting": "app.current_tenant_id",
+        "tenant_field": "tenant_id",
+        "user_tenant_attr": "tenant_id",
+        **answers,
+    }
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_path("tenancy"))),
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    return env.get_template("{{ package }}/" + relpath).render(**values)
+
+
+def class_source(module: str, name: str) -> str:
+    tree = ast.parse(module)
+    node = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name)
+    return ast.get_source_segment(module, node) or ""
+
+
+def test_mixin_hooks_are_the_macro_rendering() -> None:
+    mixin = class_source(render_tenancy("views.py.jinja", user_tenant_attr="org_id"), "TenantScopedViewMixin")
+    hooks = str(macros("secure").transaction_hooks("self.user_tenant_attr", "self.tenant_database"))
+    assert textwrap.indent(hooks, "    ") in mixin
+    assert f"    {pattern.permission_classes()}" in mixin
+
+
+def test_generated_and_mixin_hooks_roll_back_an_error_response_in_the_transaction() -> None:
+    generated = pattern.context_hooks("org_id")
+    mixin = str(macros("secure").transaction_hooks("self.user_tenant_attr", "self.tenant_database"))
+    for code, using in ((generated, ""), (mixin, ", using=self.tenant_database")):
+        ast.parse(code)
+        dispatch = code.split("def initial")[0]
+        atomic = dispatch.index("with transaction.atomic(")
+        check = dispatch.index('if getattr(response, "exception", False):')
+        rollback = dispatch.index(f"transaction.set_rollback(True{using})")
+        assert atomic < check < rollback < dispatch.index("return response")
+    assert 'getattr(request.user, "org_id", None)' in generated
