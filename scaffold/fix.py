@@ -439,9 +439,11 @@ def onboarding_changes(cfg: Any, report: engine.RunReport, changes: ChangeSet) -
     path = cfg.file_for("middleware")
     import libcst as cst
 
-    from scaffold.fsutil import read_source
+    from scaffold.registration import pending_text
 
-    text, _ = read_source(path)
+    # Through the change set: the engine may already rewrite this file, and the middleware
+    # configuration may be the settings module that TEN050 edits too; the edits compose.
+    text = pending_text(changes, path, path.relative_to(cfg.root).as_posix(), "fix it by hand")
     command = CODEMODS["exempt_onboarding_path"](
         CodemodContext(filename=str(path), full_module_name=module), missing, class_name
     )
@@ -463,7 +465,7 @@ def atomic_requests_changes(cfg: Any, report: engine.RunReport, changes: ChangeS
     from libcst.codemod import CodemodContext, SkipFile
 
     from codemods import CODEMODS
-    from scaffold.fsutil import read_source
+    from scaffold.registration import pending_text
     from scaffold.rules.session_level_tenant_context import LOST_MARKER
 
     if not any(m.code == "TEN050" and LOST_MARKER in m.message for _, m in report.findings):
@@ -475,7 +477,7 @@ def atomic_requests_changes(cfg: Any, report: engine.RunReport, changes: ChangeS
             f"{rel}: manual review: TEN050: no DATABASES assignment here; set ATOMIC_REQUESTS = True by hand"
         ]
     path = candidates[0]
-    text, _ = read_source(path)
+    text = pending_text(changes, path, path.relative_to(cfg.root).as_posix(), "set ATOMIC_REQUESTS by hand")
     command = CODEMODS["atomic_requests"](CodemodContext(filename=str(path)))
     try:
         new = command.transform_module(cst.parse_module(text)).code

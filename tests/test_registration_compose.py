@@ -10,6 +10,7 @@ run as a user would, and ``manage.py check`` must accept the result.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from pathlib import Path
@@ -108,3 +109,52 @@ def test_second_run_changes_nothing(project: DjangoProject) -> None:
         assert out == f"{args[1]}: already up to date\n"
         assert project.scaffold(*args, "--dry-run").returncode == 0
     assert snapshot(project.root) == before
+
+
+TASKS = """\
+from django.db import connection
+
+
+def bind_tenant(tenant_id):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('app.current_tenant_id', %s, true)", [str(tenant_id)])
+"""
+
+
+def test_fix_composes_its_onboarding_and_atomic_requests_edits_of_settings(project: DjangoProject) -> None:
+    """`scaffold fix` edits settings.py twice too: TEN020 adds a module's path to the
+    EXEMPT_PATHS that live there, TEN050 turns on ATOMIC_REQUESTS; both edits are kept."""
+    (project.root / "reports").mkdir()
+    (project.root / "reports/__init__.py").write_text("")
+    (project.root / "reports/urls.py").write_text("urlpatterns = []\n")
+    urls = project.root / "mysite/urls.py"
+    urls.write_text(
+        urls.read_text().replace(
+            "urlpatterns = [", 'urlpatterns = [\n    path("api/reports/", include("reports.urls")),', 1
+        )
+    )
+    (project.root / "accounts/tasks.py").write_text(TASKS)
+    settings = project.root / "mysite/settings.py"
+    before = settings.read_text()
+
+    proc = project.scaffold("fix", "--select", "TEN020,TEN050", "--no-cache", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    after = settings.read_text()
+    assert '    "/api/stock/",\n    "/api/reports/",\n]' in after  # TEN020
+    assert 'DATABASES["default"]["ATOMIC_REQUESTS"] = True' in after  # TEN050
+    diff = list(difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0))
+    assert [line for line in diff if line.startswith("-") and not line.startswith("---")] == []
+    added = [line[1:] for line in diff if line.startswith("+") and not line.startswith("+++")]
+    assert '    "/api/reports/",' in added
+    assert 'DATABASES["default"]["ATOMIC_REQUESTS"] = True' in added
+
+    project.manage("check")
+    assert project.script(
+        "from django.conf import settings\nresult = settings.DATABASES['default']['ATOMIC_REQUESTS']"
+    )
+    audit = project.scaffold("audit", "--select", "TEN020,TEN050", "--no-cache", check=False)
+    assert audit.returncode == 0, audit.stdout
+    again = snapshot(project.root)
+    proc = project.scaffold("fix", "--select", "TEN020,TEN050", "--no-cache", check=False)
+    assert proc.returncode == 0 and "0 to fix" in proc.stdout, proc.stdout
+    assert snapshot(project.root) == again
