@@ -234,8 +234,6 @@ def require_postgres(root: Path, settings_module: str, *, allow: bool) -> str | 
 
 # -- the user model ----------------------------------------------------------------------
 
-# Django's own user bases: none of them has a tenant attribute.
-DJANGO_USER_BASES = {"AbstractUser", "AbstractBaseUser", "PermissionsMixin", "Model", "User", "object"}
 _FK_CALLS = {"ForeignKey", "OneToOneField"}
 
 
@@ -339,12 +337,35 @@ def _has_attr(
         local = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name), None)
         if local is not None:
             found = _has_attr(root, path, tree, local, attr, depth + 1)
+        elif name == "object" or _from_django(tree, base):
+            found = False  # AbstractUser, AbstractBaseUser, PermissionsMixin, models.Model: no tenant
         else:
             found = _imported_has_attr(root, path, tree, name, attr, depth + 1)
-            if found is None and name in DJANGO_USER_BASES:
-                found = False
         if found is None or found:
             return found
+    return False
+
+
+def _from_django(tree: ast.Module, base: ast.expr) -> bool:
+    """``base`` (``AbstractUser``, ``models.Model``) is imported from Django itself."""
+    node = base
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return False
+    for stmt in tree.body:
+        if (
+            isinstance(stmt, ast.ImportFrom)
+            and (stmt.module or "").split(".")[0] == "django"
+            and not stmt.level
+        ):
+            if any((a.asname or a.name) == node.id for a in stmt.names):
+                return True
+        if isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                bound = alias.asname or alias.name.split(".")[0]
+                if bound == node.id and alias.name.split(".")[0] == "django":
+                    return True
     return False
 
 
@@ -374,7 +395,7 @@ def user_model_problem(root: Path, settings_module: str, attr: str) -> str | Non
     """Why ``request.user.<attr>`` cannot exist, naming the fix; None when it can or when
     that cannot be told statically."""
     statements = _settings_statements(root, settings_module)
-    user_model, where = _last_literal(statements, "AUTH_USER_MODEL")
+    user_model, _where = _last_literal(statements, "AUTH_USER_MODEL")
     apps, apps_where = _last_literal(statements, "INSTALLED_APPS")
     fix_key = "or set [tool.scaffold] user_tenant_attr to the user attribute that holds the tenant id"
     if user_model is None:

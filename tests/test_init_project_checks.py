@@ -229,6 +229,9 @@ def test_database_engine_follows_star_imports_in_order(tmp_path: Path) -> None:
 # -- the static reading of the user model -------------------------------------------------
 
 APPS = 'INSTALLED_APPS = ["django.contrib.auth", "accounts"]\n'
+DJANGO_IMPORTS = (
+    "import uuid\n\nfrom django.contrib.auth.models import AbstractUser\nfrom django.db import models\n\n\n"
+)
 
 
 @pytest.mark.parametrize(
@@ -256,8 +259,11 @@ APPS = 'INSTALLED_APPS = ["django.contrib.auth", "accounts"]\n'
             {"core/__init__.py": "", "core/mixins.py": "class TenantMixin:\n    pass\n"},
             True,
         ),
+        ("class User(models.Model):\n    name = models.CharField(max_length=10)\n", {}, True),
         # a third-party base may well provide it: unknown, no problem reported
         ("from tenants.models import TenantUser\n\n\nclass User(TenantUser):\n    pass\n", {}, False),
+        ("from tenants.models import User as Base\n\n\nclass User(Base):\n    pass\n", {}, False),
+        ("class User(UndefinedBase):\n    pass\n", {}, False),
     ],
 )
 def test_user_model(tmp_path: Path, models: str, extra: dict[str, str], problem: bool) -> None:
@@ -266,7 +272,7 @@ def test_user_model(tmp_path: Path, models: str, extra: dict[str, str], problem:
         {
             "proj/settings.py": APPS + 'AUTH_USER_MODEL = "accounts.User"\n',
             "accounts/__init__.py": "",
-            "accounts/models.py": models,
+            "accounts/models.py": DJANGO_IMPORTS + models,
             **extra,
         },
     )
@@ -292,7 +298,9 @@ def test_user_model_through_app_config_label(tmp_path: Path) -> None:
             "proj/settings.py": 'INSTALLED_APPS = ["people.apps.PeopleConfig"]\nAUTH_USER_MODEL = "users.Person"\n',
             "people/__init__.py": "",
             "people/apps.py": "class PeopleConfig(AppConfig):\n    name = 'people'\n    label = 'users'\n",
-            "people/models.py": "class Person(AbstractBaseUser):\n    email = 1\n",
+            "people/models.py": (
+                "from django.contrib.auth import models as auth\n\n\nclass Person(auth.AbstractBaseUser):\n    email = 1\n"
+            ),
         },
     )
     found = user_model_problem(root, "proj.settings", "tenant_id")
