@@ -131,16 +131,29 @@ def _core_module(root: Path, detected: str) -> str:
     return detected
 
 
+def core_answers(
+    package: str, tenant_setting: str, tenant_field: str, user_tenant_attr: str
+) -> dict[str, str]:
+    """The tenancy template's answers. The view mixin's request hooks and permission classes
+    are rendered from the module template's secure pattern (``_macros/secure.jinja``), so the
+    core and the generated ViewSets run the same code."""
+    from scaffold import pattern
+
+    return {
+        "package": package,
+        "tenant_setting": tenant_setting,
+        "tenant_field": tenant_field,
+        "user_tenant_attr": user_tenant_attr,
+        "view_hooks": pattern.mixin_hooks(),
+        "permission_classes": pattern.permission_classes(),
+    }
+
+
 def _render_core(root: Path, package: str, cfg: Config, changes: ChangeSet) -> list[Path]:
     """Render the tenancy template into a temp dir and add its files to ``changes``."""
     import copier  # slow import: only when a core is rendered
 
-    data = {
-        "package": package,
-        "tenant_setting": cfg.tenant_setting,
-        "tenant_field": cfg.tenant_field,
-        "user_tenant_attr": cfg.user_tenant_attr,
-    }
+    data = core_answers(package, cfg.tenant_setting, cfg.tenant_field, cfg.user_tenant_attr)
     with tempfile.TemporaryDirectory(prefix="scaffold-init-") as tmp:
         try:
             copier.run_copy(

@@ -42,3 +42,10 @@ def permission_classes() -> str:
 
 def context_hooks(user_tenant_attr: str = "tenant_id") -> str:
     return str(macros("secure").context_hooks(user_tenant_attr)) + "\n"
+
+
+def mixin_hooks() -> str:
+    """``dispatch``/``initial`` of the tenancy core's ``TenantScopedViewMixin``: the same
+    macro as :func:`context_hooks`, reading the mixin's ``user_tenant_attr`` and
+    ``tenant_database`` attributes (``scaffold init`` renders it into the core)."""
+    return str(macros("secure").transaction_hooks("self.user_tenant_attr", "self.tenant_database")) + "\n"

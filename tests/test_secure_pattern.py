@@ -1,9 +1,10 @@
 """The secure tenant pattern has one source: ``templates/module/_macros/secure.jinja``.
 
 Generated ViewSets import its macros (copier), the codemods render them (scaffold.pattern),
-and the tenancy core's ``TenantScopedViewMixin`` is a separate copier template that cannot
-import them, so its ``dispatch``/``initial`` are asserted here to be exactly the macro's
-rendering with the mixin's attributes. Behaviour (an error response rolls back the
+and ``scaffold init`` renders them into the tenancy core's ``TenantScopedViewMixin`` (a
+separate copier template that cannot import them; ``scaffold.init.core_answers`` passes the
+rendering as hidden answers). Asserted here: the rendered mixin holds exactly the macro's
+code with the mixin's attributes, and the template holds no copy of its own. Behaviour (an error response rolls back the
 request's writes) is proven against PostgreSQL in tests/test_new_module.py and
 tests/test_tenancy_core.py.
 """
@@ -16,17 +17,12 @@ import textwrap
 import jinja2
 
 from scaffold import pattern
+from scaffold.init import core_answers
 from scaffold.templates import macros, template_path
 
 
-def render_tenancy(relpath: str, **answers: str) -> str:
-    values = {
-        "package": "tenancy",
-        "tenant_setting": "app.current_tenant_id",
-        "tenant_field": "tenant_id",
-        "user_tenant_attr": "tenant_id",
-        **answers,
-    }
+def render_tenancy(relpath: str, user_tenant_attr: str = "tenant_id") -> str:
+    values = core_answers("tenancy", "app.current_tenant_id", "tenant_id", user_tenant_attr)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template_path("tenancy"))),
         keep_trailing_newline=True,
@@ -46,6 +42,19 @@ def test_mixin_hooks_are_the_macro_rendering() -> None:
     hooks = str(macros("secure").transaction_hooks("self.user_tenant_attr", "self.tenant_database"))
     assert textwrap.indent(hooks, "    ") in mixin
     assert f"    {pattern.permission_classes()}" in mixin
+    assert 'USER_TENANT_ATTR = "org_id"' in render_tenancy("views.py.jinja", user_tenant_attr="org_id")
+
+
+def test_the_tenancy_template_keeps_no_copy_of_the_pattern() -> None:
+    source = (template_path("tenancy") / "{{ package }}" / "views.py.jinja").read_text(encoding="utf-8")
+    for code in (
+        "def dispatch",
+        "def initial",
+        "with transaction.atomic(",
+        "set_rollback(",
+        "(IsAuthenticated,)",
+    ):
+        assert code not in source, code
 
 
 def test_generated_and_mixin_hooks_roll_back_an_error_response_in_the_transaction() -> None:
