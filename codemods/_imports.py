@@ -84,18 +84,18 @@ def tidy_added_imports(before: cst.Module, after: cst.Module) -> cst.Module:
                 for s in before.body
             )
             if same_module_before:  # the visitor extended the user's statement: sort its names
-                kept.append(stmt.with_changes(body=[_sorted_names(imp)]))  # type: ignore[union-attr]
+                kept.append(stmt.with_changes(body=[_sorted_names(imp)]))
                 continue
             if top is not None and any(_top(s) == top for s in body if after.code_for_node(s) in old_codes):
                 added.append(stmt)  # type: ignore[arg-type]
                 continue
-        kept.append(stmt)  # type: ignore[arg-type]
+        kept.append(stmt)
     for stmt in added:
         kept = _insert_sorted(kept, stmt)
     return after.with_changes(body=kept)
 
 
-def _insert_sorted(body: list, stmt: cst.SimpleStatementLine) -> list:  # type: ignore[type-arg]
+def _insert_sorted(body: list, stmt: cst.SimpleStatementLine) -> list:
     top = _top(stmt)
     new_key = _module_name(_import_from(stmt).module).lower()  # type: ignore[union-attr]
     # the block (no blank lines inside) holding the first import of the same package

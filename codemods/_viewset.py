@@ -76,7 +76,7 @@ class ViewsetCodemod(VisitorBasedCodemodCommand):
         body = []
         for stmt in original_node.body:
             plan = self.plans.get(stmt.name.value) if isinstance(stmt, cst.ClassDef) else None
-            if plan is not None:
+            if plan is not None and isinstance(stmt, cst.ClassDef):
                 action = plan.of(self.KIND)
                 assert action is not None
                 if not isinstance(stmt.body, cst.IndentedBlock):
@@ -116,7 +116,7 @@ class ViewsetCodemod(VisitorBasedCodemodCommand):
 
 def _body(cls: cst.ClassDef) -> list[cst.BaseStatement]:
     assert isinstance(cls.body, cst.IndentedBlock)
-    return list(cls.body.body)  # type: ignore[arg-type]
+    return list(cls.body.body)
 
 
 def _with_body(cls: cst.ClassDef, body: Sequence[cst.BaseStatement]) -> cst.ClassDef:
@@ -188,7 +188,7 @@ class _Substitute(cst.CSTTransformer):
         self.name = name
         self.node = node
 
-    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:  # type: ignore[override]
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
         return self.node if updated_node.value == self.name else updated_node
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import libcst as cst
 from libcst.codemod.visitors import RemoveImportsVisitor
+from libcst.helpers import ensure_type
 from libcst.metadata import QualifiedNameProvider
 
 from codemods._registry import register
@@ -37,9 +38,11 @@ class RequireAuthenticated(ViewsetCodemod):
         for stmt in _body(cls):
             if isinstance(stmt, cst.SimpleStatementLine) and _assigns(stmt, "permission_classes"):
                 if action.mode == "fill":  # an empty list or tuple: give it the pattern's element
-                    stmt = stmt.visit(_Fill(_elements(rendered)))
+                    stmt = ensure_type(stmt.visit(_Fill(_elements(rendered))), cst.SimpleStatementLine)
                 else:
-                    stmt = stmt.visit(_ReplaceAllowAny(self, replacement))
+                    stmt = ensure_type(
+                        stmt.visit(_ReplaceAllowAny(self, replacement)), cst.SimpleStatementLine
+                    )
             body.append(stmt)
         module, obj = ALLOW_ANY.rsplit(".", 1)
         for local, qualified in self.module_imports.items():
@@ -58,7 +61,7 @@ def _elements(stmt: cst.BaseStatement) -> list[cst.Element]:
     assert isinstance(stmt, cst.SimpleStatementLine)
     assign = stmt.body[0]
     assert isinstance(assign, cst.Assign) and isinstance(assign.value, (cst.List, cst.Tuple))
-    return list(assign.value.elements)
+    return [el for el in assign.value.elements if isinstance(el, cst.Element)]
 
 
 def _assigns(stmt: cst.SimpleStatementLine, name: str) -> bool:

@@ -26,7 +26,7 @@ class StrUuidParameter(TargetedCodemod):
     ) -> cst.DictElement:
         return self._wrap(original_node, updated_node)  # {"schema": tenant_id} for %(schema)s
 
-    def _wrap(self, original_node, updated_node):  # type: ignore[no-untyped-def]
+    def _wrap(self, original_node, updated_node):
         if self.target(original_node.value) is None:
             return updated_node
         value = updated_node.value

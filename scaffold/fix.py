@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scaffold import engine
 from scaffold.audit import RULE_VERSION, RuleUnit, _file_ignores, _noqa_codes, _silenced, rule_settings
@@ -24,6 +24,9 @@ from scaffold.errors import UsageError
 from scaffold.fsutil import ChangeSet
 from scaffold.rules import Finding, get_rule, select_rules
 from scaffold.rules._context import FileContext, Settings, call_name, sql_argument, sql_text
+
+if TYPE_CHECKING:  # libcst is imported only when a fix is applied
+    from libcst.codemod import VisitorBasedCodemodCommand
 
 VIEWSET_CODES = ("TEN001", "TEN002", "TEN003", "TEN004")
 UNIT_CODES = ("TEN004", "TEN010", "TEN030", "TEN040", "TEN050", "TEN051")
@@ -314,20 +317,25 @@ PLANNERS = {
 }
 
 
-def make_codemod(code: str, context: Any, targets: dict[tuple[int, int], Any], settings: Settings) -> Any:
+def _codemod(name: str) -> Callable[..., VisitorBasedCodemodCommand]:
+    """The registered codemod class (each takes the context plus its own arguments)."""
     from codemods import CODEMODS
 
+    return CODEMODS[name]
+
+
+def make_codemod(code: str, context: Any, targets: dict[tuple[int, int], Any], settings: Settings) -> Any:
     if code == "TEN004":
-        return CODEMODS["tenant_guard_in_get_queryset"](context, targets, settings.user_tenant_attr)
+        return _codemod("tenant_guard_in_get_queryset")(context, targets, settings.user_tenant_attr)
     if code == "TEN010":
-        return CODEMODS["route_kwarg_rename"](context, targets)
+        return _codemod("route_kwarg_rename")(context, targets)
     if code == "TEN030":
-        return CODEMODS["str_uuid_parameter"](context, targets)
+        return _codemod("str_uuid_parameter")(context, targets)
     if code == "TEN040":
-        return CODEMODS["set_context_after_authentication"](
+        return _codemod("set_context_after_authentication")(
             context, targets, settings.tenancy_module or "", settings.user_tenant_attr
         )
-    return CODEMODS["transaction_local_tenant_context"](context, targets, settings.tenancy_module or "")
+    return _codemod("transaction_local_tenant_context")(context, targets, settings.tenancy_module or "")
 
 
 def plan_file(code: str, ctx: FileContext, per_file_ignores: dict[str, list[str]] | None = None) -> Plan:
@@ -421,8 +429,6 @@ def onboarding_changes(cfg: Any, report: engine.RunReport, changes: ChangeSet) -
     """Add the TEN020 EXEMPT_PATHS edits to ``changes``; return manual-review lines."""
     from libcst.codemod import CodemodContext, SkipFile
 
-    from codemods import CODEMODS
-
     notes: list[str] = []
     missing: list[str] = []
     for res, msg in report.findings:
@@ -444,7 +450,7 @@ def onboarding_changes(cfg: Any, report: engine.RunReport, changes: ChangeSet) -
     # Through the change set: the engine may already rewrite this file, and the middleware
     # configuration may be the settings module that TEN050 edits too; the edits compose.
     text = pending_text(changes, path, path.relative_to(cfg.root).as_posix(), "fix it by hand")
-    command = CODEMODS["exempt_onboarding_path"](
+    command = _codemod("exempt_onboarding_path")(
         CodemodContext(filename=str(path), full_module_name=module), missing, class_name
     )
     try:
@@ -464,7 +470,6 @@ def atomic_requests_changes(cfg: Any, report: engine.RunReport, changes: ChangeS
     import libcst as cst
     from libcst.codemod import CodemodContext, SkipFile
 
-    from codemods import CODEMODS
     from scaffold.registration import pending_text
     from scaffold.rules.session_level_tenant_context import LOST_MARKER
 
@@ -478,7 +483,7 @@ def atomic_requests_changes(cfg: Any, report: engine.RunReport, changes: ChangeS
         ]
     path = candidates[0]
     text = pending_text(changes, path, path.relative_to(cfg.root).as_posix(), "set ATOMIC_REQUESTS by hand")
-    command = CODEMODS["atomic_requests"](CodemodContext(filename=str(path)))
+    command = _codemod("atomic_requests")(CodemodContext(filename=str(path)))
     try:
         new = command.transform_module(cst.parse_module(text)).code
     except (SkipFile, cst.ParserSyntaxError) as exc:

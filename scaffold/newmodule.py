@@ -502,9 +502,11 @@ def _ensure_imports(source: str, module: str, names: Iterable[str], filename: st
         return source
     if target is not None:
         assert not isinstance(target.names, cst.ImportStar)
-        names = list(target.names)
+        current = list(target.names)
         if target.lpar is None:  # one line: merge and keep it sorted
-            aliases = sorted([*names, *(cst.ImportAlias(name=cst.Name(n)) for n in missing)], key=_alias_key)
+            aliases = sorted(
+                [*current, *(cst.ImportAlias(name=cst.Name(n)) for n in missing)], key=_alias_key
+            )
             new_names = [
                 a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
                 if i < len(aliases) - 1
@@ -512,15 +514,15 @@ def _ensure_imports(source: str, module: str, names: Iterable[str], filename: st
                 for i, a in enumerate(aliases)
             ]
         else:  # parenthesised: append in the same layout
-            last = names[-1]
-            first_comma = names[0].comma if len(names) > 1 else None
+            last = current[-1]
+            first_comma = current[0].comma if len(current) > 1 else None
             sep = (
                 first_comma.whitespace_after
                 if isinstance(first_comma, cst.Comma)
                 else target.lpar.whitespace_after
             )
             trailing = last.comma if isinstance(last.comma, cst.Comma) else None
-            new_names = [*names[:-1], last.with_changes(comma=cst.Comma(whitespace_after=sep))]
+            new_names = [*current[:-1], last.with_changes(comma=cst.Comma(whitespace_after=sep))]
             for i, n in enumerate(missing):
                 if i < len(missing) - 1:
                     comma: cst.Comma | cst.MaybeSentinel = cst.Comma(whitespace_after=sep)

@@ -198,22 +198,26 @@ def _append(seq: _Seq, literal: str) -> _Seq:
     new_value = cst.parse_expression(literal)
     elements = list(seq.elements)
     if not elements:
-        opener = seq.lbracket.whitespace_after if isinstance(seq, cst.List) else None
-        if isinstance(opener, cst.ParenthesizedWhitespace):
+        if isinstance(seq, cst.List) and isinstance(
+            seq.lbracket.whitespace_after, cst.ParenthesizedWhitespace
+        ):
             # Empty but multi-line (`[\n    # comment\n]`): the item goes on its own line
             # after any comment lines, with a trailing comma; `]` keeps its indentation.
-            closer = opener.last_line.value
-            trailing = cst.ParenthesizedWhitespace(
+            opener = seq.lbracket.whitespace_after
+            closer_indent = opener.last_line.value
+            closing = cst.ParenthesizedWhitespace(
                 first_line=cst.TrailingWhitespace(),
                 empty_lines=(),
                 indent=opener.indent,
-                last_line=cst.SimpleWhitespace(closer),
+                last_line=cst.SimpleWhitespace(closer_indent),
             )
             return seq.with_changes(
                 lbracket=seq.lbracket.with_changes(
-                    whitespace_after=opener.with_changes(last_line=cst.SimpleWhitespace(closer + "    "))
+                    whitespace_after=opener.with_changes(
+                        last_line=cst.SimpleWhitespace(closer_indent + "    ")
+                    )
                 ),
-                elements=[cst.Element(new_value, comma=cst.Comma(whitespace_after=trailing))],
+                elements=[cst.Element(new_value, comma=cst.Comma(whitespace_after=closing))],
             )
         comma = cst.Comma() if isinstance(seq, cst.Tuple) else cst.MaybeSentinel.DEFAULT
         return seq.with_changes(elements=[cst.Element(new_value, comma=comma)])
@@ -231,7 +235,11 @@ def _append(seq: _Seq, literal: str) -> _Seq:
     trailing = isinstance(last.comma, cst.Comma)
     elements[-1] = last.with_changes(
         comma=cst.Comma(
-            whitespace_before=last.comma.whitespace_before if trailing else cst.SimpleWhitespace(""),
+            whitespace_before=(
+                last.comma.whitespace_before
+                if isinstance(last.comma, cst.Comma)
+                else cst.SimpleWhitespace("")
+            ),
             whitespace_after=closer.with_changes(indent=indent.indent, last_line=indent.last_line),
         )
     )
@@ -257,7 +265,7 @@ class _Appender(cst.CSTTransformer):
     def leave_AnnAssign(self, original_node: cst.AnnAssign, updated_node: cst.AnnAssign) -> cst.AnnAssign:
         return self._leave(original_node, updated_node)
 
-    def _leave(self, original_node, updated_node):  # type: ignore[no-untyped-def]
+    def _leave(self, original_node, updated_node):
         if original_node is self.target:
             self.done = True
             return updated_node.with_changes(value=_append(updated_node.value, self.literal))

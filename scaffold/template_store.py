@@ -92,7 +92,7 @@ def tree_hash(files: list[tuple[str, Path]]) -> str:
         for d in dirs:
             node = node.setdefault(d, {})  # type: ignore[assignment]
         data = path.read_bytes()
-        node[name] = hashlib.sha1(b"blob %d\0" % len(data) + data).digest()  # type: ignore[index]
+        node[name] = hashlib.sha1(b"blob %d\0" % len(data) + data).digest()
 
     def tree(node: dict[str, object]) -> bytes:
         entries = []

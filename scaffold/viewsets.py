@@ -893,7 +893,7 @@ class _View:
             return value.id == GUARD_VAR
         return from_user(value)
 
-    def _stamp(self, plan: ViewPlan, fn: ast.FunctionDef, is_save, kind: ActionKind) -> None:  # type: ignore[no-untyped-def]
+    def _stamp(self, plan: ViewPlan, fn: ast.FunctionDef, is_save, kind: ActionKind) -> None:
         name = f"{self.node.name}.{fn.name}"
         saves = [n for n in walk_function(fn) if isinstance(n, ast.Call) and is_save(n)]
         if not saves:

@@ -16,7 +16,7 @@ from scaffold.index import ProjectIndex
 from scaffold.rules._context import ClassRef, FileContext, Settings, class_ref, mro, resolve_function
 
 # ``try`` and, on Python 3.11+, ``try ... except*`` (same fields, so walked alike).
-TRY_NODES: tuple[type[ast.Try], ...] = (ast.Try, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))  # type: ignore[attr-defined]
+TRY_NODES: tuple[type[ast.Try], ...] = (ast.Try, getattr(ast, "TryStar", ast.Try))
 
 DRF_VIEW_PREFIXES = (
     "rest_framework.viewsets.",
