@@ -23,8 +23,6 @@ upsert endpoint), T26 (no nested routes), T28 (no bulk endpoint), T32 (no cache)
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 
 import pytest
 
@@ -153,19 +151,7 @@ def test_generated_code_passes_ruff_and_never_imports_scaffold(project: DjangoPr
 
 def test_generated_module_tests_pass_as_non_superuser(project: DjangoProject) -> None:
     """The module's own tests, through the user's runner, as NOSUPERUSER NOBYPASSRLS CREATEDB."""
-    assert project.db is not None
-    env = project.env(runtime=False)
-    env["DATABASE_URL"] = project.db.runner_url
-    proc = subprocess.run(
-        [sys.executable, "manage.py", "test", "warehouse", "inventory", "ledger", "--noinput", "-v", "1"],
-        cwd=project.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "OK" in proc.stderr
+    project.run_module_tests("warehouse", "inventory", "ledger")
 
 
 def test_rls_enabled_forced_with_policy(project: DjangoProject) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -145,18 +144,7 @@ def test_modules_use_the_rendered_core_and_are_registered(project: DjangoProject
 
 
 def test_generated_module_tests_pass_as_non_superuser(project: DjangoProject) -> None:
-    assert project.db is not None
-    env = project.env(runtime=False)
-    env["DATABASE_URL"] = project.db.runner_url
-    proc = subprocess.run(
-        [sys.executable, "manage.py", "test", *MODULES, "--noinput"],
-        cwd=project.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    project.run_module_tests(*MODULES)
 
 
 def test_generated_code_passes_ruff(project: DjangoProject) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -105,19 +104,7 @@ def test_updated_module_still_passes_its_isolation_tests(
     git(proj.root, "commit", "-qm", "update inventory to template 0.2.0")
     proj.manage("check")
     proj.manage("makemigrations", "--check", "--dry-run")
-    assert proj.db is not None
-    env = proj.env(runtime=False)
-    env["DATABASE_URL"] = proj.db.runner_url
-    test = subprocess.run(
-        [sys.executable, "manage.py", "test", "inventory", "--noinput", "-v", "1"],
-        cwd=proj.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert test.returncode == 0, test.stdout + test.stderr
-    assert "OK" in test.stderr and "Ran 0 tests" not in test.stderr
+    proj.run_module_tests("inventory")
 
 
 # -- from the first shipped release to this checkout's template ----------------------------
@@ -199,16 +186,4 @@ def test_first_release_update_keeps_the_database_in_step(
     assert "No changes detected" in proj.manage("makemigrations", "--check", "--dry-run").stdout
     assert "No migrations to apply" in proj.manage("migrate", "--noinput").stdout
     assert_ruff_clean(proj.root, ["inventory"])
-    assert proj.db is not None
-    env = proj.env(runtime=False)
-    env["DATABASE_URL"] = proj.db.runner_url
-    test = subprocess.run(
-        [sys.executable, "manage.py", "test", "inventory", "--noinput", "-v", "1"],
-        cwd=proj.root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert test.returncode == 0, test.stdout + test.stderr
-    assert "OK" in test.stderr and "Ran 0 tests" not in test.stderr
+    proj.run_module_tests("inventory")

@@ -93,6 +93,25 @@ class DjangoProject:
             sys.executable, "-m", "scaffold", *args, "--project", str(self.root), check=check, input=input
         )
 
+    def run_module_tests(self, *modules: str) -> subprocess.CompletedProcess[str]:
+        """The modules' own tests through the project's runner (``manage.py test``), as the
+        runner role (NOSUPERUSER NOBYPASSRLS, CREATEDB for the test database); they must run
+        and pass."""
+        assert self.db is not None
+        env = self.env(runtime=False)
+        env["DATABASE_URL"] = self.db.runner_url
+        proc = subprocess.run(
+            [sys.executable, "manage.py", "test", *modules, "--noinput", "-v", "1"],
+            cwd=self.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "OK" in proc.stderr and "Ran 0 tests" not in proc.stderr, proc.stderr
+        return proc
+
     def script(self, code: str, *, runtime: bool = True, settings: str | None = None) -> object:
         """Run ``code`` with Django set up; it must assign ``result``, which comes back as JSON."""
         settings = settings or self.settings_module()
