@@ -28,7 +28,7 @@ from scaffold.errors import ConfigError, UsageError
 from scaffold.rules import Finding, Rule, all_rules, get_rule, parse_codes, select_rules
 
 # Bump when a rule's behaviour changes: part of the engine's cache key.
-RULE_VERSION = "3"
+RULE_VERSION = "4"
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/scaffold-tenancy/scaffold"
@@ -421,7 +421,7 @@ def audit(
     """
     from scaffold import engine
     from scaffold.api import load_project
-    from scaffold.project import iter_python_files
+    from scaffold.project import iter_python_files, resolve_paths
 
     cfg = load_project(project)
     rules = select_rules(select, ignore, live=database_url is not None)
@@ -432,14 +432,7 @@ def audit(
             raise UsageError(f"{live_wanted[0]} queries a live database; pass --database-url URL")
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs {jobs}: must be 1 or more")
-    targets: list[Path] = []
-    for p in paths:
-        path = Path(p)
-        if not path.is_absolute() and not path.exists() and (cfg.root / path).exists():
-            path = cfg.root / path
-        if not path.exists():
-            raise UsageError(f"{p}: no such file or directory; pass files or folders inside the project")
-        targets.append(path.resolve())
+    targets = resolve_paths(cfg.root, paths)
     report = AuditReport(cfg.root, rules)
     units = [RuleUnit(r.code, r.needles) for r in rules if r.scope == "file"]
     if units:

@@ -549,7 +549,7 @@ def fix(
     """Fix what the audit finds (or, with ``check``/``diff``, only report). All or nothing."""
     from scaffold.api import load_project
     from scaffold.migrate import MigrateViewSets
-    from scaffold.project import iter_python_files
+    from scaffold.project import iter_python_files, resolve_paths
 
     cfg = load_project(project)
     rules = [r for r in select_rules(select, None) if r.fixable]
@@ -562,14 +562,7 @@ def fix(
         units.append(RuleUnit("TEN020", get_rule("TEN020").needles))
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs {jobs}: must be 1 or more")
-    starts = []
-    for raw in paths:
-        p = Path(raw)
-        if not p.is_absolute() and not p.exists() and (cfg.root / p).exists():
-            p = cfg.root / p
-        if not p.exists():
-            raise UsageError(f"{raw}: no such file or directory; pass paths inside the project")
-        starts.append(p.resolve())
+    starts = resolve_paths(cfg.root, paths)
     files = iter_python_files(cfg.root, cfg.exclude_globs, starts or None)
     report = engine.run(
         units,

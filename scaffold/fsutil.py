@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import io
 import os
+import sys
 import tempfile
+import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +45,14 @@ def read_source(path: Path) -> tuple[str, str]:
     return text, newline
 
 
+def _decode(data: bytes, path: Path) -> str:
+    """Text of ``data`` for a diff: Python sources in their PEP 263 / BOM encoding."""
+    if path.suffix == ".py":
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    return data.decode("utf-8")
+
+
 @dataclass
 class Change:
     """One file to create or replace. ``old`` is None for a new file."""
@@ -57,9 +68,9 @@ class Change:
     def diff(self, root: Path | None = None) -> str:
         name = str(self.path.relative_to(root)) if root else str(self.path)
         try:
-            old = (self.old or b"").decode("utf-8").splitlines(keepends=True)
-            new = self.new.decode("utf-8").splitlines(keepends=True)
-        except UnicodeDecodeError:
+            old = _decode(self.old or b"", self.path).splitlines(keepends=True)
+            new = _decode(self.new, self.path).splitlines(keepends=True)
+        except (UnicodeDecodeError, SyntaxError, LookupError):
             return f"Binary file {name} differs\n"
         return "".join(
             difflib.unified_diff(
@@ -135,7 +146,13 @@ class ChangeSet:
         return "".join(c.diff(root) for c in sorted(self.changes, key=lambda c: str(c.path)))
 
     def apply(self) -> None:
-        """Write every change; on any failure restore every file touched so far."""
+        """Write every change; on any failure restore every file touched so far.
+
+        Read-only files and folders are refused before anything is written (a rename would
+        replace a file its owner marked read-only); a write that still fails (disk full,
+        permissions) restores what was written and raises :class:`OperationFailed`."""
+        for change in self.changes:
+            _check_writable(change.path)
         done: list[Change] = []
         created_dirs: list[Path] = []
         try:
@@ -163,4 +180,28 @@ class ChangeSet:
             for d in reversed(created_dirs):
                 with contextlib.suppress(OSError):
                     d.rmdir()
+            failed = sys.exc_info()[1]
+            if isinstance(failed, OSError):
+                where = self.changes[len(done)].path if len(done) < len(self.changes) else failed.filename
+                raise OperationFailed(
+                    f"cannot write {where}: {failed.strerror or failed}; every file was left as it was"
+                ) from failed
             raise
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse a read-only target file, or a target folder scaffold cannot write into (the
+    temp file and the rename need it). Mode bits are checked as well as access, so a file
+    or folder marked read-only is respected when running as root too."""
+    if path.exists():
+        mode = path.stat().st_mode
+        if not mode & 0o222 or not os.access(path, os.W_OK):
+            raise OperationFailed(
+                f"{path}: read-only file; make it writable (chmod u+w) or leave it out of the run; "
+                "nothing was written"
+            )
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.stat().st_mode & 0o222 or not os.access(parent, os.W_OK | os.X_OK):
+        raise OperationFailed(f"{parent}: folder not writable; fix its permissions; nothing was written")

@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from scaffold import engine
 from scaffold.engine import Analysis, FileContext, ManualReview, Message
 from scaffold.errors import UsageError
 from scaffold.fsutil import ChangeSet
-from scaffold.project import iter_python_files
+from scaffold.project import iter_python_files, resolve_paths
 from scaffold.viewsets import Settings, analyze_module
 
 
@@ -26,7 +25,7 @@ class MigrateViewSets:
     """The engine unit behind ``migrate-viewsets`` (and the TEN001-TEN004 fixes)."""
 
     code = "migrate-viewsets"
-    version = "8"  # bump whenever the analysis or the rewrites change (cache key)
+    version = "9"  # bump whenever the analysis or the rewrites change (cache key)
     needles = (b"queryset",)
 
     def analyze(self, ctx: FileContext) -> Analysis:
@@ -131,16 +130,7 @@ def migrate_viewsets(
     cfg = load_project(project)
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs {jobs}: must be 1 or more")
-    starts = []
-    for raw in paths:
-        path = Path(raw)
-        if not path.is_absolute() and not path.exists() and (cfg.root / path).exists():
-            path = cfg.root / path
-        if not path.exists():
-            raise UsageError(f"{raw}: no such file or directory; pass paths inside the project")
-        if not path.resolve().is_relative_to(cfg.root):
-            raise UsageError(f"{raw}: outside the project {cfg.root}; pass paths inside it or --project")
-        starts.append(path)
+    starts = resolve_paths(cfg.root, paths)
     files = iter_python_files(cfg.root, (*cfg.exclude_globs, *exclude), starts or None)
     settings = {"tenant_field": cfg.tenant_field, "user_tenant_attr": cfg.user_tenant_attr}
     report = engine.run(

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from scaffold.errors import ProjectNotFound
+from scaffold.errors import ProjectNotFound, UsageError
 
 DEFAULT_EXCLUDE: tuple[str, ...] = (
     ".venv",
@@ -90,7 +90,12 @@ class SourceFile:
 def iter_python_files(
     root: Path, exclude: Iterable[str], paths: Iterable[Path] | None = None
 ) -> Iterator[SourceFile]:
-    """Yield the project's ``.py`` files in a stable order, pruning excluded folders early."""
+    """Yield the project's ``.py`` files in a stable order, pruning excluded folders early.
+
+    A file or folder passed explicitly in ``paths`` is never excluded itself (as with ruff,
+    ``scaffold audit backup/`` audits that folder): below an excluded folder passed
+    explicitly the globs are matched against the path relative to it, elsewhere against the
+    path relative to the project root."""
     patterns = tuple(exclude)
     starts = [Path(p).resolve() for p in paths] if paths else [root]
     seen: set[Path] = set()
@@ -100,23 +105,46 @@ def iter_python_files(
                 seen.add(start)
                 yield SourceFile(start, _rel(root, start))
             continue
+        anchor = start if start != root and is_excluded(_rel(root, start), patterns) else root
         for dirpath, dirnames, filenames in os.walk(start):
             base = Path(dirpath)
-            rel_dir = _rel(root, base)
+            below = _rel(anchor, base)
             dirnames[:] = sorted(
                 d
                 for d in dirnames
-                if not is_excluded(f"{rel_dir}/{d}" if rel_dir not in ("", ".") else d, patterns)
+                if not is_excluded(f"{below}/{d}" if below not in ("", ".") else d, patterns)
             )
             for name in sorted(filenames):
                 if not name.endswith(".py"):
                     continue
                 path = base / name
-                rel = _rel(root, path)
-                if path in seen or is_excluded(rel, patterns):
+                if path in seen or is_excluded(_rel(anchor, path), patterns):
                     continue
                 seen.add(path)
-                yield SourceFile(path, rel)
+                yield SourceFile(path, _rel(root, path))
+
+
+def resolve_paths(root: Path, paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Command-line PATHs as resolved paths inside the project ``root`` (relative ones are
+    tried from the current directory, then from the root). A missing path, or one that is
+    outside the project (symbolic links followed), is a :class:`UsageError`: scaffold never
+    reads or writes files of another project."""
+    resolved: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_absolute() and not path.exists() and (root / path).exists():
+            path = root / path
+        if not path.exists():
+            raise UsageError(f"{raw}: no such file or directory; pass files or folders inside the project")
+        real = path.resolve()
+        if not real.is_relative_to(root):
+            raise UsageError(
+                f"{raw}: outside the project {root}"
+                + (f" (it links to {real})" if real != path.absolute() else "")
+                + "; pass paths inside it, or --project for the other project"
+            )
+        resolved.append(real)
+    return resolved
 
 
 def _rel(root: Path, path: Path) -> str:

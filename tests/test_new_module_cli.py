@@ -263,7 +263,11 @@ def test_failure_while_writing_restores_every_file(scratch: Path, monkeypatch: p
         real(path, data)
 
     monkeypatch.setattr(fsutil, "atomic_write_bytes", failing)
-    with pytest.raises(OSError, match="injected"):
+    from scaffold.errors import OperationFailed
+
+    with pytest.raises(
+        OperationFailed, match=r"onboarding_middleware.py: disk full \(injected\); every file was left"
+    ):
         plan.apply()
     assert snapshot(scratch) == before
     assert not (scratch / "stock").exists()
