@@ -9,6 +9,8 @@ names of statements the visitor extended. Statements the user wrote are never re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import libcst as cst
 
 
@@ -68,7 +70,9 @@ def _sorted_names(node: cst.ImportFrom) -> cst.ImportFrom:
 
 
 def tidy_added_imports(before: cst.Module, after: cst.Module) -> cst.Module:
-    """Move imports present in ``after`` but not in ``before`` to their isort position."""
+    """Move imports present in ``after`` but not in ``before`` to their isort position
+    (imports the rewrite needs at runtime first taken out of ``if TYPE_CHECKING:``)."""
+    after = runtime_imports(before, after)
     old_codes = {before.code_for_node(s) for s in before.body if _is_import(s)}
     body = list(after.body)
     added: list[cst.SimpleStatementLine] = []
@@ -119,3 +123,209 @@ def _insert_sorted(body: list, stmt: cst.SimpleStatementLine) -> list:
         body = [*body[:start], stmt, body[start].with_changes(leading_lines=[]), *body[start + 1 :]]
         return body
     return [*body[:position], stmt, *body[position:]]
+
+
+# -- imports under `if TYPE_CHECKING:` bind nothing at runtime ----------------------------
+
+
+def _is_type_checking(test: cst.BaseExpression) -> bool:
+    """``TYPE_CHECKING`` or ``<module>.TYPE_CHECKING`` (``typing.TYPE_CHECKING``)."""
+    if isinstance(test, cst.Name):
+        return test.value == "TYPE_CHECKING"
+    return isinstance(test, cst.Attribute) and test.attr.value == "TYPE_CHECKING"
+
+
+def _bound_name(alias: cst.ImportAlias) -> str:
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        return alias.asname.name.value
+    return _module_name(alias.name).split(".")[0]
+
+
+def _import_aliases(stmt: cst.CSTNode) -> list[tuple[cst.Import | cst.ImportFrom, cst.ImportAlias]]:
+    out: list[tuple[cst.Import | cst.ImportFrom, cst.ImportAlias]] = []
+    if isinstance(stmt, cst.SimpleStatementLine):
+        for small in stmt.body:
+            if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
+                small.names, cst.ImportStar
+            ):
+                out += [(small, alias) for alias in small.names]
+    return out
+
+
+def _runtime_bound(body: Sequence[cst.BaseStatement]) -> set[str]:
+    """Names a module binds at its top level when it runs (imports, defs, assignments),
+    looking into ``if``/``try``/``with`` blocks but not into ``if TYPE_CHECKING:`` bodies."""
+    names: set[str] = set()
+    for stmt in body:
+        if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)):
+            names.add(stmt.name.value)
+        elif isinstance(stmt, cst.SimpleStatementLine):
+            names |= {_bound_name(alias) for _, alias in _import_aliases(stmt)}
+            for small in stmt.body:
+                targets: list[cst.BaseExpression] = []
+                if isinstance(small, cst.Assign):
+                    targets = [t.target for t in small.targets]
+                elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                    targets = [small.target]
+                names |= {t.value for t in targets if isinstance(t, cst.Name)}
+        elif isinstance(stmt, cst.If):
+            if not _is_type_checking(stmt.test):
+                names |= _runtime_bound(_block(stmt.body))
+            orelse = stmt.orelse
+            if isinstance(orelse, cst.If):
+                names |= _runtime_bound([orelse])
+            elif isinstance(orelse, cst.Else):
+                names |= _runtime_bound(_block(orelse.body))
+        elif isinstance(stmt, (cst.Try, cst.TryStar, cst.With)):
+            names |= _runtime_bound(_block(stmt.body))
+            for part in (
+                *getattr(stmt, "handlers", ()),
+                getattr(stmt, "orelse", None),
+                getattr(stmt, "finalbody", None),
+            ):
+                if part is not None:
+                    names |= _runtime_bound(_block(part.body))
+    return names
+
+
+def _block(suite: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
+    return suite.body if isinstance(suite, cst.IndentedBlock) else []
+
+
+def _runtime_uses(code: str) -> dict[str, int]:
+    """How often each name is read when the module runs (annotations do not count)."""
+    import ast
+
+    counts: dict[str, int] = {}
+    annotations: set[int] = set()
+    tree = ast.parse(code)
+    for node in ast.walk(tree):
+        notes: list[ast.expr | None] = []
+        if isinstance(node, ast.arg):
+            notes = [node.annotation]
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            notes = [node.returns]
+        elif isinstance(node, ast.AnnAssign):
+            notes = [node.annotation]
+        for note in notes:
+            if note is not None:
+                annotations |= {id(n) for n in ast.walk(note)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and id(node) not in annotations:
+            counts[node.id] = counts.get(node.id, 0) + 1
+    return counts
+
+
+def runtime_imports(before: cst.Module, after: cst.Module) -> cst.Module:
+    """Move imports out of ``if TYPE_CHECKING:`` when the rewrite uses the name at runtime.
+
+    A name bound only under ``if TYPE_CHECKING:`` (or ``if typing.TYPE_CHECKING:``) that
+    ``after`` reads at runtime more often than ``before`` did (a tenant guard raising
+    ``PermissionDenied``) would be a NameError: its import is moved to the module's top
+    level (:func:`tidy_added_imports` then puts it where isort would). A type-only import
+    of a name the rewrite imported at runtime anyway is dropped. An emptied block goes, and
+    with it the ``TYPE_CHECKING`` import when nothing else reads it. Names already read at
+    runtime before the rewrite are the user's business and are left alone.
+    """
+    if "TYPE_CHECKING" not in after.code:
+        return after
+    blocks = [i for i, s in enumerate(after.body) if isinstance(s, cst.If) and _is_type_checking(s.test)]
+    if not blocks:
+        return after
+    runtime = _runtime_bound(after.body)
+    was_runtime = _runtime_bound(before.body)
+    used_before = _runtime_uses(before.code)
+    used_after = _runtime_uses(after.code)
+    move: dict[str, cst.SimpleStatementLine] = {}  # name -> the import to add at the top level
+    drop: set[str] = set()  # names to take out of the blocks
+    for i in blocks:
+        block = after.body[i]
+        assert isinstance(block, cst.If)
+        for stmt in _block(block.body):
+            for imp, alias in _import_aliases(stmt):
+                name = _bound_name(alias)
+                if name in runtime:
+                    if name not in was_runtime:  # the rewrite imported it for real
+                        drop.add(name)
+                    continue
+                if used_after.get(name, 0) <= used_before.get(name, 0):
+                    continue
+                drop.add(name)
+                single = imp.with_changes(names=[alias.with_changes(comma=cst.MaybeSentinel.DEFAULT)])
+                move.setdefault(name, cst.SimpleStatementLine(body=[single]))
+    if not drop:
+        return after
+    body: list[cst.BaseStatement] = []
+    carry: Sequence[cst.EmptyLine] = ()
+    removed_block = False
+    for i, stmt in enumerate(after.body):
+        if i in blocks:
+            assert isinstance(stmt, cst.If)
+            kept = _drop_names(_block(stmt.body), drop)
+            if not kept and stmt.orelse is None:
+                removed_block = True
+                carry = [*carry, *stmt.leading_lines]
+                continue
+            stmt = stmt.with_changes(
+                body=stmt.body.with_changes(body=kept or [cst.SimpleStatementLine([cst.Pass()])])
+            )
+        body.append(_pass_on(carry, stmt))
+        carry = ()
+    # the moved imports go after the last top-level import above the (first) block
+    first = min(blocks)
+    at = max((i + 1 for i, s in enumerate(after.body[:first]) if _is_import(s)), default=0)
+    body[at:at] = list(move.values())
+    out = after.with_changes(body=body)
+    if removed_block and "TYPE_CHECKING" not in _runtime_uses(out.code):
+        out = out.with_changes(body=_drop_names(out.body, {"TYPE_CHECKING"}, ("typing", "typing_extensions")))
+    return out
+
+
+def _pass_on(carry: Sequence[cst.EmptyLine], stmt: cst.BaseStatement) -> cst.BaseStatement:
+    """``stmt`` after the statements above it were removed: their comments stay (above
+    ``stmt``), and their blank lines when ``stmt`` had none of its own."""
+    own: Sequence[cst.EmptyLine] = getattr(stmt, "leading_lines", ())
+    if not carry:
+        return stmt
+    if any(line.comment is not None for line in carry):
+        return stmt.with_changes(leading_lines=[*carry, *own])
+    return stmt if own else stmt.with_changes(leading_lines=carry)
+
+
+def _drop_names(
+    body: Sequence[cst.BaseStatement], names: set[str], modules: tuple[str, ...] | None = None
+) -> list[cst.BaseStatement]:
+    """``body`` without the import aliases binding ``names`` (only ``from <modules>`` ones
+    when given); a statement left with no name goes (see :func:`_pass_on`)."""
+    out: list[cst.BaseStatement] = []
+    carry: Sequence[cst.EmptyLine] = ()
+    for stmt in body:
+        if not isinstance(stmt, cst.SimpleStatementLine) or not _import_aliases(stmt):
+            out.append(_pass_on(carry, stmt))
+            carry = ()
+            continue
+        smalls: list[cst.BaseSmallStatement] = []
+        for small in stmt.body:
+            if (
+                not isinstance(small, (cst.Import, cst.ImportFrom))
+                or isinstance(small.names, cst.ImportStar)
+                or (
+                    modules is not None
+                    and not (isinstance(small, cst.ImportFrom) and _module_name(small.module) in modules)
+                )
+            ):
+                smalls.append(small)
+                continue
+            aliases = [a for a in small.names if _bound_name(a) not in names]
+            if len(aliases) == len(small.names):
+                smalls.append(small)
+            elif aliases:
+                aliases[-1] = aliases[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                smalls.append(small.with_changes(names=aliases))
+        if smalls:
+            smalls[-1] = smalls[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+            out.append(_pass_on(carry, stmt.with_changes(body=smalls)))
+            carry = ()
+        else:
+            carry = [*carry, *stmt.leading_lines]
+    return out
