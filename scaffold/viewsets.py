@@ -15,7 +15,8 @@ imports) and through project-local base classes and mixins in other files
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -204,38 +205,6 @@ def _is_user_expr(node: ast.AST) -> bool:
     return name in ("self.request.user", "request.user", "user")
 
 
-UNTRUSTED_SOURCES = (
-    "request.data",
-    "request.query_params",
-    "request.GET",
-    "request.POST",
-    "request.headers",
-    "request.META",
-    "request.COOKIES",
-)
-
-
-def _untrusted(node: ast.AST) -> bool:
-    """True when the value comes from the client: request body, query, headers, URL kwargs."""
-    for sub in ast.walk(node):
-        if isinstance(sub, (ast.Attribute, ast.Name)):
-            name = dotted_name(sub) or ""
-            if name in ("kwargs", "self.kwargs") or name.endswith(UNTRUSTED_SOURCES):
-                return True
-    return False
-
-
-def _implicit(node: ast.AST) -> bool:
-    """True when the value is an implicit, thread-local tenant (``get_current_tenant()``):
-    relying on it is what audit TEN002 flags, so it does not count as explicit scoping."""
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Call):
-            name = (dotted_name(sub.func) or "").rpartition(".")[2]
-            if "current_tenant" in name or name in ("get_tenant_context", "get_tenant"):
-                return True
-    return False
-
-
 def _assigned_names(node: ast.AST) -> set[str]:
     names: set[str] = set()
     for sub in walk_function(node):
@@ -244,6 +213,42 @@ def _assigned_names(node: ast.AST) -> set[str]:
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         names.update(a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs))
     return names
+
+
+def _assignments(fn: ast.AST) -> dict[str, list[ast.expr | None]]:
+    """Local name -> every value assigned to it in ``fn`` (None: bound some other way)."""
+    out: dict[str, list[ast.expr | None]] = {}
+    for sub in walk_function(fn):
+        if isinstance(sub, ast.Assign):
+            for t in sub.targets:
+                if isinstance(t, ast.Name):
+                    out.setdefault(t.id, []).append(sub.value)
+                else:
+                    for n in ast.walk(t):
+                        if isinstance(n, ast.Name):
+                            out.setdefault(n.id, []).append(None)
+        elif isinstance(sub, (ast.AnnAssign, ast.AugAssign)) and isinstance(sub.target, ast.Name):
+            out.setdefault(sub.target.id, []).append(sub.value if isinstance(sub, ast.AnnAssign) else None)
+        elif isinstance(sub, ast.NamedExpr):
+            out.setdefault(sub.target.id, []).append(sub.value)
+        elif isinstance(sub, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
+            for n in _targets(sub):
+                out.setdefault(n.id, []).append(None)
+    if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs):
+            out.setdefault(a.arg, []).append(None)
+    return out
+
+
+def _targets(stmt: ast.AST) -> list[ast.Name]:
+    """Names bound by a ``for`` target or ``with ... as``."""
+    if isinstance(stmt, (ast.For, ast.AsyncFor)):
+        roots: list[ast.AST] = [stmt.target]
+    elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+        roots = [i.optional_vars for i in stmt.items if i.optional_vars is not None]
+    else:
+        return []
+    return [n for r in roots for n in ast.walk(r) if isinstance(n, ast.Name)]
 
 
 def _strings(stmt: ast.stmt | None) -> set[str]:
@@ -272,6 +277,225 @@ def _value(stmt: ast.stmt) -> ast.expr | None:
     return stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else None
 
 
+# -- the scoping predicate, shared with audit (scaffold/rules/_views.py) -----------------
+#
+# One written rule for "this queryset is scoped to the requesting tenant", used by both
+# analyzers so `audit` (TEN001) and `migrate-viewsets` can never disagree:
+#
+# * only ``.filter()`` / ``.get()`` (and ``get_object_or_404``) conditions scope, never
+#   ``.exclude()``;
+# * a condition scopes when it is ANDed into the query: a keyword argument, a key of a
+#   ``**{...}`` literal, a plain ``Q(...)`` or a ``Q`` combined with ``&``; never a ``Q``
+#   under ``|`` or ``~``;
+# * the lookup is an equality on the tenant column: ``tenant_id``, ``tenant_id__exact``,
+#   ``tenant``, ``tenant__id`` / ``tenant__pk``, ``rel__tenant_id`` (``__in`` too); never
+#   ``__isnull``, ``__gt``, ...;
+# * its value is the requesting user's tenant: ``request.user.<user_tenant_attr>`` (or the
+#   relation), a local assigned only from it, or a project helper that returns it; a value
+#   taken from the request (query string, body, headers, URL kwargs) is the client's choice;
+# * a filter on the requesting user itself (``owner=self.request.user``) scopes to the owner;
+# * ``union()`` / ``|`` / ``or`` with an unscoped queryset, and a reassignment to an
+#   unscoped queryset on any path, make the result unscoped.
+
+SCOPING_FILTERS = frozenset(["filter", "get", "get_object_or_404"])
+COMBINING_METHODS = frozenset(["union", "intersection", "difference"])
+USER_EXPRS = frozenset(["self.request.user", "request.user"])
+CLIENT_SOURCES = frozenset(["query_params", "data", "GET", "POST", "headers", "META", "COOKIES", "FILES"])
+
+
+def tenant_lookup(key: str, tenant_field: str) -> bool:
+    """``key`` is an equality lookup on the tenant column (possibly across relations)."""
+    stem = tenant_field[:-3] if tenant_field.endswith("_id") else tenant_field
+    parts = key.split("__")
+    for i, part in enumerate(parts):
+        if part in (tenant_field, stem):
+            rest = parts[i + 1 :]
+            if part == stem and rest[:1] in (["id"], ["pk"]):
+                rest = rest[1:]
+            return rest in ([], ["exact"], ["in"])
+    return False
+
+
+def _is_q(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    name = dotted_name(node.func) or ""
+    return name == "Q" or name.endswith(".Q")
+
+
+def anded_conditions(
+    call: ast.Call, tenant_attrs: tuple[str, ...] = ("tenant_field", "tenant_lookup")
+) -> list[tuple[str | None, ast.expr]]:
+    """The ``(lookup, value)`` pairs a ``.filter()`` / ``.get()`` call ANDs into its query.
+
+    A lookup of None is a ``**mapping`` that cannot be read. ``**{self.tenant_field: v}``
+    (the tenancy core mixin) yields the key ``"<tenant_field>"``, marked by an empty string
+    (callers treat ``""`` as the configured tenant field).
+    """
+    out: list[tuple[str | None, ast.expr]] = []
+
+    def keywords(keywords: list[ast.keyword]) -> None:
+        for kw in keywords:
+            if kw.arg is not None:
+                if not kw.arg.startswith("_"):  # Q(_connector=..., _negated=...) handled below
+                    out.append((kw.arg, kw.value))
+            elif isinstance(kw.value, ast.Dict):
+                for k, v in zip(kw.value.keys, kw.value.values, strict=False):
+                    if isinstance(k, ast.Constant) and isinstance(k.value, str):
+                        out.append((k.value, v))
+                    elif isinstance(k, ast.Attribute) and k.attr in tenant_attrs:
+                        out.append(("", v))
+                    else:
+                        out.append((None, v))
+            else:
+                out.append((None, kw.value))
+
+    def q(expr: ast.AST) -> None:
+        if _is_q(expr):
+            assert isinstance(expr, ast.Call)
+            if any(
+                kw.arg in ("_connector", "_negated") for kw in expr.keywords
+            ):  # Q(a, b, _connector=Q.OR) / _negated=True: not an AND
+                return
+            keywords(expr.keywords)
+            for arg in expr.args:
+                q(arg)
+        elif isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitAnd):
+            q(expr.left)
+            q(expr.right)
+        # Q(...) | Q(...), ~Q(...), anything else: no condition is certain
+
+    keywords(call.keywords)
+    args = call.args[1:] if (dotted_name(call.func) or "").endswith("get_object_or_404") else call.args
+    for arg in args:
+        q(arg)
+    return out
+
+
+def mentions_user_tenant(expr: ast.AST, user_tenant_attr: str, users: AbstractSet[str] = frozenset()) -> bool:
+    """``expr`` reads the requesting user's tenant: ``request.user.<user_tenant_attr>`` (or the
+    relation: ``request.user.tenant``), ``getattr(self.request.user, "tenant_id", None)``,
+    ``getattr(user, self.user_tenant_attr)``; ``users`` are locals bound to the user."""
+    stem = user_tenant_attr[:-3] if user_tenant_attr.endswith("_id") else user_tenant_attr
+    attrs = {user_tenant_attr, stem, "user_tenant_attr"}
+    user = False
+    attr = False
+    for sub in ast.walk(expr):
+        if isinstance(sub, ast.Attribute):
+            if dotted_name(sub) in USER_EXPRS:
+                user = True
+            if sub.attr in attrs:
+                attr = True
+        elif isinstance(sub, ast.Name) and sub.id in users:
+            user = True
+        elif isinstance(sub, ast.Constant) and sub.value in attrs:
+            attr = True
+    return user and attr
+
+
+def is_user_expr(expr: ast.AST, users: AbstractSet[str] = frozenset()) -> bool:
+    """``expr`` is the requesting user or its id (an owner filter's value)."""
+    if isinstance(expr, ast.Attribute) and expr.attr in ("id", "pk"):
+        expr = expr.value
+    if isinstance(expr, ast.Name):
+        return expr.id in users
+    return isinstance(expr, ast.Attribute) and dotted_name(expr) in USER_EXPRS
+
+
+def reads_client_input(expr: ast.AST, names: AbstractSet[str] = frozenset()) -> bool:
+    """``expr`` reads what the client sent: query string, body, headers, URL kwargs."""
+    for sub in ast.walk(expr):
+        if isinstance(sub, ast.Attribute):
+            if sub.attr in CLIENT_SOURCES and dotted_name(sub.value) in ("request", "self.request"):
+                return True
+            if sub.attr == "kwargs" and isinstance(sub.value, ast.Name) and sub.value.id == "self":
+                return True
+        elif isinstance(sub, ast.Name) and (sub.id == "kwargs" or sub.id in names):
+            return True
+    return False
+
+
+def permission_kind(expr: ast.expr, qualify: Callable[[ast.expr], str | None]) -> str:
+    """One ``permission_classes`` element: ``any`` (lets anyone in: ``AllowAny``, or
+    ``AllowAny | X``), ``unknown`` (``*BASE``, a call) or ``closed`` (a permission to pass).
+    The list itself ANDs its elements: ``[AllowAny, IsAdminUser]`` is admins only."""
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.BitOr, ast.BitAnd)):
+        kinds = {permission_kind(expr.left, qualify), permission_kind(expr.right, qualify)}
+        if isinstance(expr.op, ast.BitOr):
+            return "any" if "any" in kinds else "unknown" if "unknown" in kinds else "closed"
+        return "closed" if "closed" in kinds else "unknown" if "unknown" in kinds else "any"
+    if isinstance(expr, (ast.Name, ast.Attribute)):
+        qual = qualify(expr) or ""
+        return "any" if qual == ALLOW_ANY or qual.endswith(".AllowAny") or qual == "AllowAny" else "closed"
+    return "unknown"
+
+
+def permissions_open(elts: list[ast.expr], qualify: Callable[[ast.expr], str | None]) -> bool:
+    """The list lets anyone in: empty, or only ``any`` / ``unknown`` elements with at least
+    one ``any`` (``[*BASE, AllowAny]``: BASE may be empty)."""
+    kinds = [permission_kind(e, qualify) for e in elts]
+    return not kinds or ("closed" not in kinds and "any" in kinds)
+
+
+def implicit_tenant(expr: ast.AST) -> bool:
+    """The value is an implicit, thread-local tenant (``get_current_tenant()``)."""
+    for sub in ast.walk(expr):
+        if isinstance(sub, ast.Call):
+            name = (dotted_name(sub.func) or "").rpartition(".")[2]
+            if "current_tenant" in name or name in ("get_tenant_context", "get_tenant"):
+                return True
+    return False
+
+
+def returns_user_tenant(fn: ast.AST, user_tenant_attr: str) -> bool:
+    """A helper (``get_tenant_id()``) whose every return is the requesting user's tenant."""
+    assigned: dict[str, list[ast.expr]] = {}
+    returns: list[ast.expr | None] = []
+    for sub in walk_function(fn):
+        if isinstance(sub, ast.Assign):
+            for t in sub.targets:
+                if isinstance(t, ast.Name):
+                    assigned.setdefault(t.id, []).append(sub.value)
+        elif isinstance(sub, ast.Return):
+            returns.append(sub.value)
+    users = {
+        n
+        for n, vs in assigned.items()
+        if all(dotted_name(v) in USER_EXPRS for v in vs if isinstance(v, ast.expr))
+    }
+
+    def ok(value: ast.expr | None) -> bool:
+        if value is None:
+            return False
+        if isinstance(value, ast.Name) and value.id in assigned and value.id not in users:
+            return all(mentions_user_tenant(v, user_tenant_attr, users) for v in assigned[value.id])
+        return mentions_user_tenant(value, user_tenant_attr, users)
+
+    return bool(returns) and all(ok(v) for v in returns)
+
+
+def condition_kind(
+    pairs: list[tuple[str | None, ast.expr]], tenant_field: str, kind_of: Callable[[ast.expr], str]
+) -> str | None:
+    """The best scoping the ANDed ``pairs`` give: ``tenant`` (the user's tenant), ``owner``
+    (the user), ``implicit`` (a thread-local tenant), ``client`` (a tenant the client chose)
+    or None. ``kind_of(value)`` says where a value comes from: user / owner / implicit /
+    client / other (the analyzer's view of locals and helpers)."""
+    rank = {"tenant": 0, "owner": 1, "implicit": 2, "client": 3}
+    best: str | None = None
+    for key, value in pairs:
+        kind = kind_of(value)
+        if key == "" or (key is not None and tenant_lookup(key, tenant_field)):
+            got = {"user": "tenant", "implicit": "implicit", "client": "client"}.get(kind)
+        elif key is not None and kind == "owner":
+            got = "owner"
+        else:
+            got = None
+        if got is not None and (best is None or rank[got] < rank[best]):
+            best = got
+    return best
+
+
 class _View:
     """The analysis of one class; ``plan()`` returns None for classes that are not DRF views."""
 
@@ -294,7 +518,19 @@ class _View:
             return None
         plan = ViewPlan(self.node.name, self.node.lineno, self.node.col_offset)
         inherited = self._inherited()
-        if "get_queryset" in self.methods:
+        own_filter = self.methods.get("filter_queryset")
+        scoping_filter = own_filter or (inherited.get("filter_queryset") or (None, None))[1]
+        if isinstance(scoping_filter, ast.FunctionDef) and self._returns_scoped(scoping_filter):
+            # filter_queryset() adds the tenant filter (a project mixin): DRF's list and
+            # get_object pass every queryset through it, like a scoping get_queryset.
+            where = "" if own_filter is not None else f" inherited from {inherited['filter_queryset'][0]}"
+            plan.scoped_by = f"filter_queryset{where} filters by tenant"
+            if "queryset" not in self.attrs and "get_queryset" not in self.methods:
+                if "permission_classes" in self.attrs:
+                    self._permissions(plan, inherited)
+                return plan
+            plan.model = self._attr_model()
+        elif "get_queryset" in self.methods:
             self._get_queryset(plan, self.methods["get_queryset"])
         elif "get_queryset" in inherited:
             owner, fn = inherited["get_queryset"]
@@ -392,7 +628,7 @@ class _View:
                         chains[id(root)] = (root, calls)
             for root, calls in chains.values():
                 model = self._model_of(root)
-                if model is None or self._chain_scoped(calls) or self._tenant_data(model) is not True:
+                if model is None or self._chain_scoped(calls, fn) or self._tenant_data(model) is not True:
                     continue
                 plan.advice.append(
                     (
@@ -481,37 +717,82 @@ class _View:
         self._check_import(plan, "PermissionDenied", PERMISSION_DENIED)
 
     # -- scoping evidence ----------------------------------------------------------------
-    def _kw_scopes(self, kw: ast.keyword) -> bool:
-        tf = self.s.tenant_field
-        stem = tf[:-3] if tf.endswith("_id") else tf
-        if _untrusted(kw.value) or _implicit(kw.value):
-            return False  # a tenant taken from the request or URL is the client's choice
-        if kw.arg is None:  # **{...}: also the tenancy core mixin's **{self.tenant_field: tenant_id}
-            return (
-                _mentions_attr(kw.value, self.s.user_tenant_attr)
-                or _mentions_attr(kw.value, tf)
-                or _mentions_attr(kw.value, "tenant_field")
-            )
-        if kw.arg == tf or kw.arg.startswith(tf + "__") or kw.arg == stem or kw.arg.startswith(stem + "__"):
-            return True
-        if _mentions_attr(kw.value, self.s.user_tenant_attr):
-            return True
-        return _is_user_expr(kw.value)  # owner filter: user=request.user
+    def _value_kind(self, fn: ast.AST | None, value: ast.expr, depth: int = 0) -> str:
+        """Where a filter value comes from (see :func:`condition_kind`): ``user`` (the
+        requesting user's tenant), ``owner`` (the user), ``implicit``, ``client`` or ``other``."""
+        if implicit_tenant(value):
+            return "implicit"
+        assigned = _assignments(fn) if fn is not None else {}
+        if isinstance(value, ast.Name):
+            sources = assigned.get(value.id)
+            if not sources or depth > 3:
+                return "other"  # a parameter, a loop variable, ...: not known to be the user's
+            kinds = {self._value_kind(fn, v, depth + 1) if v is not None else "other" for v in sources}
+            for kind in ("client", "implicit", "other"):
+                if kind in kinds:
+                    return kind
+            return "user" if kinds == {"user"} else "owner" if kinds == {"owner"} else "other"
+        if reads_client_input(value):
+            return "client"
+        users = {
+            n for n, vs in assigned.items() if all(v is not None and dotted_name(v) in USER_EXPRS for v in vs)
+        }
+        if mentions_user_tenant(value, self.s.user_tenant_attr, users):
+            return "user"
+        if is_user_expr(value, users):
+            return "owner"
+        if isinstance(value, ast.Call) and depth <= 3:
+            helper = self._helper(value.func)
+            if helper is not None and returns_user_tenant(helper, self.s.user_tenant_attr):
+                return "user"
+        return "other"
 
-    def _chain_scoped(self, calls: list[ast.Call]) -> bool:
+    def _helper(self, func: ast.expr) -> ast.AST | None:
+        """The project function or method behind a call's callee (``self.get_tenant_id``)."""
+        name = dotted_name(func) or ""
+        if name.startswith("self.") and name.count(".") == 1:
+            attr = name[5:]
+            if attr in self.methods:
+                return self.methods[attr]
+            found = self._inherited().get(attr)
+            return found[1] if found is not None and isinstance(found[1], ast.FunctionDef) else None
+        qual = self.module.imports.qualify(func, self.module.local) if name else None
+        if not qual or "." not in qual:
+            return None
+        mod_name, _, fname = qual.rpartition(".")
+        mod = self.index.module(mod_name)
+        if mod is None:
+            return None
+        return next(
+            (
+                n
+                for n in mod.tree.body
+                if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == fname
+            ),
+            None,
+        )
+
+    def _chain_scoped(self, calls: list[ast.Call], fn: ast.AST | None = None) -> bool:
+        """The chain filters by the requesting user's tenant (or the user): the shared rule."""
+        if any(c.func.attr in COMBINING_METHODS for c in calls):  # type: ignore[attr-defined]
+            return False  # .union(Customer.objects.all()): every row again
         for call in calls:
             attr = call.func.attr  # type: ignore[attr-defined]
             if attr in SCOPING_CALLS:
                 return True
-            if attr in ("filter", "get", "exclude") and any(self._kw_scopes(k) for k in call.keywords):
-                return True
-            if attr == "filter" and any(_mentions_attr(a, self.s.user_tenant_attr) for a in call.args):
-                return True  # Q(tenant_id=user.tenant_id)
+            if attr in SCOPING_FILTERS:
+                kind = condition_kind(
+                    anded_conditions(call),
+                    self.s.tenant_field,
+                    lambda v: self._value_kind(fn, v),
+                )
+                if kind in ("tenant", "owner"):
+                    return True
         return False
 
-    def _expr_scoped(self, expr: ast.expr) -> bool:
+    def _expr_scoped(self, expr: ast.expr, fn: ast.AST | None = None) -> bool:
         _, calls = _chain(expr)
-        return self._chain_scoped(calls)
+        return self._chain_scoped(calls, fn)
 
     def _returns_scoped(self, fn: ast.AST) -> bool:
         """A (base-class) get_queryset counts as scoped when every return is scoped or empty."""
@@ -524,7 +805,7 @@ class _View:
             _, calls = _chain(ret.value)
             if calls and calls[-1].func.attr == "none":  # type: ignore[attr-defined]
                 continue
-            if self._expr_scoped(ret.value):
+            if self._expr_scoped(ret.value, fn):
                 continue
             if isinstance(ret.value, ast.Name) and self._name_scoped(fn, ret.value.id):
                 continue
@@ -532,13 +813,28 @@ class _View:
         return True
 
     def _name_scoped(self, fn: ast.AST, name: str) -> bool:
+        """Every binding of ``name`` is scoped (or refines ``name`` itself): a reassignment to
+        an unscoped queryset on any path (``if user.is_staff: qs = X.objects.all()``) leaks."""
+        scoped = False
         for sub in walk_function(fn):
             if isinstance(sub, ast.Assign) and any(
                 isinstance(t, ast.Name) and t.id == name for t in sub.targets
             ):
-                if self._expr_scoped(sub.value):
-                    return True
-        return False
+                root, calls = _chain(sub.value)
+                if self._chain_scoped(calls, fn):
+                    scoped = True
+                elif not (
+                    isinstance(root, ast.Name)
+                    and root.id == name
+                    and not any(c.func.attr in COMBINING_METHODS for c in calls)  # type: ignore[attr-defined]
+                ):
+                    return False
+            elif isinstance(sub, (ast.AugAssign, ast.AnnAssign, ast.NamedExpr)):
+                if isinstance(sub.target, ast.Name) and sub.target.id == name:
+                    return False
+            elif any(n.id == name for n in _targets(sub)):
+                return False
+        return scoped
 
     # -- rule 2: get_queryset ---------------------------------------------------------
     def _get_queryset(self, plan: ViewPlan, fn: ast.FunctionDef) -> None:
@@ -620,7 +916,7 @@ class _View:
         root, calls = _chain(value)
         if calls and calls[-1].func.attr == "none":  # type: ignore[attr-defined]
             return "keep"
-        if self._chain_scoped(calls):
+        if self._chain_scoped(calls, fn):
             return "keep"
         if any(c.func.attr not in QS_METHODS for c in calls):  # type: ignore[attr-defined]
             plan.manual.append(
@@ -758,7 +1054,17 @@ class _View:
                 plan.actions.append(Action("set_permissions", stmt.lineno, mode="fill"))
                 plan.imports.add("IsAuthenticated")
                 self._check_import(plan, "IsAuthenticated", (IS_AUTHENTICATED,))
-            elif any(self.module.imports.qualify(e, self.module.local) == ALLOW_ANY for e in value.elts):
+            elif permissions_open(value.elts, lambda e: self.module.imports.qualify(e, self.module.local)):
+                if any(isinstance(e, ast.BinOp) for e in value.elts):
+                    plan.manual.append(
+                        (
+                            stmt.lineno,
+                            stmt.col_offset,
+                            f"{self.node.name}.permission_classes lets anyone in (AllowAny | ...); "
+                            "require IsAuthenticated by hand",
+                        )
+                    )
+                    return
                 plan.actions.append(Action("set_permissions", stmt.lineno, mode="replace"))
                 plan.imports.add("IsAuthenticated")
                 self._check_import(plan, "IsAuthenticated", (IS_AUTHENTICATED,))
@@ -814,9 +1120,27 @@ class _View:
                 meta_attrs.get("exclude")
             ):
                 return False
+            extra = _value(meta_attrs["extra_kwargs"]) if "extra_kwargs" in meta_attrs else None
+            if isinstance(extra, ast.Dict):
+                for key, options in zip(extra.keys, extra.values, strict=False):
+                    if (
+                        isinstance(key, ast.Constant)
+                        and key.value in names
+                        and isinstance(options, ast.Dict)
+                        and any(
+                            isinstance(k, ast.Constant)
+                            and k.value == "read_only"
+                            and isinstance(v, ast.Constant)
+                            and v.value is True
+                            for k, v in zip(options.keys, options.values, strict=False)
+                        )
+                    ):
+                        return False  # extra_kwargs = {"tenant_id": {"read_only": True}}
             fields = _value(meta_attrs["fields"]) if "fields" in meta_attrs else None
             if isinstance(fields, ast.Constant) and fields.value == "__all__":
                 included = True
+            elif "fields" not in meta_attrs and "exclude" in meta_attrs:
+                included = True  # every model field but the excluded ones: the tenant too
             elif names & _strings(meta_attrs.get("fields")):
                 included = True
             if "fields" in meta_attrs or "exclude" in meta_attrs:
@@ -889,9 +1213,9 @@ class _View:
                 and any(isinstance(t, ast.Name) and t.id == value.id for t in sub.targets)
             ]
             if sources:
-                return all(from_user(v) for v in sources)
+                return all(from_user(v) for v in sources) or self._value_kind(fn, value) == "user"
             return value.id == GUARD_VAR
-        return from_user(value)
+        return from_user(value) or self._value_kind(fn, value) == "user"
 
     def _stamp(self, plan: ViewPlan, fn: ast.FunctionDef, is_save, kind: ActionKind) -> None:
         name = f"{self.node.name}.{fn.name}"
@@ -920,7 +1244,23 @@ class _View:
                 )
                 return
             kw = next((k for k in call.keywords if k.arg == tf), None)
-            if kw is None:
+            stem = tf[:-3] if tf.endswith("_id") else None
+            rel = next((k for k in call.keywords if stem is not None and k.arg == stem), None)
+            if kw is None and rel is not None:
+                # save(tenant=request.user.tenant): the FK behind tenant_id, stamped from the user
+                if self._user_tenant_value(fn, rel.value):
+                    steps.append("keep")
+                else:
+                    plan.manual.append(
+                        (
+                            call.lineno,
+                            call.col_offset,
+                            f"{name} saves {stem}= from something other than the user's tenant; "
+                            "stamp the tenant by hand",
+                        )
+                    )
+                    return
+            elif kw is None:
                 steps.append("add")
             elif self._user_tenant_value(fn, kw.value):
                 steps.append("keep")

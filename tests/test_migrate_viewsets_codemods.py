@@ -965,12 +965,23 @@ class TestSecureViewsetQueryset(CodemodTest):
         )
         self.assertCodemod(before, after)
 
-    def test_leaves_scoped_attribute(self) -> None:
-        code = (
+    def test_a_constant_tenant_is_not_the_requesting_tenant(self) -> None:
+        # A class attribute cannot read request.user: `tenant_id=1` shows tenant 1 to everyone.
+        before = (
             MODEL
             + "\nclass S(v.ReadOnlyModelViewSet):\n    queryset = Supplier.objects.filter(tenant_id=1)\n"
         )
-        self.assertCodemod(code, code)
+        after = before.replace(
+            "from rest_framework import viewsets as v\n",
+            "from rest_framework import viewsets as v\nfrom rest_framework.exceptions import PermissionDenied\n",
+        ) + (
+            "\n    def get_queryset(self):\n"
+            '        tenant_id = getattr(self.request.user, "tenant_id", None)\n'
+            "        if not tenant_id:\n"
+            '            raise PermissionDenied("User is not associated with a tenant.")\n'
+            "        return Supplier.objects.filter(tenant_id=1).filter(tenant_id=tenant_id)\n"
+        )
+        self.assertCodemod(before, after)
 
 
 class TestRequireAuthenticated(CodemodTest):
@@ -1022,3 +1033,251 @@ class TestStampTenantOnCreate(CodemodTest):
             "s.save(name='x')", "s.save(name='x', tenant_id=tenant_id)"
         )
         self.assertCodemod(head + body, after)
+
+
+# -- what counts as scoped (the rule shared with audit TEN001) ------------------------------
+LEAK_VIEW = """\
+    from django.db.models import Q
+    from rest_framework import viewsets
+    from rest_framework.exceptions import PermissionDenied
+    from rest_framework.permissions import IsAuthenticated
+
+    from app.models import Supplier
+
+
+    class SupplierViewSet(viewsets.ReadOnlyModelViewSet):
+        permission_classes = [IsAuthenticated]
+
+        def get_queryset(self):
+            tenant_id = getattr(self.request.user, "tenant_id", None)
+            if not tenant_id:
+                raise PermissionDenied("no tenant")
+    {body}
+    """
+
+
+@pytest.mark.parametrize(
+    ("body", "fixed"),
+    [
+        pytest.param(
+            '        return Supplier.objects.filter(Q(tenant_id=tenant_id) | Q(name="public"))',
+            '        return Supplier.objects.filter(Q(tenant_id=tenant_id) | Q(name="public")).filter(tenant_id=tenant_id)',
+            id="q-or",
+        ),
+        pytest.param(
+            "        return Supplier.objects.filter(~Q(tenant_id=tenant_id))",
+            "        return Supplier.objects.filter(~Q(tenant_id=tenant_id)).filter(tenant_id=tenant_id)",
+            id="q-not",
+        ),
+        pytest.param(
+            "        return Supplier.objects.exclude(tenant_id=tenant_id)",
+            "        return Supplier.objects.exclude(tenant_id=tenant_id).filter(tenant_id=tenant_id)",
+            id="exclude",
+        ),
+        pytest.param(
+            "        return Supplier.objects.filter(tenant_id__isnull=False)",
+            "        return Supplier.objects.filter(tenant_id__isnull=False).filter(tenant_id=tenant_id)",
+            id="isnull",
+        ),
+        pytest.param(
+            '        tid = self.request.query_params.get("tenant")\n        return Supplier.objects.filter(tenant_id=tid)',
+            '        tid = self.request.query_params.get("tenant")\n        return Supplier.objects.filter(tenant_id=tid).filter(tenant_id=tenant_id)',
+            id="tenant-from-the-query-string",
+        ),
+        pytest.param(
+            "        qs = Supplier.objects.filter(tenant_id=tenant_id)\n"
+            "        if self.request.user.is_staff:\n"
+            "            qs = Supplier.objects.all()\n"
+            "        return qs",
+            "        qs = Supplier.objects.filter(tenant_id=tenant_id)\n"
+            "        if self.request.user.is_staff:\n"
+            "            qs = Supplier.objects.all()\n"
+            "        return qs.filter(tenant_id=tenant_id)",
+            id="reassigned-on-a-path",
+        ),
+    ],
+)
+def test_loose_filters_are_not_scoping(body: str, fixed: str) -> None:
+    before = LEAK_VIEW.format(body=textwrap.indent(body, "    "))
+    after = rewrite_text(before)
+    assert after == textwrap.dedent(LEAK_VIEW.format(body=textwrap.indent(fixed, "    ")))
+    assert rewrite_text(after, dedent=False) == after
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(
+            "        return Supplier.objects.filter(tenant_id=tenant_id).union(Supplier.objects.all())",
+            id="union",
+        ),
+        pytest.param(
+            "        return Supplier.objects.filter(tenant_id=tenant_id) or Supplier.objects.all()", id="or"
+        ),
+        pytest.param(
+            "        mine = Supplier.objects.filter(tenant_id=tenant_id)\n        return mine | Supplier.objects.all()",
+            id="bit-or",
+        ),
+    ],
+)
+def test_combined_querysets_need_manual_review(body: str) -> None:
+    before = LEAK_VIEW.format(body=textwrap.indent(body, "    "))
+    new, result = rewrite(before)
+    assert new == textwrap.dedent(before).encode()
+    assert result.status == "manual"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(
+            '        return Supplier.objects.filter(Q(name="a") & Q(tenant_id=tenant_id))', id="q-and"
+        ),
+        pytest.param(
+            "        return Supplier.objects.filter(Q(tenant_id=tenant_id), name='a')", id="q-plain"
+        ),
+        pytest.param("        return Supplier.objects.filter(tenant_id__exact=tenant_id)", id="exact"),
+        pytest.param(
+            "        qs = Supplier.objects.filter(tenant_id=tenant_id)\n"
+            '        if self.request.query_params.get("n"):\n'
+            '            qs = qs.filter(name=self.request.query_params["n"])\n'
+            "        return qs",
+            id="refined",
+        ),
+    ],
+)
+def test_anded_tenant_equality_is_scoping(body: str) -> None:
+    before = LEAK_VIEW.format(body=textwrap.indent(body, "    "))
+    new, result = rewrite(before)
+    assert new == textwrap.dedent(before).encode()
+    assert result.status == "unchanged", result.messages
+
+
+def test_a_filter_queryset_mixin_scopes() -> None:
+    source = """\
+        from rest_framework import viewsets
+        from rest_framework.permissions import IsAuthenticated
+
+        from app.mixins import TenantFilterMixin
+        from app.models import Supplier
+
+
+        class SupplierViewSet(TenantFilterMixin, viewsets.ReadOnlyModelViewSet):
+            queryset = Supplier.objects.all()
+            permission_classes = [IsAuthenticated]
+        """
+    mixin = {
+        "app/mixins.py": """\
+            class TenantFilterMixin:
+                def filter_queryset(self, queryset):
+                    return super().filter_queryset(queryset).filter(tenant_id=self.request.user.tenant_id)
+            """
+    }
+    new, result = rewrite(source, mixin)
+    assert new == textwrap.dedent(source).encode()
+    assert result.status == "unchanged", result.messages
+
+
+SERIALIZERS_MORE = {
+    "app/serializers.py": """\
+        from rest_framework import serializers
+
+        from app.models import Order, Supplier
+
+
+        class ExcludeSupplierSerializer(serializers.ModelSerializer):
+            class Meta:
+                model = Supplier
+                exclude = ["name"]
+
+
+        class ExtraKwargsSupplierSerializer(serializers.ModelSerializer):
+            class Meta:
+                model = Supplier
+                fields = "__all__"
+                extra_kwargs = {"tenant_id": {"read_only": True}}
+
+
+        class OrderSerializer(serializers.ModelSerializer):
+            class Meta:
+                model = Order
+                fields = "__all__"
+                read_only_fields = ["tenant"]
+        """
+}
+
+
+def test_exclude_leaves_the_tenant_writable() -> None:
+    before = SECURE_VIEW.format(serializer="ExcludeSupplierSerializer")
+    after = rewrite_text(before, SERIALIZERS_MORE)
+    assert after.endswith(textwrap.indent(pattern.perform_update(), "    "))
+    assert rewrite_text(after, SERIALIZERS_MORE, dedent=False) == after
+
+
+def test_extra_kwargs_read_only_tenant_is_not_writable() -> None:
+    before = SECURE_VIEW.format(serializer="ExtraKwargsSupplierSerializer")
+    new, result = rewrite(before, SERIALIZERS_MORE)
+    assert new == textwrap.dedent(before).encode()
+    assert result.status == "unchanged"
+
+
+def test_saving_the_users_tenant_relation_is_stamping() -> None:
+    source = """\
+        from rest_framework import viewsets
+        from rest_framework.permissions import IsAuthenticated
+
+        from app.models import Order
+        from app.serializers import OrderSerializer
+
+
+        class OrderViewSet(viewsets.ModelViewSet):
+            serializer_class = OrderSerializer
+            permission_classes = [IsAuthenticated]
+
+            def get_queryset(self):
+                return Order.objects.filter(tenant=self.request.user.tenant)
+
+            def perform_create(self, serializer):
+                serializer.save(tenant=self.request.user.tenant)
+        """
+    new, result = rewrite(source, SERIALIZERS_MORE)
+    assert new == textwrap.dedent(source).encode()
+    assert result.status == "unchanged", result.messages
+
+
+PERMS_VIEW = """\
+    from rest_framework import viewsets
+    from rest_framework.permissions import AllowAny, IsAdminUser
+
+    from app.models import Supplier
+
+    BASE = []
+
+
+    class SupplierViewSet(viewsets.ReadOnlyModelViewSet):
+        permission_classes = {perms}
+
+        def get_queryset(self):
+            return Supplier.objects.filter(tenant_id=self.request.user.tenant_id)
+    """
+
+
+def test_allow_any_and_admin_is_admin_only() -> None:
+    before = PERMS_VIEW.format(perms="[AllowAny, IsAdminUser]")
+    new, result = rewrite(before)
+    assert new == textwrap.dedent(before).encode()
+    assert result.status == "unchanged"
+
+
+def test_allow_any_or_admin_needs_manual_review() -> None:
+    before = PERMS_VIEW.format(perms="[AllowAny | IsAdminUser]")
+    new, result = rewrite(before)
+    assert new == textwrap.dedent(before).encode()
+    assert result.status == "manual"
+    assert "lets anyone in" in result.messages[0].message
+
+
+def test_starred_permissions_with_allow_any_get_is_authenticated() -> None:
+    after = rewrite_text(PERMS_VIEW.format(perms="[*BASE, AllowAny]"))
+    assert "permission_classes = [*BASE, IsAuthenticated]" in after
+    assert "AllowAny" not in after

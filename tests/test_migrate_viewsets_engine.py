@@ -180,7 +180,9 @@ def scaffold(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_cli_check_diff_apply_and_idempotence(tmp_path: Path) -> None:
     secure = LEAKY.replace(
         "queryset = Supplier.objects.all()",
-        "queryset = Supplier.objects.filter(tenant_id=1)\n    permission_classes = [IsAuthenticated]",
+        "queryset = Supplier.objects.all()\n    permission_classes = [IsAuthenticated]\n\n"
+        "    def get_queryset(self):\n"
+        "        return Supplier.objects.filter(tenant_id=self.request.user.tenant_id)",
     )
     root = _project(
         tmp_path,
