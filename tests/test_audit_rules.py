@@ -51,6 +51,14 @@ def test_precision_base_classes_mixins_owner_filters_and_configured_field(tmp_pa
     assert reported(root, "TEN00") == expected(root)
 
 
+def test_scoping_what_counts_as_scoped_to_the_requesting_tenant(tmp_path: Path) -> None:
+    """Q objects under | or ~, client-chosen tenants, union / | / or, exclude and non-equality
+    lookups, reassignment, dynamic models, handler-only files, filter_queryset mixins,
+    serializers that expose the tenant, AllowAny | X and [AllowAny, X]."""
+    root = audit_fixture("scoping", tmp_path)
+    assert reported(root, "TEN001,TEN003") == expected(root)
+
+
 def test_findings_carry_symbol_message_and_fixable(tmp_path: Path) -> None:
     report = audit(audit_fixture("TEN001", tmp_path), select="TEN001", jobs=1, cache=False)
     by_line = {f.line: f for f in report.findings}
@@ -115,3 +123,105 @@ def test_scaffolds_own_tenancy_core_is_audit_clean(tmp_path: Path) -> None:
     findings = audit(root, jobs=1, cache=False).findings
     package = core[0].relative_to(root).parts[0]
     assert not [f for f in findings if f.path.startswith(f"{package}/")]
+
+
+# -- audit and migrate-viewsets agree on what is scoped ------------------------------------
+# The same get_queryset bodies through both analyzers: a leak is a TEN001 finding for audit
+# and, for migrate-viewsets, a rewrite or a manual-review note (never "already scoped");
+# a scoped body is clean for both.
+GUARD = """\
+tenant_id = getattr(self.request.user, "tenant_id", None)
+if not tenant_id:
+    raise PermissionDenied("no tenant")
+"""
+LEAKS = {
+    "q-or": GUARD + 'return Supplier.objects.filter(Q(tenant_id=tenant_id) | Q(name="public"))',
+    "q-not": GUARD + "return Supplier.objects.filter(~Q(tenant_id=tenant_id))",
+    "query-param": 'tid = self.request.query_params.get("tenant")\nreturn Supplier.objects.filter(tenant_id=tid)',
+    "body": 'tid = self.request.data["tenant"]\nreturn Supplier.objects.filter(tenant_id=tid)',
+    "url-kwarg": 'tid = self.kwargs["tenant"]\nreturn Supplier.objects.filter(tenant_id=tid)',
+    "union": GUARD + "return Supplier.objects.filter(tenant_id=tenant_id).union(Supplier.objects.all())",
+    "bit-or": GUARD
+    + "qs1 = Supplier.objects.filter(tenant_id=tenant_id)\nreturn qs1 | Supplier.objects.all()",
+    "or": GUARD + "return Supplier.objects.filter(tenant_id=tenant_id) or Supplier.objects.all()",
+    "exclude": GUARD + "return Supplier.objects.exclude(tenant_id=tenant_id)",
+    "isnull": GUARD + "return Supplier.objects.filter(tenant_id__isnull=False)",
+    "gt": GUARD + "return Supplier.objects.filter(tenant_id__gt=tenant_id)",
+    "constant": "return Supplier.objects.filter(tenant_id=1)",
+    "reassigned": GUARD
+    + "qs = Supplier.objects.filter(tenant_id=tenant_id)\n"
+    + "if self.request.user.is_staff:\n    qs = Supplier.objects.all()\nreturn qs",
+    "list-comp": "return [s for s in Supplier.objects.all()]",
+    "dynamic-model": "return self.get_model().objects.all()",
+}
+SCOPED = {
+    "pattern": GUARD + "return Supplier.objects.filter(tenant_id=tenant_id)",
+    "q-and": GUARD + 'return Supplier.objects.filter(Q(name="a") & Q(tenant_id=tenant_id))',
+    "q-plain": GUARD + "return Supplier.objects.filter(Q(tenant_id=tenant_id))",
+    "exact": GUARD + "return Supplier.objects.filter(tenant_id__exact=tenant_id)",
+    "user-attr": "return Supplier.objects.filter(tenant_id=self.request.user.tenant_id)",
+    "refined": GUARD
+    + "qs = Supplier.objects.filter(tenant_id=tenant_id)\n"
+    + 'if self.request.query_params.get("n"):\n    qs = qs.filter(name=self.request.query_params["n"])\nreturn qs',
+    "helper": "return Supplier.objects.filter(tenant_id=self.get_tenant_id())",
+}
+VIEW = """\
+from django.db.models import Q
+from rest_framework import viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+
+from app.models import Supplier
+
+
+class SupplierViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [IsAuthenticated]
+
+    def get_tenant_id(self):
+        tenant_id = getattr(self.request.user, "tenant_id", None)
+        if not tenant_id:
+            raise PermissionDenied("no tenant")
+        return tenant_id
+
+    def get_queryset(self):
+{body}
+"""
+
+
+def _both(body: str, tmp_path: Path) -> tuple[set[str], str]:
+    from scaffold import engine
+    from scaffold.migrate import MigrateViewSets
+    from scaffold.project import iter_python_files
+    from tests.helpers.rewrite import MODELS
+
+    (tmp_path / "manage.py").write_text("")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "models.py").write_text(MODELS)
+    views = tmp_path / "app" / "views.py"
+    views.write_text(VIEW.format(body="\n".join("        " + line for line in body.splitlines())))
+    codes = {f.code for f in audit(tmp_path, select="TEN001", jobs=1, cache=False).findings}
+    report = engine.run(
+        [MigrateViewSets()],
+        iter_python_files(tmp_path, (), [views]),
+        root=tmp_path,
+        settings={"tenant_field": "tenant_id", "user_tenant_attr": "tenant_id"},
+        jobs=1,
+        cache=False,
+    )
+    (result,) = report.results
+    return codes, result.status
+
+
+@pytest.mark.parametrize("body", LEAKS.values(), ids=list(LEAKS))
+def test_audit_and_migrate_agree_on_leaks(body: str, tmp_path: Path) -> None:
+    codes, status = _both(body, tmp_path)
+    assert "TEN001" in codes
+    assert status in ("rewritten", "manual")
+
+
+@pytest.mark.parametrize("body", SCOPED.values(), ids=list(SCOPED))
+def test_audit_and_migrate_agree_on_scoped(body: str, tmp_path: Path) -> None:
+    codes, status = _both(body, tmp_path)
+    assert codes == set()
+    assert status == "unchanged"

@@ -14,6 +14,19 @@ from dataclasses import dataclass, field
 
 from scaffold.index import ProjectIndex
 from scaffold.rules._context import ClassRef, FileContext, Settings, class_ref, mro, resolve_function
+from scaffold.viewsets import (
+    COMBINING_METHODS,
+    ViewPlan,
+    analyze_module,
+    anded_conditions,
+    condition_kind,
+    is_user_expr,
+    mentions_user_tenant,
+    permission_kind,
+    reads_client_input,
+    returns_user_tenant,
+)
+from scaffold.viewsets import Settings as ViewSettings
 
 # ``try`` and, on Python 3.11+, ``try ... except*`` (same fields, so walked alike).
 TRY_NODES: tuple[type[ast.Try], ...] = (ast.Try, getattr(ast, "TryStar", ast.Try))
@@ -35,9 +48,23 @@ SAFE_EXTERNAL_PREFIXES = ("rest_framework.", "django.", "builtins.", "typing.", 
 SAFE_EXTERNAL = {"object", "Generic", "ABC"}
 DJANGO_MODEL = {"django.db.models.Model", "django.db.models.base.Model"}
 ALLOW_ANY = {"rest_framework.permissions.AllowAny", "AllowAny"}
+UNKNOWN_PERMISSION = "<unknown>"  # *BASE, a call: may be empty
+
+
+def lets_anyone_in(names: list[str]) -> bool:
+    """Empty, or AllowAny with nothing else known to check (``[*BASE, AllowAny]``)."""
+    return not names or (
+        all(n in ALLOW_ANY or n == UNKNOWN_PERMISSION for n in names) and any(n in ALLOW_ANY for n in names)
+    )
+
+
 # Request input: a tenant id taken from here is chosen by the client.
 CLIENT_INPUT_ATTRS = {"query_params", "data", "GET", "POST", "headers", "META", "COOKIES", "FILES"}
 SCOPING_METHODS = {"for_tenant", "for_user", "by_tenant", "of_tenant", "for_request"}
+# Markers in ``env_user`` (never valid identifiers): locals holding the user's tenant, or
+# something the client sent.
+TENANT_MARK = "\0tenant:"
+CLIENT_MARK = "\0client:"
 
 
 class Scope(enum.IntEnum):
@@ -52,6 +79,7 @@ class Scope(enum.IntEnum):
     MANAGER_OPEN = 6  # relies only on a tenant manager that returns every row
     CLIENT = 7  # filtered by a client-supplied tenant id
     UNSCOPED = 8  # every row
+    UNVERIFIED = 9  # ``<dynamic model>.objects.all()``: every row of a model nobody can name
 
 
 GOOD = {Scope.EMPTY, Scope.TENANT, Scope.OWNER, Scope.UNKNOWN}
@@ -191,17 +219,38 @@ class _Analyzer:
                 return True
         return False
 
-    def is_client_input(self, expr: ast.AST) -> bool:
-        for node in ast.walk(expr):
-            if isinstance(node, ast.Attribute) and node.attr in CLIENT_INPUT_ATTRS:
-                return True
-            if (
-                isinstance(node, ast.Attribute)
-                and node.attr == "kwargs"
-                and isinstance(node.value, ast.Name)
-                and node.value.id == "self"
-            ):
-                return True
+    def is_client_input(self, expr: ast.AST, env_user: set[str] | frozenset[str] = frozenset()) -> bool:
+        clients = {n[len(CLIENT_MARK) :] for n in env_user if n.startswith(CLIENT_MARK)}
+        return reads_client_input(expr, clients)
+
+    def value_kind(self, owner: ClassRef | None, value: ast.AST, env_user: set[str]) -> str:
+        """Where a filter value comes from, by the rule shared with migrate-viewsets
+        (:func:`scaffold.viewsets.condition_kind`): user / owner / implicit / client / other."""
+        if self.is_implicit(value):
+            return "implicit"
+        if self.is_client_input(value, env_user):
+            return "client"
+        if isinstance(value, ast.Name):
+            if TENANT_MARK + value.id in env_user:
+                return "user"
+            return "owner" if value.id in env_user and "\0user:" + value.id in env_user else "other"
+        users = {n for n in env_user if n.isidentifier()}
+        if mentions_user_tenant(value, self.settings.user_tenant_attr, users):
+            return "user"
+        if is_user_expr(value, {n[len("\0user:") :] for n in env_user if n.startswith("\0user:")}):
+            return "owner"
+        if isinstance(value, ast.Call) and self.helper_returns_tenant(owner, value.func):
+            return "user"
+        return "other"
+
+    def helper_returns_tenant(self, owner: ClassRef | None, func: ast.AST) -> bool:
+        """``self.get_tenant_id()`` / ``get_tenant_id()``: a project helper returning the user's tenant."""
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
+            found = self.find_method(func.attr)
+            return found is not None and returns_user_tenant(found[1], self.settings.user_tenant_attr)
+        if owner is not None and isinstance(func, (ast.Name, ast.Attribute)):
+            target = resolve_function(self.index, owner.qualify(func))
+            return target is not None and returns_user_tenant(target, self.settings.user_tenant_attr)
         return False
 
     def is_implicit(self, expr: ast.AST) -> bool:
@@ -220,44 +269,20 @@ class _Analyzer:
         names = {self.settings.tenant_field, self.settings.tenant_relation}
         return any(p in names for p in parts)
 
-    def filter_scope(self, call: ast.Call, env_user: set[str]) -> Scope | None:
-        """The scope a ``.filter()``/``.get()`` call adds, or None when it adds none."""
-        pairs: list[tuple[str, ast.AST]] = []
-        for kw in call.keywords:
-            if kw.arg is not None:
-                pairs.append((kw.arg, kw.value))
-            elif isinstance(kw.value, ast.Dict):
-                for k, v in zip(kw.value.keys, kw.value.values, strict=False):
-                    if isinstance(k, ast.Constant) and isinstance(k.value, str):
-                        pairs.append((k.value, v))
-                    elif isinstance(k, ast.Attribute) and k.attr in ("tenant_field", "tenant_lookup"):
-                        pairs.append((self.settings.tenant_field, v))
-        for arg in call.args:  # Q(tenant_id=...) objects, possibly combined with | and &
-            for node in ast.walk(arg):
-                if isinstance(node, ast.Call):
-                    fq = (
-                        node.func.attr
-                        if isinstance(node.func, ast.Attribute)
-                        else getattr(node.func, "id", "")
-                    )
-                    if fq == "Q":
-                        pairs.extend((kw.arg, kw.value) for kw in node.keywords if kw.arg)
-        best: Scope | None = None
-        for key, value in pairs:
-            if self.tenant_segment(key):
-                if self.is_client_input(value):
-                    scope = Scope.CLIENT
-                elif self.is_implicit(value):
-                    scope = Scope.IMPLICIT
-                else:
-                    scope = Scope.TENANT
-            elif self.is_user_derived(value, env_user) and not self.is_client_input(value):
-                scope = Scope.OWNER
-            else:
-                continue
-            if best is None or scope < best:
-                best = scope
-        return best
+    def filter_scope(self, call: ast.Call, env_user: set[str], owner: ClassRef | None = None) -> Scope | None:
+        """The scope a ``.filter()``/``.get()`` call adds, or None when it adds none
+        (the rule shared with migrate-viewsets: ANDed equality on the user's tenant)."""
+        kind = condition_kind(
+            anded_conditions(call),
+            self.settings.tenant_field,
+            lambda v: self.value_kind(owner if owner is not None else self.view, v, env_user),
+        )
+        return {
+            "tenant": Scope.TENANT,
+            "owner": Scope.OWNER,
+            "implicit": Scope.IMPLICIT,
+            "client": Scope.CLIENT,
+        }.get(kind or "")
 
     def eval(
         self, expr: ast.AST | None, owner: ClassRef, env: dict[str, Scope], env_user: set[str]
@@ -276,8 +301,17 @@ class _Analyzer:
                 if method in SCOPING_METHODS:
                     _, model, mgr = self.eval(recv, owner, env, env_user)
                     return Scope.TENANT, model, mgr
+                if method in COMBINING_METHODS:
+                    parts = [self.eval(recv, owner, env, env_user)] + [
+                        self.eval(a, owner, env, env_user) for a in expr.args
+                    ]
+                    if method == "intersection":
+                        return min(parts, key=lambda r: r[0])
+                    if method == "difference":
+                        return parts[0]
+                    return max(parts, key=lambda r: r[0])
                 if method in ("filter", "get", "get_object_or_404"):
-                    added = self.filter_scope(expr, env_user)
+                    added = self.filter_scope(expr, env_user, owner)
                     inner, model, mgr = self.eval(recv, owner, env, env_user)
                     if added is not None and added < inner:
                         return added, model, mgr
@@ -294,15 +328,31 @@ class _Analyzer:
                         return self.eval_function(*found)
                     return Scope.UNKNOWN, None, ""
                 return self.eval(recv, owner, env, env_user)
+            if isinstance(func, ast.Name) and func.id in ("list", "sorted", "tuple", "set") and expr.args:
+                return self.eval(expr.args[0], owner, env, env_user)
             return Scope.UNKNOWN, None, ""
+        if isinstance(expr, (ast.ListComp, ast.SetComp, ast.GeneratorExp)) and expr.generators:
+            # [c for c in Customer.objects.all()]: the rows of the iterated queryset
+            return self.eval(expr.generators[0].iter, owner, env, env_user)
+        if isinstance(expr, ast.Subscript):  # Customer.objects.all()[0:10]
+            return self.eval(expr.value, owner, env, env_user)
+        if isinstance(expr, ast.BoolOp):  # qs or Customer.objects.all(): either one
+            results = [self.eval(v, owner, env, env_user) for v in expr.values]
+            return max(results, key=lambda r: r[0])
         if isinstance(expr, ast.Attribute):
             if isinstance(expr.value, ast.Name) and expr.value.id == "self" and expr.attr == "queryset":
                 return self.eval_queryset_attr()
             model = self.model_info(owner, expr.value)
+            if model is None and isinstance(expr.value, ast.Call):
+                model = self.returned_model(owner, expr.value)
             if model is not None:
                 self.models.append(model)
                 scope, mgr = self.manager_scope(model, expr.attr)
                 return scope, model, mgr
+            if expr.attr in ("objects", "_default_manager", "_base_manager") and isinstance(
+                expr.value, (ast.Call, ast.Subscript)
+            ):
+                return Scope.UNVERIFIED, None, ""  # self.get_model().objects: a model nobody can name
             return Scope.UNKNOWN, None, ""
         if isinstance(expr, ast.Name):
             if expr.id in env:
@@ -323,6 +373,23 @@ class _Analyzer:
         return Scope.UNKNOWN, None, ""
 
     _last_model: ClassRef | None = None
+
+    def returned_model(self, owner: ClassRef, call: ast.Call) -> ClassRef | None:
+        """``self.get_model()`` returning one project model (``return Customer``)."""
+        func = call.func
+        if not (
+            isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self"
+        ):
+            return None
+        found = self.find_method(func.attr)
+        if found is None:
+            return None
+        cls, fn = found
+        values = [n.value for n in ast.walk(fn) if isinstance(n, ast.Return)]
+        models = {id(m): m for m in (self.model_info(cls, v) if v is not None else None for v in values)}
+        if len(values) == 1 and None not in models:
+            return next(iter(models.values()))
+        return None
 
     def eval_queryset_attr(self) -> tuple[Scope, ClassRef | None, str]:
         found = self.find_attr("queryset")
@@ -369,10 +436,26 @@ class _Analyzer:
             env[target.id] = scope
             if model is not None:
                 self._last_model = model
+            name = target.id
+            tenant = self.value_kind(owner, value, env_user) == "user"
+            client = self.is_client_input(value, env_user)
+            user_obj = (
+                isinstance(value, ast.Attribute)
+                and (
+                    (isinstance(value.value, ast.Name) and value.value.id == "request")
+                    or (isinstance(value.value, ast.Attribute) and value.value.attr == "request")
+                )
+                and value.attr == "user"
+            )
             if self.is_user_derived(value, env_user):
-                env_user.add(target.id)
+                env_user.add(name)
             else:
-                env_user.discard(target.id)
+                env_user.discard(name)
+            for mark, on in ((TENANT_MARK, tenant), (CLIENT_MARK, client), ("\0user:", user_obj)):
+                if on:
+                    env_user.add(mark + name)
+                else:
+                    env_user.discard(mark + name)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for el in target.elts:
                 if isinstance(el, ast.Name):
@@ -483,12 +566,21 @@ class _Analyzer:
                 continue
             value = getattr(stmt, "value", None)
             if isinstance(value, (ast.List, ast.Tuple)):
+                # The list ANDs its elements; the rule shared with migrate-viewsets says which
+                # let anyone in (AllowAny, AllowAny | X) and which are unknown (*BASE).
                 names = []
                 for el in value.elts:
                     if isinstance(el, (ast.Name, ast.Attribute)):
                         names.append(cls.qualify(el) or "?")
-                    else:
-                        names.append("<expr>")  # IsAuthenticated | IsAdminUser, ...
+                        continue
+                    kind = permission_kind(el, cls.qualify)
+                    names.append(
+                        "rest_framework.permissions.AllowAny"
+                        if kind == "any"
+                        else UNKNOWN_PERMISSION
+                        if kind == "unknown"
+                        else "<expr>"  # IsAuthenticated | IsAdminUser, ...
+                    )
                 return cls, stmt, names
             return None
         defaults = self.settings.default_permissions
@@ -547,6 +639,13 @@ def _analyze(ctx: FileContext, node: ast.ClassDef) -> ViewAnalysis | None:
         result.returns = [Return(stmt, owner, scope, model, mgr)]
     else:
         return None
+    scoping = an.find_method("filter_queryset")
+    if scoping is not None and an.eval_function(*scoping)[0] in (Scope.TENANT, Scope.OWNER, Scope.EMPTY):
+        # A mixin whose filter_queryset() adds the tenant filter: DRF's list and get_object
+        # pass every queryset through it.
+        for ret in result.returns:
+            if ret.scope not in GOOD and ret.scope is not Scope.UNVERIFIED:
+                ret.scope = Scope.TENANT
     models = [r.model for r in result.returns if r.model is not None] + an.models
     if not models and result.queryset_attr is not None:
         owner, stmt = result.queryset_attr
@@ -554,6 +653,10 @@ def _analyze(ctx: FileContext, node: ast.ClassDef) -> ViewAnalysis | None:
         if model is not None:
             models.append(model)
     if not models:
+        if any(r.scope is Scope.UNVERIFIED for r in result.returns):
+            result.tenant_model = True  # cannot be shown not to be tenant data
+            result.permissions = an.permissions()
+            return result
         return None
     result.model = models[0]
     result.tenant_model = any(an.is_tenant_model(m) for m in models)
@@ -669,8 +772,9 @@ def _queries_in(
 
     env_user: set[str] = set()
     for sub in walk_scope(fn):
-        if isinstance(sub, ast.Assign) and an.is_user_derived(sub.value, env_user):
-            env_user.update(t.id for t in sub.targets if isinstance(t, ast.Name))
+        if isinstance(sub, ast.Assign):
+            for target in sub.targets:
+                an._assign(target, sub.value, view, {}, env_user)
     inner: set[int] = set()
     calls = [n for n in walk_scope(fn) if isinstance(n, ast.Call)]
     for call in calls:
@@ -689,7 +793,7 @@ def _queries_in(
                 continue
             if isinstance(call.args[0], ast.Call):
                 continue
-            added = an.filter_scope(call, env_user)
+            added = an.filter_scope(call, env_user, view)
             scope = added if added is not None else Scope.UNSCOPED
             if scope not in GOOD:
                 found.append(HandlerQuery(call, view.name, fn.name, model, scope))
@@ -719,3 +823,72 @@ def _rooted_at_class_attr(call: ast.Call) -> bool:
     if isinstance(expr, ast.Name):
         parts.append(expr.id)
     return any(p[:1].isupper() for p in parts[2:])
+
+
+def handler_data_views(
+    ctx: FileContext,
+) -> list[tuple[ClassRef, ClassRef, tuple[ClassRef | None, ast.AST | None, list[str]] | None]]:
+    """DRF views (``APIView`` too) whose request handlers query a tenant model's manager
+    directly: (view, model, permissions). They serve tenant data like a ViewSet does."""
+    cached = ctx.__dict__.get("_handler_data_views")
+    if cached is not None:
+        return cached
+    from scaffold.rules._context import walk_scope
+
+    out = []
+    for node in ctx.classes():
+        fns = [
+            f for f in node.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_handler(f)
+        ]
+        if not fns:
+            continue
+        view = ctx.class_ref(node)
+        an = _Analyzer(view, ctx.index, ctx.settings)
+        if not is_drf_view(an.mro) or any(
+            isinstance(m, str) and not m.startswith(SAFE_EXTERNAL_PREFIXES) and m not in SAFE_EXTERNAL
+            for m in an.mro[1:]
+        ):
+            continue
+        model = None
+        for fn in fns:
+            for call in walk_scope(fn):
+                if not isinstance(call, ast.Call):
+                    continue
+                if isinstance(call.func, ast.Name) and call.func.id == "get_object_or_404" and call.args:
+                    found = an.model_info(view, call.args[0])
+                elif isinstance(call.func, ast.Attribute) and _rooted_at_class_attr(call):
+                    found = an.eval(call, view, {}, set())[1]
+                else:
+                    continue
+                if found is not None and an.is_tenant_model(found):
+                    model = found
+                    break
+            if model is not None:
+                break
+        if model is not None:
+            out.append((view, model, an.permissions()))
+    ctx.__dict__["_handler_data_views"] = out
+    return out
+
+
+def view_plans(ctx: FileContext) -> list[ViewPlan]:
+    """migrate-viewsets' plans for the file (cached on the context)."""
+    cached: list[ViewPlan] | None = ctx.__dict__.get("_view_plans")
+    if cached is not None:
+        return cached
+    s = ctx.settings
+    try:
+        found = analyze_module(
+            ctx.tree,
+            ctx.text,
+            ctx.module,
+            ctx.index.root / ctx.rel,
+            ctx.index,
+            ViewSettings(s.tenant_field, s.user_tenant_attr),
+        )
+    except (RecursionError, ValueError, AttributeError, TypeError):  # never let the audit crash
+        found = []
+    finally:
+        ctx.__dict__.pop("info", None)  # analyze_module re-registered the module
+    ctx.__dict__["_view_plans"] = found
+    return found

@@ -3,8 +3,11 @@
 ## What it does
 Reports a ViewSet or generic view serving a tenant model whose effective
 `permission_classes` (its own, a base class's, or `REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"]`
-from settings, which defaults to `AllowAny`) is empty or only `AllowAny`. Views that
-override `get_permissions()` are trusted.
+from settings, which defaults to `AllowAny`) lets anyone in: empty, or `AllowAny` (also as
+`AllowAny | IsAdminUser`, and next to `*BASE` elements that may be empty) with no other
+permission in the list. The list ANDs its elements, so `[AllowAny, IsAdminUser]` is admins
+only and is not reported. Views that override `get_permissions()` are trusted. `APIView`s
+whose handlers (`get`, `post`, `@action`s) query a tenant model serve tenant data too.
 
 ## Why is this bad?
 Without an authentication permission an anonymous request reaches `get_queryset()`:
@@ -42,15 +45,38 @@ from collections.abc import Iterator
 
 from scaffold.rules import Finding, Rule, register
 from scaffold.rules._context import FileContext
-from scaffold.rules._views import ALLOW_ANY, location, view_classes
+from scaffold.rules._views import handler_data_views, lets_anyone_in, location, view_classes, view_plans
 
 
 def check(ctx: FileContext) -> Iterator[Finding]:
-    for an in view_classes(ctx):
+    views = view_classes(ctx)
+    seen = {an.cls.qualname for an in views}
+    for view, model, perms in handler_data_views(ctx):
+        # An APIView whose handlers query a tenant model serves tenant data too.
+        if view.qualname in seen or perms is None:
+            continue
+        owner, node, names = perms
+        if not lets_anyone_in(names):
+            continue
+        what = "AllowAny" if names else "no permission class"
+        at: ast.AST = view.node
+        source = "the REST_FRAMEWORK default"
+        if owner is not None and node is not None:
+            at, source = (node if owner.qualname == view.qualname else view.node), "permission_classes"
+        yield ctx.finding(
+            "TEN003",
+            at,
+            f"{view.name} serves tenant data ({model.name}, queried in its handlers) with {what} "
+            f"({source}); require IsAuthenticated",
+            view.name,
+            fixable=False,
+        )
+    manual = {p.name for p in view_plans(ctx) if p.manual}  # migrate-viewsets leaves these to a human
+    for an in views:
         if an.permissions is None:
             continue
         owner, node, names = an.permissions
-        if names and not all(n in ALLOW_ANY for n in names):
+        if not lets_anyone_in(names):
             continue
         what = "AllowAny" if names else "no permission class"
         where: ast.AST
@@ -66,6 +92,7 @@ def check(ctx: FileContext) -> Iterator[Finding]:
             f"{an.name} serves tenant data ({an.model.name if an.model else 'model'}) with {what} "
             f"({source}); require IsAuthenticated{inherited}",
             an.name,
+            fixable=False if an.name in manual else None,
         )
 
 
@@ -77,6 +104,6 @@ rule = register(
         check=check,
         doc=__doc__ or "",
         fixable=True,
-        needles=(b"queryset",),
+        needles=(b"queryset", b"objects", b"get_object_or_404"),
     )
 )

@@ -8,15 +8,26 @@ class attribute with no `get_queryset`, a `get_queryset` returning `.all()`, and
 fallback branch (`if not tenant_id: return Model.objects.all()`) that returns every row.
 
 Scoping is recognised through the view's own code and through project base classes and
-mixins (resolved across files): `.filter(<tenant_field>=...)`, `Q(<tenant_field>=...)`,
-`.for_tenant(...)`, owner filters on the requesting user (`user=self.request.user`) and
-`.none()`. A tenant id taken from the request (`query_params`, `data`, `headers`,
-`self.kwargs`) is chosen by the client and does not count.
+mixins (resolved across files, `get_queryset` or `filter_queryset`), by one rule shared with
+`scaffold migrate-viewsets`: a `.filter()` / `.get()` that ANDs in an equality on the tenant
+column (`<tenant_field>=`, `__exact`, `__in`, the relation's `tenant=` / `tenant__id=`, a
+plain `Q(...)` or `Q(...) & Q(<tenant_field>=...)`) whose value is the requesting user's
+tenant (`request.user.<user_tenant_attr>`, a local assigned from it, or a project helper such
+as `get_tenant_id()` returning it); `.for_tenant(...)`; owner filters on the requesting user
+(`user=self.request.user`); `.none()`. Not scoping: `Q(...) | Q(...)`, `~Q(...)`,
+`.exclude(...)`, `__isnull` and other non-equality lookups, a constant, a tenant id taken
+from the request (`query_params`, `data`, `headers`, `self.kwargs`: the client's choice),
+`.union()` / `|` / `or` with an unscoped queryset, and a reassignment to an unscoped
+queryset on any path. `[o for o in Order.objects.all()]` and `Order.objects.all()[:10]` are
+the rows of `Order.objects.all()`; `self.get_model().objects.all()` is reported when the
+model cannot be named (scoping cannot be verified).
 
 Queries built in the request handlers of any DRF view count as well: `Supplier.objects.get(pk=pk)`
 or `get_object_or_404(Supplier, pk=pk)` in an `APIView.get`, `Supplier.objects.count()` in an
 `@action`, unless the view is restricted to admins (`IsAdminUser`, model permissions).
-These are reported for manual review (`scaffold fix` cannot tell what the handler meant).
+These are reported for manual review (`scaffold fix` cannot tell what the handler meant), and
+so are views that `scaffold migrate-viewsets` sends to manual review (combined querysets,
+lists, dynamic models).
 
 The write path counts too: a view that creates (or, when its serializer accepts the tenant
 field, updates) rows without stamping the tenant from `request.user` in `perform_create` /
@@ -68,31 +79,15 @@ from collections.abc import Iterator
 
 from scaffold.rules import Finding, Rule, register
 from scaffold.rules._context import FileContext
-from scaffold.rules._views import Scope, handler_queries, location, view_classes
+from scaffold.rules._views import Scope, handler_queries, location, view_classes, view_plans
 
-BAD = {Scope.UNSCOPED, Scope.MANAGER_OPEN, Scope.CLIENT}
+BAD = {Scope.UNSCOPED, Scope.MANAGER_OPEN, Scope.CLIENT, Scope.UNVERIFIED}
 
 
 def write_path(ctx: FileContext) -> Iterator[Finding]:
     """Views whose create/update does not stamp the tenant (migrate-viewsets' analysis)."""
-    from scaffold.viewsets import Settings as ViewSettings
-    from scaffold.viewsets import analyze_module
-
     s = ctx.settings
-    try:
-        plans = analyze_module(
-            ctx.tree,
-            ctx.text,
-            ctx.module,
-            ctx.index.root / ctx.rel,
-            ctx.index,
-            ViewSettings(s.tenant_field, s.user_tenant_attr),
-        )
-    except (RecursionError, ValueError, AttributeError, TypeError):  # never let the audit crash
-        return
-    finally:
-        ctx.__dict__.pop("info", None)  # analyze_module re-registered the module
-    for plan in plans:
+    for plan in view_plans(ctx):
         for action in plan.actions:
             if action.kind not in ("stamp_create", "stamp_update"):
                 continue
@@ -135,12 +130,24 @@ def check(ctx: FileContext) -> Iterator[Finding]:
     yield from write_path(ctx)
     yield from in_handlers(ctx)
     tf = ctx.settings.tenant_field
+    manual = {p.name for p in view_plans(ctx) if p.manual}  # migrate-viewsets leaves these to a human
     for an in view_classes(ctx):
         for ret in an.returns:
             if ret.scope not in BAD:
                 continue
             node, inherited = location(an, ret.node, ret.owner)
             model = ret.model.name if ret.model else an.model.name if an.model else "the model"
+            if ret.scope is Scope.UNVERIFIED:
+                where = f"{an.name}.get_queryset" if an.get_queryset is not None else f"{an.name}.queryset"
+                yield ctx.finding(
+                    "TEN001",
+                    node,
+                    f"{where} returns every row of a model obtained dynamically (`.objects.all()`): "
+                    f"scoping to the requesting tenant cannot be verified; filter by {tf}{inherited}",
+                    an.name,
+                    fixable=False,
+                )
+                continue
             if ret.scope is Scope.CLIENT:
                 why = f"is filtered by a client-supplied {tf}"
             elif ret.scope is Scope.MANAGER_OPEN:
@@ -154,6 +161,7 @@ def check(ctx: FileContext) -> Iterator[Finding]:
                 f"{where} returns {model} rows that are not scoped to the requesting tenant: "
                 f"the queryset {why}{inherited}",
                 an.name,
+                fixable=False if an.name in manual else None,
             )
 
 
@@ -165,6 +173,6 @@ rule = register(
         check=check,
         doc=__doc__ or "",
         fixable=True,
-        needles=(b"queryset",),
+        needles=(b"queryset", b"objects", b"get_object_or_404"),
     )
 )
