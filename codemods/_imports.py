@@ -192,14 +192,15 @@ def _block(suite: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
     return suite.body if isinstance(suite, cst.IndentedBlock) else []
 
 
-def _runtime_uses(code: str) -> dict[str, int]:
-    """How often each name is read when the module runs (annotations do not count)."""
+def _runtime_uses(code: str, annotations_too: bool = False) -> dict[str, int]:
+    """How often each name is read when the module runs (annotations do not count unless
+    ``annotations_too``)."""
     import ast
 
     counts: dict[str, int] = {}
     annotations: set[int] = set()
     tree = ast.parse(code)
-    for node in ast.walk(tree):
+    for node in ast.walk(tree) if not annotations_too else ():
         notes: list[ast.expr | None] = []
         if isinstance(node, ast.arg):
             notes = [node.annotation]
@@ -329,3 +330,14 @@ def _drop_names(
         else:
             carry = [*carry, *stmt.leading_lines]
     return out
+
+
+def drop_unused_added_imports(before: cst.Module, after: cst.Module) -> cst.Module:
+    """``after`` without the top-level imports it added (bound nothing in ``before``) that
+    nothing reads: left over when a rewrite was taken back."""
+    had = {_bound_name(a) for s in before.body for _, a in _import_aliases(s)}
+    added = {_bound_name(a) for s in after.body for _, a in _import_aliases(s)} - had
+    if not added:
+        return after
+    unused = added - set(_runtime_uses(after.code, annotations_too=True))
+    return after.with_changes(body=_drop_names(after.body, unused)) if unused else after

@@ -355,6 +355,13 @@ def _silenced(code: str, codes: set[str] | None) -> bool:
     return codes is not None and (not codes or any(code.startswith(c) for c in codes))
 
 
+def opted_out(code: str, line_text: str, file_codes: set[str]) -> bool:
+    """Whether audit silences a finding of ``code`` reported on a line reading
+    ``line_text``, in a file whose ``per_file_ignores`` codes are ``file_codes``
+    (:func:`_file_ignores`). ``fix`` and ``migrate-viewsets`` ask the same question."""
+    return _silenced(code, file_codes or None) or _silenced(code, _noqa_codes(line_text))
+
+
 def _file_ignores(rel: str, table: dict[str, list[str]]) -> set[str]:
     codes: set[str] = set()
     parts = rel.split("/")
@@ -391,10 +398,7 @@ def apply_opt_outs(
     kept: list[Finding] = []
     silenced = 0
     for f in findings:
-        if f.line and (
-            _silenced(f.code, _noqa_codes(lines.get(f.path, f.line)))
-            or _silenced(f.code, _file_ignores(f.path, per_file_ignores) or None)
-        ):
+        if f.line and opted_out(f.code, lines.get(f.path, f.line), _file_ignores(f.path, per_file_ignores)):
             silenced += 1
             continue
         kept.append(f)

@@ -18,7 +18,7 @@ from scaffold.engine import Analysis, FileContext, ManualReview, Message
 from scaffold.errors import UsageError
 from scaffold.fsutil import ChangeSet
 from scaffold.project import iter_python_files, resolve_paths
-from scaffold.viewsets import Settings, analyze_module
+from scaffold.viewsets import Settings, ViewPlan, analyze_module
 
 
 class MigrateViewSets:
@@ -31,12 +31,15 @@ class MigrateViewSets:
     def analyze(self, ctx: FileContext) -> Analysis:
         settings = _settings(ctx.settings)
         plans = analyze_module(ctx.tree, ctx.text, ctx.module, ctx.path, ctx.index, settings)
+        left_alone = silenced_views(ctx, plans)
+        plans = [plan for plan in plans if plan.name not in left_alone]
         messages = [
             Message(line, col, self.code, reason, kind="manual", symbol=plan.name)
             for plan in plans
             for line, col, reason in sorted([*plan.manual, *plan.advice])
         ]
         ctx.scratch[self.code] = {action.kind for plan in plans for action in plan.actions}
+        ctx.scratch[f"{self.code}:left-alone"] = left_alone
         return Analysis(messages, fix_due=any(plan.actions for plan in plans))
 
     def fix(self, ctx: FileContext, text: str) -> str:
@@ -45,7 +48,7 @@ class MigrateViewSets:
         from libcst.codemod import CodemodContext, SkipFile
 
         from codemods import CODEMODS
-        from codemods._imports import tidy_added_imports
+        from codemods._imports import drop_unused_added_imports, tidy_added_imports
         from codemods._viewset import ViewsetCodemod
 
         settings = _settings(ctx.settings)
@@ -65,7 +68,59 @@ class MigrateViewSets:
                 tree = command.transform_module(tree)
             except SkipFile as exc:
                 raise ManualReview(f"{name}: {exc or 'cannot rewrite safely'}; file left untouched") from exc
+        left_alone = ctx.scratch.get(f"{self.code}:left-alone")
+        if left_alone:  # the codemods rewrite every view they find: put the silenced ones back
+            tree = drop_unused_added_imports(original, _restore_classes(original, tree, left_alone))
         return tidy_added_imports(original, tree).code
+
+
+VIEW_CODES = ("TEN001", "TEN002", "TEN003", "TEN004")
+
+
+def silenced_views(ctx: FileContext, plans: Sequence[ViewPlan]) -> set[str]:
+    """Views to leave alone because audit silences them: every TEN001-TEN004 finding the
+    view has is silenced (``# noqa`` on the finding's line, or ``per_file_ignores``), or the
+    file's ``per_file_ignores`` cover all four codes. A view with one finding left is
+    rewritten whole."""
+    from scaffold.audit import _file_ignores, _silenced, opted_out
+
+    names = {plan.name for plan in plans if plan.actions or plan.manual or plan.advice}
+    if not names:
+        return set()
+    file_codes = _file_ignores(ctx.rel, ctx.settings.get("per_file_ignores") or {})
+    if all(_silenced(code, file_codes or None) for code in VIEW_CODES):
+        return names
+    if not file_codes and "noqa" not in ctx.text.lower():
+        return set()  # nothing can be silenced: don't run the rules
+    from scaffold.rules import get_rule
+    from scaffold.rules._context import FileContext as RuleContext
+
+    rctx = RuleContext.from_engine(ctx)
+    verdicts: dict[str, list[bool]] = {}
+    try:
+        for code in VIEW_CODES:
+            for f in get_rule(code).check(rctx):
+                silenced = bool(f.line) and opted_out(f.code, rctx.line_text(f.line), file_codes)
+                verdicts.setdefault(f.symbol.split(".")[0], []).append(silenced)
+    except RecursionError:
+        raise
+    except Exception:  # noqa: BLE001 - a rule bug: audit reports it; rewrite as without opt-outs
+        return set()
+    return {name for name in names if verdicts.get(name) and all(verdicts[name])}
+
+
+def _restore_classes(original: Any, tree: Any, names: set[str]) -> Any:
+    """``tree`` with its top-level classes named in ``names`` as they are in ``original``."""
+    import libcst as cst
+
+    before = {s.name.value: s for s in original.body if isinstance(s, cst.ClassDef)}
+    body = [
+        before[s.name.value]
+        if isinstance(s, cst.ClassDef) and s.name.value in names and s.name.value in before
+        else s
+        for s in tree.body
+    ]
+    return tree.with_changes(body=body)
 
 
 def _settings(values: Any) -> Settings:
@@ -126,13 +181,15 @@ def migrate_viewsets(
     Writes are all-or-nothing (:class:`scaffold.fsutil.ChangeSet`), each one atomic.
     """
     from scaffold.api import load_project
+    from scaffold.audit import rule_settings
 
     cfg = load_project(project)
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs {jobs}: must be 1 or more")
     starts = resolve_paths(cfg.root, paths)
     files = iter_python_files(cfg.root, (*cfg.exclude_globs, *exclude), starts or None)
-    settings = {"tenant_field": cfg.tenant_field, "user_tenant_attr": cfg.user_tenant_attr}
+    # the rules' settings too: views whose TEN001-TEN004 findings are silenced are left alone
+    settings = {**rule_settings(cfg, VIEW_CODES), "per_file_ignores": cfg.per_file_ignores}
     report = engine.run(
         [MigrateViewSets()],
         files,

@@ -1,0 +1,96 @@
+"""``scaffold fix`` and ``migrate-viewsets`` agree with ``audit``: suppressions, exit codes,
+files that could not be analyzed."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from scaffold.audit import audit
+from scaffold.cli import main
+from scaffold.migrate import migrate_viewsets
+from tests.helpers.audit_fixtures import BASE
+
+LEAKY = """\
+class {name}(viewsets.ModelViewSet):{class_comment}
+    queryset = Order.objects.all(){queryset_comment}
+"""
+
+HEAD = """\
+from rest_framework import viewsets
+
+from shop.models import Order
+
+"""
+
+
+def leaky(name: str, class_comment: str = "", queryset_comment: str = "") -> str:
+    return "\n" + LEAKY.format(name=name, class_comment=class_comment, queryset_comment=queryset_comment)
+
+
+def project(tmp_path: Path, files: dict[str, str], config: str = "") -> Path:
+    root = tmp_path / "proj"
+    shutil.copytree(BASE, root)
+    (root / "app").mkdir()
+    (root / "app/__init__.py").write_text("")
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(textwrap.dedent(text).encode())
+    (root / "pyproject.toml").write_text(f"[tool.scaffold]\n{config}")
+    return root
+
+
+def cli(root: Path, *args: str) -> int:
+    return main([*args, "--project", str(root), "--no-cache", "--jobs", "1"])
+
+
+# -- M1: what audit silences, fix and migrate-viewsets leave alone ---------------------------
+
+# B's findings: TEN001 + TEN003 on the class line (no perform_create, AllowAny), TEN001 on
+# the queryset line.
+SILENCED = HEAD + leaky("B", "  # noqa: TEN001,TEN003", "  # noqa: TEN001")
+
+
+@pytest.mark.parametrize(
+    "files, config",
+    [
+        ({"app/views.py": SILENCED}, ""),
+        ({"app/views.py": HEAD + leaky("B", "  # noqa", "  # noqa: TEN00")}, ""),
+        (
+            {"app/pfi.py": HEAD + leaky("B")},
+            'per_file_ignores = { "app/pfi.py" = ["TEN001", "TEN003", "TEN004"] }\n',
+        ),
+        ({"app/pfi.py": HEAD + leaky("B")}, 'per_file_ignores = { "pfi.py" = ["TEN00"] }\n'),
+    ],
+)
+def test_silenced_views_are_left_alone(tmp_path: Path, files: dict[str, str], config: str) -> None:
+    root = project(tmp_path, files, config)
+    assert audit(root, jobs=1, cache=False).findings == []
+    assert cli(root, "audit") == 0
+    assert cli(root, "fix", "--check") == 0
+    assert cli(root, "migrate-viewsets", "--check") == 0
+    assert cli(root, "fix") == 0
+    assert cli(root, "migrate-viewsets") == 0
+    for rel, text in files.items():
+        assert (root / rel).read_text() == textwrap.dedent(text)
+
+
+def test_unsilenced_views_in_the_same_file_are_fixed(tmp_path: Path) -> None:
+    source = SILENCED + "\n" + leaky("C", "  # noqa: E501") + "\n" + leaky("D", "  # noqa: TEN003")
+    root = project(tmp_path, {"app/views.py": source})
+    assert {f.symbol for f in audit(root, jobs=1, cache=False).findings} == {"C", "D"}
+    assert cli(root, "fix", "--check") == 1
+    assert cli(root, "migrate-viewsets", "--check") == 1
+    migrate_viewsets(root, jobs=1, cache=False)
+    text = (root / "app/views.py").read_text()
+    b = text.split("class B")[1].split("class C")[0]
+    c = text.split("class C")[1].split("class D")[0]
+    assert "def get_queryset" not in b and "permission_classes" not in b
+    assert "def get_queryset" in c and "permission_classes" in c
+    # a partly silenced view is rewritten whole (its unsilenced TEN001 needs the rewrite)
+    assert "def get_queryset" in text.split("class D")[1]
+    assert audit(root, jobs=1, cache=False).findings == []
+    assert cli(root, "fix", "--check") == 0
