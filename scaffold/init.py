@@ -29,10 +29,17 @@ from pathlib import Path
 from typing import Any
 
 from scaffold.config import DEFAULTS, IDENT, Config
-from scaffold.errors import ConfigError, OperationFailed
+from scaffold.errors import ConfigError, OperationFailed, UsageError
 from scaffold.fsutil import ChangeSet
 from scaffold.project import find_project, module_file
-from scaffold.projectchecks import require_postgres, user_model_problem
+from scaffold.projectchecks import (
+    CORE_CONSTANTS,
+    CoreValue,
+    core_values,
+    mismatch_message,
+    require_postgres,
+    user_model_problem,
+)
 from scaffold.registration import add_installed_app
 from scaffold.templates import template_path
 
@@ -149,11 +156,13 @@ def core_answers(
     }
 
 
-def _render_core(root: Path, package: str, cfg: Config, changes: ChangeSet) -> list[Path]:
-    """Render the tenancy template into a temp dir and add its files to ``changes``."""
+def _render_core_files(package: str, answers: dict[str, str]) -> dict[str, bytes]:
+    """The tenancy template rendered with ``answers``: ``{posix relpath: content}``."""
     import copier  # slow import: only when a core is rendered
 
-    data = core_answers(package, cfg.tenant_setting, cfg.tenant_field, cfg.user_tenant_attr)
+    data = core_answers(
+        package, answers["tenant_setting"], answers["tenant_field"], answers["user_tenant_attr"]
+    )
     with tempfile.TemporaryDirectory(prefix="scaffold-init-") as tmp:
         try:
             copier.run_copy(
@@ -168,17 +177,115 @@ def _render_core(root: Path, package: str, cfg: Config, changes: ChangeSet) -> l
             )
         except Exception as exc:  # noqa: BLE001 - copier raises many kinds; nothing was written yet
             raise OperationFailed(f"rendering the tenancy core failed ({exc}); nothing was written") from exc
-        return changes.add_tree(Path(tmp), root)
+        return {
+            p.relative_to(tmp).as_posix(): p.read_bytes()
+            for p in sorted(Path(tmp).rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts
+        }
+
+
+def _answers(cfg: Config) -> dict[str, str]:
+    return {key: str(getattr(cfg, key)) for key in CORE_CONSTANTS}
+
+
+def _render_core(root: Path, package: str, cfg: Config, changes: ChangeSet) -> list[Path]:
+    """Render the tenancy template and add its files to ``changes``."""
+    files = _render_core_files(package, _answers(cfg))
+    paths = []
+    for rel, data in files.items():
+        changes.add(root / rel, data)
+        paths.append(root / rel)
+    return paths
+
+
+def _rerender_core(
+    root: Path,
+    core: str,
+    cfg: Config,
+    stale: list[CoreValue],
+    found: dict[str, CoreValue],
+    changes: ChangeSet,
+) -> list[Path]:
+    """Re-render scaffold's own core whose constants disagree with [tool.scaffold] (``stale``).
+
+    Only files that are exactly what the template renders for the core's current values
+    are replaced; a file the user edited that the new values would change is a refusal
+    naming the fix (nothing is written)."""
+    start = module_file(root, core)
+    assert start is not None
+    folder = start.parent
+    package = folder.relative_to(root).as_posix()
+    configured = _answers(cfg)
+    old_answers = {**configured, **{k: v.value for k, v in found.items()}}
+    old = _render_core_files(package, old_answers)
+    new = _render_core_files(package, configured)
+    answers_rel = f"{package}/.copier-answers.yml"
+    first = stale[0]
+    for rel, data in new.items():
+        if rel == answers_rel or old.get(rel) == data:
+            continue
+        path = root / rel
+        disk = path.read_bytes() if path.is_file() else None
+        if disk is not None and disk != old.get(rel):
+            raise ConfigError(
+                f"{mismatch_message(root, core, first, configured[first.key])}, and {rel} was edited "
+                f"since `scaffold init` rendered it, so init will not re-render it: set "
+                + ", ".join(f"{v.constant} = {configured[v.key]!r} in {_rel(root, v.file)}" for v in stale)
+                + f" by hand (and check {rel}), or set "
+                + ", ".join(f"{v.key} = {v.value!r}" for v in stale)
+                + " back under [tool.scaffold]"
+            )
+    paths = []
+    for rel, data in new.items():
+        if old.get(rel) != data or not (root / rel).is_file():
+            changes.add(root / rel, data)
+            paths.append(root / rel)
+    return paths
+
+
+def _rel(root: Path, path: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
 
 
 # -- pyproject.toml ----------------------------------------------------------------------
 
-_HEADER = re.compile(r"^\[tool\.scaffold\][ \t]*(#.*)?$", re.MULTILINE)
+_HEADER = re.compile(r"^[ \t]*\[[ \t]*tool[ \t]*\.[ \t]*scaffold[ \t]*\][ \t]*(#[^\r\n]*)?\r?$", re.MULTILINE)
 _ANY_HEADER = re.compile(r"^[ \t]*\[", re.MULTILINE)
+_TOOL_HEADER = re.compile(r"^[ \t]*\[[ \t]*tool[ \t]*\][ \t]*(#[^\r\n]*)?\r?$", re.MULTILINE)
+# `scaffold = { ... }` under [tool] (an inline table is one line in TOML 1.0).
+_INLINE = re.compile(r"^([ \t]*scaffold[ \t]*=[ \t]*\{)(.*)\}([ \t]*(?:#[^\r\n]*)?)\r?$", re.MULTILINE)
 
 
 def _toml_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+def _with_keys(text: str, values: dict[str, Any], nl: str) -> str:
+    """``text`` with ``values`` added to its ``[tool.scaffold]`` table, wherever that is."""
+    body = [f"{key} = {_toml_value(value)}" for key, value in values.items()]
+    match = _HEADER.search(text)
+    if match:
+        nxt = _ANY_HEADER.search(text, match.end())
+        end = nxt.start() if nxt else len(text)
+        section = text[match.end() : end].rstrip()
+        tail = text[end:]
+        return text[: match.end()] + section + nl + nl.join(body) + nl + (nl + tail if tail else "")
+    tool = _TOOL_HEADER.search(text)
+    if tool:
+        nxt = _ANY_HEADER.search(text, tool.end())
+        end = nxt.start() if nxt else len(text)
+        inline = _INLINE.search(text, tool.end(), end)
+        if inline:
+            inner = inline[2].rstrip()
+            sep = ", " if inner.strip() else " "
+            added = inner + sep + ", ".join(body) + " "
+            return text[: inline.start(2)] + added + text[inline.end(2) :]
+    lead = text.rstrip()
+    block = nl.join(["[tool.scaffold]", "# Written by `scaffold init`: review and edit.", *body]) + nl
+    return (lead + nl + nl if lead else "") + block
 
 
 def _pyproject_text(root: Path, values: dict[str, Any]) -> tuple[bytes, bytes | None]:
@@ -187,29 +294,19 @@ def _pyproject_text(root: Path, values: dict[str, Any]) -> tuple[bytes, bytes | 
     old = path.read_bytes() if path.exists() else None
     text = old.decode("utf-8") if old is not None else ""
     nl = "\r\n" if "\r\n" in text else "\n"
-    body = [f"{key} = {_toml_value(value)}" for key, value in values.items()]
-    match = _HEADER.search(text)
-    if match:
-        nxt = _ANY_HEADER.search(text, match.end())
-        end = nxt.start() if nxt else len(text)
-        section = text[match.end() : end].rstrip()
-        tail = text[end:]
-        new_text = text[: match.end()] + section + nl + nl.join(body) + nl + (nl + tail if tail else "")
-    else:
-        lead = text.rstrip()
-        block = nl.join(["[tool.scaffold]", "# Written by `scaffold init`: review and edit.", *body]) + nl
-        new_text = (lead + nl + nl if lead else "") + block
+    new_text = _with_keys(text, values, nl)
+    by_hand = "; ".join(f"{key} = {_toml_value(value)}" for key, value in values.items())
     # Refuse anything that does not parse back to exactly the old table plus the new keys.
     try:
         before = tomllib.loads(text).get("tool", {}).get("scaffold", {}) if text else {}
         after = tomllib.loads(new_text).get("tool", {}).get("scaffold", {})
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
-            f"{path}: cannot add [tool.scaffold] keys safely ({exc}); add them by hand:\n" + "\n".join(body)
+            f"{path}: cannot add keys to [tool.scaffold] safely ({exc}); add them to it by hand: {by_hand}"
         ) from exc
     if after != {**before, **values}:
         raise ConfigError(
-            f"{path}: cannot add [tool.scaffold] keys safely; add them by hand:\n" + "\n".join(body)
+            f"{path}: cannot add keys to [tool.scaffold] safely; add them to it by hand: {by_hand}"
         )
     return new_text.encode("utf-8"), old
 
@@ -262,6 +359,15 @@ def plan_init(
                 f"cannot render the tenancy core into {render_package!r}: expected a lower-case "
                 "top-level package name like 'tenancy'; pass --package NAME or fix tenancy_module"
             )
+        from scaffold.newmodule import check_module_name
+
+        try:
+            check_module_name(render_package, root, (), ours=False)
+        except UsageError as exc:
+            how = "fix tenancy_module" if "tenancy_module" in cfg.explicit else "pass --package NAME"
+            raise UsageError(
+                f"cannot render the tenancy core into {render_package!r}: {exc} ({how})"
+            ) from exc
         if (root / render_package).exists():
             raise ConfigError(
                 f"{root / render_package} exists but is not a tenancy core (it defines no "
@@ -280,6 +386,8 @@ def plan_init(
         result.rendered_core = True
         core = render_package
     result.tenancy_module = core
+    found = {} if render_package is not None else core_values(root, core)
+    _check_core_values(root, core, cfg, found, changes, result)
     result.notes.append(
         "isolation needs no other settings change: generated views and TenantScopedViewMixin "
         "open their own transaction per request, so CONN_MAX_AGE and connection pools are safe"
@@ -292,6 +400,8 @@ def plan_init(
             continue
         if key == "tenancy_module":
             values[key] = core
+        elif key in found:
+            values[key] = found[key].value  # what the existing core was written with
         elif key in DEFAULTS:
             values[key] = DEFAULTS[key]
         else:
@@ -309,6 +419,38 @@ def plan_init(
             "record the detected [tool.scaffold] configuration for review"
         )
     return result
+
+
+def _check_core_values(
+    root: Path,
+    core: str,
+    cfg: Config,
+    found: dict[str, CoreValue],
+    changes: ChangeSet,
+    result: InitResult,
+) -> None:
+    """An existing core written for other tenant_field / tenant_setting / user_tenant_attr
+    values than [tool.scaffold] sets: scaffold's own core is re-rendered (unless edited);
+    any other core is a refusal naming the key, both values and the fix. Keys the user has
+    not set are recorded with the core's values instead (see plan_init)."""
+    stale = [v for key, v in found.items() if key in cfg.explicit and cfg.explicit[key] != v.value]
+    if not stale:
+        return
+    ours = all(v.constant is not None for v in stale) and len(found) == len(CORE_CONSTANTS)
+    if not ours:
+        value = stale[0]
+        raise ConfigError(
+            f"{mismatch_message(root, core, value, cfg.explicit[value.key])}: set {value.key} = "
+            f"{value.value!r} under [tool.scaffold], or change the core to use {cfg.explicit[value.key]!r}"
+        )
+    paths = _rerender_core(root, core, cfg, stale, found, changes)
+    why = ", ".join(f"{v.key} {v.value!r} -> {cfg.explicit[v.key]!r}" for v in stale)
+    for path in paths:
+        result.reasons[path] = f"re-render the tenancy core for the changed [tool.scaffold] values ({why})"
+    result.notes.append(
+        f"re-rendered the tenancy core {core} for {why}; existing tables and RLS policies keep the "
+        "old values: migrate them (or their policies) before deploying"
+    )
 
 
 def init_project(

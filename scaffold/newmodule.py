@@ -833,10 +833,11 @@ def project_warnings(cfg: Config, *, allow_non_postgres: bool = False) -> list[s
     """Refuse a project whose database is known not to be PostgreSQL (unless allowed);
     return the warnings to show (that database when allowed, a user model without the
     tenant attribute)."""
-    from scaffold.projectchecks import require_postgres, user_model_problem
+    from scaffold.projectchecks import check_tenancy_core, require_postgres, user_model_problem
 
     settings = cfg.require("settings")
     warnings = [require_postgres(cfg.root, settings, allow=allow_non_postgres)]
+    check_tenancy_core(cfg)
     warnings.append(user_model_problem(cfg.root, settings, cfg.user_tenant_attr))
     return [w for w in warnings if w]
 

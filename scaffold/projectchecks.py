@@ -20,15 +20,30 @@ A settings file that does not parse is a :class:`SourceError` naming the line.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scaffold.errors import ConfigError
 from scaffold.project import file_module, module_file
 from scaffold.registration import check_syntax
 
-__all__ = ["DatabaseEngine", "database_engine", "is_postgres", "require_postgres", "user_model_problem"]
+if TYPE_CHECKING:
+    from scaffold.config import Config
+
+__all__ = [
+    "CoreValue",
+    "DatabaseEngine",
+    "check_tenancy_core",
+    "core_file",
+    "core_values",
+    "database_engine",
+    "is_postgres",
+    "require_postgres",
+    "user_model_problem",
+]
 
 ALLOW_FLAG = "--allow-non-postgres"
 
@@ -430,3 +445,126 @@ def user_model_problem(root: Path, settings_module: str, attr: str) -> str | Non
                 )
             return None
     return None
+
+
+# -- the tenancy core --------------------------------------------------------------------
+
+# Where scaffold's rendered core (templates/tenancy) keeps the value of each key it was
+# rendered with: [tool.scaffold] key -> (file next to the core's __init__.py, constant).
+CORE_CONSTANTS: dict[str, tuple[str, str]] = {
+    "tenant_field": ("managers.py", "TENANT_FIELD"),
+    "tenant_setting": ("context.py", "TENANT_SETTING"),
+    "user_tenant_attr": ("views.py", "USER_TENANT_ATTR"),
+}
+# A custom setting named in SQL a third-party core runs: set_config('app.x', ...),
+# current_setting('app.x' ...), SET [LOCAL] app.x = / TO.
+_SETTING_IN_SQL = re.compile(
+    r"""(?:set_config|current_setting)\(\s*['"]([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)['"]"""
+    r"""|\bSET\s+(?:LOCAL\s+|SESSION\s+)?([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)\s*(?:=|\bTO\b)""",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class CoreValue:
+    """A value the tenancy core was written with, and where it is."""
+
+    key: str  # the [tool.scaffold] key
+    value: str
+    file: Path
+    constant: str | None  # TENANT_FIELD, ...; None when read from the core's SQL
+
+
+def core_file(root: Path, tenancy_module: str) -> Path | None:
+    return module_file(root, tenancy_module)
+
+
+def _constant(path: Path, name: str) -> str | None:
+    tree = _parse_file(path)
+    value: str | None = None
+    for stmt in tree.body if tree else []:
+        node = _assigned(stmt, name)
+        if node is not None:
+            value = _literal_str(node)
+    return value
+
+
+def core_values(root: Path, tenancy_module: str) -> dict[str, CoreValue]:
+    """The tenant_field / tenant_setting / user_tenant_attr the core uses, as far as they can
+    be read statically: scaffold's rendered core from its constants (``TENANT_FIELD`` in
+    managers.py, ``TENANT_SETTING`` in context.py, ``USER_TENANT_ATTR`` in views.py); any
+    other core only its setting, when its SQL names exactly one."""
+    start = core_file(root, tenancy_module)
+    if start is None:
+        return {}
+    found: dict[str, CoreValue] = {}
+    folder = start.parent
+    for key, (filename, constant) in CORE_CONSTANTS.items():
+        path = folder / filename
+        if path.is_file():
+            value = _constant(path, constant)
+            if value is not None:
+                found[key] = CoreValue(key, value, path, constant)
+    if "tenant_setting" not in found:
+        try:
+            text = start.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""
+        named = {a or b for a, b in _SETTING_IN_SQL.findall(text)}
+        if len(named) == 1:
+            found["tenant_setting"] = CoreValue("tenant_setting", named.pop(), start, None)
+    return found
+
+
+def core_mismatches(root: Path, tenancy_module: str, configured: dict[str, str]) -> list[CoreValue]:
+    """The core's values that differ from ``configured`` (key -> effective value)."""
+    values = core_values(root, tenancy_module)
+    return [v for key, v in values.items() if key in configured and configured[key] != v.value]
+
+
+def mismatch_message(root: Path, tenancy_module: str, value: CoreValue, configured: str) -> str:
+    where = _rel(root, value.file)
+    uses = f"{value.constant} = {value.value!r}" if value.constant else f"the setting {value.value!r}"
+    return (
+        f"[tool.scaffold] {value.key} = {configured!r} but the tenancy core {tenancy_module} "
+        f"({where}) uses {uses}; generated modules would not match it"
+    )
+
+
+def check_tenancy_core(cfg: Config) -> None:
+    """Refuse (ConfigError) generating against a tenancy core that cannot serve the module:
+    one rendered or written for another tenant_field / tenant_setting / user_tenant_attr
+    (FieldError on every request, or RLS refusing every write), or one without the
+    ``TenantManager`` generated models use. Nothing to check when no core is found."""
+    module = cfg.get("tenancy_module")
+    if module is None:
+        return
+    path = core_file(cfg.root, module)
+    if path is None:
+        return
+    configured = {key: str(getattr(cfg, key)) for key in CORE_CONSTANTS}
+    for value in core_mismatches(cfg.root, module, configured):
+        if value.constant is not None:
+            fix = (
+                f"run `scaffold init` to re-render the core with {configured[value.key]!r}, "
+                f"or set {value.key} = {value.value!r} under [tool.scaffold]"
+            )
+        else:
+            fix = (
+                f"set {value.key} = {value.value!r} under [tool.scaffold], or change the core "
+                f"to use {configured[value.key]!r}"
+            )
+        raise ConfigError(f"{mismatch_message(cfg.root, module, value, configured[value.key])}: {fix}")
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return
+    missing = [n for n in ("set_tenant_context", "TenantManager") if n not in text]
+    if missing:
+        rel = _rel(cfg.root, path)
+        raise ConfigError(
+            f"tenancy module {module} ({rel}) does not provide {' or '.join(missing)}, which generated "
+            f"modules import from it: define or import {', '.join(missing)} in {rel} (a manager "
+            'whose queryset is filtered by the tenant context), or set tenancy_module = "tenancy" '
+            "under [tool.scaffold] and run `scaffold init` to render scaffold's core there"
+        )
