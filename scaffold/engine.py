@@ -147,6 +147,11 @@ class RunReport:
         return [(r, m) for r in self.results for m in r.messages if m.kind == "finding"]
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 file``, ``2 files`` (summaries)."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 # -- units ---------------------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from scaffold import engine
 from scaffold.audit import RULE_VERSION, RuleUnit, _file_ignores, _silenced, opted_out, rule_settings
-from scaffold.engine import Analysis, ManualReview, Message
+from scaffold.engine import Analysis, ManualReview, Message, counted
 from scaffold.errors import UsageError
 from scaffold.fsutil import ChangeSet
 from scaffold.rules import Finding, get_rule, select_rules
@@ -509,7 +509,11 @@ class FixResult:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.check and self.changes else 0
+        """``--check``: 1 when fixes are due; ``--diff``: 0; applying: 1 when findings are
+        left afterwards (like ``ruff check --fix``), 0 when the audit is clean."""
+        if self.check:
+            return 1 if self.changes else 0
+        return 1 if self.remaining else 0
 
     def diff_text(self) -> str:
         return self.changes.diff(self.report.root)
@@ -530,7 +534,7 @@ class FixResult:
                 lines.append(f"{where}: not fixed automatically: {f.code} {f.message}")
         manual = len(self.report.manual) + len(self.notes)
         verb = "fixed" if self.applied else "to fix"
-        tail = f", {len(self.remaining)} findings left" if self.remaining else ""
+        tail = f", {counted(len(self.remaining), 'finding')} left" if self.remaining else ""
         lines.append(
             f"{self.report.scanned} files scanned, {len(self.changes.changes)} {verb}, {manual} need manual review{tail}"
         )

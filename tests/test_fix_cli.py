@@ -94,3 +94,40 @@ def test_unsilenced_views_in_the_same_file_are_fixed(tmp_path: Path) -> None:
     assert "def get_queryset" in text.split("class D")[1]
     assert audit(root, jobs=1, cache=False).findings == []
     assert cli(root, "fix", "--check") == 0
+
+
+# -- M2: exit codes --------------------------------------------------------------------------
+
+HANDLER_LEAK = (
+    HEAD.replace("viewsets", "views")
+    + """
+class Report(views.APIView):
+    permission_classes = (IsAuthenticated,)
+
+    def get(self, request):
+        return Response(list(Order.objects.values("number")))
+""".replace(
+        "from shop",
+        "from rest_framework.permissions import IsAuthenticated\nfrom rest_framework.response import Response\n\nfrom shop",
+    )
+)
+
+
+def test_fix_exits_1_when_findings_are_left(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = project(tmp_path, {"app/views.py": HEAD + leaky("B"), "app/report.py": HANDLER_LEAK})
+    assert cli(root, "fix", "--check") == 1  # fixes are due
+    assert cli(root, "fix", "--diff") == 0  # only shows them
+    capsys.readouterr()
+    assert cli(root, "fix") == 1  # applied, but the handler query is left
+    out = capsys.readouterr().out
+    assert "fixed app/views.py" in out and "app/report.py:" in out
+    assert out.rstrip().endswith("1 fixed, 0 need manual review, 1 finding left")
+    assert cli(root, "fix", "--check") == 0  # nothing more fix can do
+    assert cli(root, "fix") == 1  # still not clean
+
+
+def test_fix_exits_0_when_clean(tmp_path: Path) -> None:
+    root = project(tmp_path, {"app/views.py": HEAD + leaky("B")})
+    assert cli(root, "fix") == 0
+    assert cli(root, "fix") == 0
+    assert cli(root, "audit") == 0
