@@ -147,6 +147,21 @@ class RunReport:
         return [(r, m) for r in self.results for m in r.messages if m.kind == "finding"]
 
 
+def problem_lines(report: RunReport) -> list[str]:
+    """One line per file that could hold a finding but was not analyzed (syntax error,
+    huge, not decodable): what ``migrate-viewsets`` and ``fix`` list in their summaries."""
+    lines = []
+    for res in report.unparsable:
+        lines += [f"{res.rel}:{msg.line}: unparsable: {msg.message}" for msg in res.messages]
+    for res in report.skipped:
+        lines += [f"{res.rel}: {msg.message}" for msg in res.messages]
+    return lines
+
+
+def problem_counts(report: RunReport) -> str:
+    return f"{len(report.unparsable)} unparsable, {len(report.skipped)} skipped"
+
+
 def counted(n: int, noun: str, plural: str | None = None) -> str:
     """``1 file``, ``2 files`` (summaries)."""
     return f"{n} {noun if n == 1 else plural or noun + 's'}"

@@ -527,6 +527,7 @@ class FixResult:
         for res, msg in self.report.manual:
             lines.append(f"{res.rel}:{msg.line}: manual review: {msg.code}: {msg.message}")
         lines.extend(self.notes)
+        lines += engine.problem_lines(self.report)
         reported = self.noted | {(res.rel, msg.code, msg.symbol) for res, msg in self.report.manual}
         for f in self.remaining:
             where = f"{f.path}:{f.line}" if f.line else f"{f.path}:{f.symbol}"
@@ -536,7 +537,8 @@ class FixResult:
         verb = "fixed" if self.applied else "to fix"
         tail = f", {counted(len(self.remaining), 'finding')} left" if self.remaining else ""
         lines.append(
-            f"{self.report.scanned} files scanned, {len(self.changes.changes)} {verb}, {manual} need manual review{tail}"
+            f"{counted(self.report.scanned, 'file')} scanned, {len(self.changes.changes)} {verb}, "
+            f"{manual} need manual review, {engine.problem_counts(self.report)}{tail}"
         )
         return "\n".join(lines)
 

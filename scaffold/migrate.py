@@ -150,17 +150,12 @@ class MigrateResult:
             lines.append(f"{'rewrote' if self.applied else 'would rewrite'} {res.rel}")
         for res, msg in r.manual:
             lines.append(f"{res.rel}:{msg.line}: manual review: {msg.message}")
-        for res in r.unparsable:
-            for msg in res.messages:
-                lines.append(f"{res.rel}:{msg.line}: unparsable: {msg.message}")
-        for res in r.skipped:
-            for msg in res.messages:
-                lines.append(f"{res.rel}: {msg.message}")
+        lines += engine.problem_lines(r)
         manual_files = len({res.rel for res, _ in r.manual})
         lines.append(
-            f"{r.scanned} files scanned, {len(r.rewritten)} {verb}, "
-            f"{manual_files} need manual review ({len(r.manual)} places), "
-            f"{len(r.unparsable)} unparsable, {len(r.skipped)} skipped"
+            f"{engine.counted(r.scanned, 'file')} scanned, {len(r.rewritten)} {verb}, "
+            f"{manual_files} need manual review ({engine.counted(len(r.manual), 'place')}), "
+            f"{engine.problem_counts(r)}"
         )
         return "\n".join(lines)
 

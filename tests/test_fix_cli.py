@@ -121,7 +121,7 @@ def test_fix_exits_1_when_findings_are_left(tmp_path: Path, capsys: pytest.Captu
     assert cli(root, "fix") == 1  # applied, but the handler query is left
     out = capsys.readouterr().out
     assert "fixed app/views.py" in out and "app/report.py:" in out
-    assert out.rstrip().endswith("1 fixed, 0 need manual review, 1 finding left")
+    assert out.rstrip().endswith("1 fixed, 0 need manual review, 0 unparsable, 0 skipped, 1 finding left")
     assert cli(root, "fix", "--check") == 0  # nothing more fix can do
     assert cli(root, "fix") == 1  # still not clean
 
@@ -131,3 +131,27 @@ def test_fix_exits_0_when_clean(tmp_path: Path) -> None:
     assert cli(root, "fix") == 0
     assert cli(root, "fix") == 0
     assert cli(root, "audit") == 0
+
+
+# -- M6: files that could hold a finding but were not analyzed -------------------------------
+
+
+def test_fix_lists_files_it_could_not_analyze(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = project(tmp_path, {"app/views.py": HEAD + leaky("B")})
+    (root / "app/broken.py").write_text("class V(viewsets.ModelViewSet):\n    queryset = (\n")
+    (root / "app/latin.py").write_bytes("# queryset \xe9t\xe9\n".encode("latin-1"))
+    (root / "app/huge.py").write_text("x = 1\n" * 200_000)
+    for command in ("fix", "migrate-viewsets"):
+        for args in (["--check"], ["--diff"], []):
+            capsys.readouterr()
+            cli(root, command, *args)
+            captured = capsys.readouterr()
+            out = captured.out + captured.err
+            assert "app/broken.py:2: unparsable: cannot parse:" in out, (command, args, out)
+            assert "app/latin.py: skipped: not valid UTF-8" in out
+            assert "app/huge.py: skipped: 1171 KiB is over the 1 MB limit" in out
+            assert "1 unparsable, 2 skipped" in out
+    capsys.readouterr()
+    assert cli(root, "audit") == 0
+    err = capsys.readouterr().err
+    assert "warning: app/broken.py:2: cannot parse:" in err and "app/latin.py" in err and "app/huge.py" in err
