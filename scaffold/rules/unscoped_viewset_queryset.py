@@ -173,6 +173,6 @@ rule = register(
         check=check,
         doc=__doc__ or "",
         fixable=True,
-        needles=(b"queryset", b"objects", b"get_object_or_404"),
+        needles=(b"queryset", b"APIView", b"ViewSet", b"generics", b"(self, request"),
     )
 )
