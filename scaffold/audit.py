@@ -430,10 +430,13 @@ def audit(
     cfg = load_project(project)
     rules = select_rules(select, ignore, live=database_url is not None)
     if database_url is None:
-        wanted = parse_codes(select)
-        live_wanted = [r.code for r in all_rules() if r.scope == "database" and r.code in wanted]
-        if live_wanted:
-            raise UsageError(f"{live_wanted[0]} queries a live database; pass --database-url URL")
+        for sel in parse_codes(select):  # a selector naming only database rules
+            matched = [r for r in all_rules() if sel == "ALL" or r.code.startswith(sel)]
+            if matched and all(r.scope == "database" for r in matched):
+                if len(matched) == 1 and matched[0].code == sel:
+                    raise UsageError(f"{sel} queries a live database; pass --database-url URL")
+                span = f"{matched[0].code}-{matched[-1].code}" if len(matched) > 1 else matched[0].code
+                raise UsageError(f"{sel} ({span}) query a live database; pass --database-url URL")
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs {jobs}: must be 1 or more")
     targets = resolve_paths(cfg.root, paths)

@@ -100,6 +100,17 @@ def _validate(key: str, value: Any) -> Any:
             for k, v in value.items()
         ):
             raise bad("a table of glob = ['CODE', ...]")
+        from scaffold.rules import all_rules
+
+        codes = [r.code for r in all_rules()]
+        for glob, listed in value.items():
+            for code in listed:
+                if not any(c.startswith(code.upper()) for c in codes) or not code.strip():
+                    raise ConfigError(
+                        f"[tool.scaffold] per_file_ignores {glob!r}: unknown rule code {code!r} "
+                        "(a code or prefix such as TEN05; see `scaffold audit --list-rules`); "
+                        "fix it in pyproject.toml"
+                    )
     return value
 
 

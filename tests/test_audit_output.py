@@ -98,6 +98,11 @@ def test_clean_is_exit_0_and_paths_limit_the_run(project: Path, capsys) -> None:
         (["--select", "TEN999"], "unknown rule code 'TEN999'"),
         (["--ignore", "XYZ"], "unknown rule code 'XYZ'"),
         (["--select", "TEN061"], "pass --database-url"),
+        (["--select", "TEN06"], "TEN06 (TEN060-TEN062) query a live database; pass --database-url URL"),
+        (
+            ["--select", "TEN001,TEN06"],
+            "TEN06 (TEN060-TEN062) query a live database; pass --database-url URL",
+        ),
         (["no/such/file.py"], "no such file or directory"),
         (["--format", "xml"], "error:"),
         (["--jobs", "0"], "--jobs 0: must be 1 or more"),
@@ -107,6 +112,11 @@ def test_usage_errors_exit_2(project: Path, capsys, args: list[str], message: st
     rc, out, err = run(capsys, "--project", str(project), "--no-cache", *args)
     assert rc == 2 and message in err and out == ""
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_prefix_of_static_and_database_rules_needs_no_database(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    rc, _, err = run(capsys, "--project", str(project), "--select", "TEN0", "--no-cache")
+    assert rc == 1 and err == ""
 
 
 def test_paths_relative_to_the_project(project: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -135,6 +135,24 @@ def test_bad_config_exits_2_naming_the_key(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("codes", ['["TEN999"]', '["TEN001", "ten9"]', '["E501"]', '["ALL"]'])
+def test_unknown_code_in_per_file_ignores_exits_2_naming_key_and_code(
+    project: Path, codes: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "pyproject.toml").write_text(f'[tool.scaffold]\nper_file_ignores = {{"a/*.py" = {codes}}}\n')
+    assert main(["audit", "--project", str(project), "--no-cache"]) == 2
+    err = capsys.readouterr().err.strip()
+    bad = [c for c in json.loads(codes) if c.upper() not in ("TEN001",)][0]
+    assert "per_file_ignores" in err and repr(bad) in err and "a/*.py" in err
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("codes", ['["TEN05"]', '["ten001", "TEN06"]', '["TEN0"]', "[]"])
+def test_rule_prefixes_in_per_file_ignores_are_valid(project: Path, codes: str) -> None:
+    (project / "pyproject.toml").write_text(f'[tool.scaffold]\nper_file_ignores = {{"a/*.py" = {codes}}}\n')
+    assert main(["audit", "--project", str(project), "--no-cache"]) == 0
+
+
 def test_invalid_toml_exits_2(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (project / "pyproject.toml").write_text("[tool.scaffold\n")
     assert main(["config", "--project", str(project)]) == 2
