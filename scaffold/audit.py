@@ -24,6 +24,7 @@ from typing import Any
 
 from scaffold import __version__
 from scaffold.config import Config
+from scaffold.engine import counted
 from scaffold.errors import ConfigError, UsageError
 from scaffold.rules import Finding, Rule, all_rules, get_rule, parse_codes, select_rules
 
@@ -191,7 +192,7 @@ class AuditReport:
             head = f"Found {n} finding{'s' if n != 1 else ''}"
             if self.fixable:
                 head += f" ({self.fixable} fixable with `scaffold fix`)"
-        tail = f"{self.scanned} files scanned"
+        tail = f"{counted(self.scanned, 'file')} scanned"
         if self.problems:
             tail += f", {len(self.problems)} could not be analyzed"
         return f"{head}; {tail}."
@@ -299,6 +300,26 @@ def sarif(report: AuditReport) -> dict[str, Any]:
                 },
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": report.root.as_uri() + "/"}},
                 "columnKind": "unicodeCodePoints",
+                "invocations": [
+                    {
+                        "executionSuccessful": True,
+                        "toolExecutionNotifications": [
+                            {
+                                "level": "warning",
+                                "message": {"text": message},
+                                "locations": [
+                                    {
+                                        "physicalLocation": {
+                                            "artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"},
+                                            "region": {"startLine": max(line, 1)},
+                                        }
+                                    }
+                                ],
+                            }
+                            for path, line, message in report.problems
+                        ],
+                    }
+                ],
                 "results": results,
             }
         ],

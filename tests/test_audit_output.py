@@ -87,6 +87,30 @@ def test_sarif(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
         assert loc["region"]["startLine"] >= 1 and loc["region"]["startColumn"] >= 1
 
 
+def test_sarif_notifies_files_that_could_not_be_analyzed(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    (project / "shop" / "broken.py").write_text("queryset = (\n")
+    rc, out, _ = run(capsys, "--project", str(project), "--format", "sarif", "--no-cache")
+    (invocation,) = json.loads(out)["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is True
+    (note,) = invocation["toolExecutionNotifications"]
+    assert note["level"] == "warning" and note["message"]["text"].startswith("cannot parse:")
+    loc = note["locations"][0]["physicalLocation"]
+    assert loc["artifactLocation"] == {"uri": "shop/broken.py", "uriBaseId": "%SRCROOT%"}
+    assert loc["region"] == {"startLine": 1}
+
+
+def test_summaries_count_in_english(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    rc, out, _ = run(capsys, "shop/models.py", "--project", str(project), "--no-cache")
+    assert out.strip() == "No findings; 1 file scanned."
+    (project / "shop" / "broken.py").write_text("queryset = (\n")
+    rc, out, _ = run(capsys, "shop/broken.py", "--project", str(project), "--no-cache")
+    assert out.strip() == "No findings; 1 file scanned, 1 could not be analyzed."
+    assert main(["migrate-viewsets", "shop/models.py", "--project", str(project), "--no-cache"]) == 0
+    assert capsys.readouterr().out.startswith("1 file scanned, 0 to rewrite,")
+    assert main(["fix", "shop/models.py", "--project", str(project), "--no-cache"]) == 0
+    assert capsys.readouterr().out.startswith("1 file scanned, 0 to fix,")
+
+
 def test_clean_is_exit_0_and_paths_limit_the_run(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     rc, out, _ = run(capsys, str(project / "shop" / "models.py"), "--project", str(project), "--no-cache")
     assert rc == 0 and out.startswith("No findings")
@@ -122,7 +146,7 @@ def test_a_prefix_of_static_and_database_rules_needs_no_database(project: Path, 
 def test_paths_relative_to_the_project(project: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(project.parent)
     rc, out, _ = run(capsys, "shop/models.py", "--project", str(project), "--no-cache")
-    assert rc == 0 and "1 files scanned" in out
+    assert rc == 0 and "1 file scanned" in out
 
 
 def test_unparsable_files_are_reported_not_fatal(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
