@@ -4,14 +4,23 @@
 assignment ``INSTALLED_APPS = [...]`` / ``(...)`` (or the one in ``class_name``'s body)
 and appends ``"tenancy"`` with libcst, keeping the file's layout: comments, quote style,
 one-item-per-line or single-line lists, trailing commas and line endings. It is a pure
-function and idempotent: when the value is already there the source comes back unchanged.
-A target that is missing, or is not a literal list/tuple (``BASE_APPS + [...]``), is a
-:class:`scaffold.errors.SourceError` naming the fix; nothing is ever half-edited.
+function and idempotent: when the value is already anywhere in the assigned expression
+(also inside a call, or a list added by hand) the source comes back unchanged.
+
+A concatenation (``DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS``, cookiecutter-django;
+``[...] + i18n_patterns(...)``) is followed to its literal operands, inline or assigned at
+module level in the same file: a string goes into ``LOCAL_APPS`` when that is an operand,
+else into the last literal operand; an expression (a ``path(...)``) into the first. A
+target that is missing, or has no literal operand (``get_apps()``), is a
+:class:`scaffold.errors.SourceError` naming the fix; nothing is ever half-edited. A UTF-8
+byte-order mark is kept; settings in a PEP 263 encoding are read and written in it.
 """
 
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -29,6 +38,7 @@ __all__ = [
     "check_syntax",
     "pending_text",
     "sequence_values",
+    "source_text",
 ]
 
 _Seq = cst.List | cst.Tuple
@@ -50,6 +60,15 @@ def check_syntax(source: str | bytes, filename: str) -> ast.Module:
         raise parse_error(filename, "?", str(exc)) from exc
 
 
+BOM = "\ufeff"
+
+
+def _split_bom(source: str) -> tuple[str, str]:
+    """``(bom, rest)``: a UTF-8 byte-order mark decoded as text is kept aside, so the source
+    parses (Python skips it in a file) and the edited text gets it back."""
+    return (BOM, source[1:]) if source.startswith(BOM) else ("", source)
+
+
 def _parse(source: str, filename: str) -> cst.Module:
     check_syntax(source, filename)  # Python's own message and line for a real syntax error
     try:
@@ -65,9 +84,37 @@ def pending_text(changes: ChangeSet, path: Path, filename: str, fix: str) -> str
     if data is None:
         raise SourceError(f"{filename}: no such file; {fix}")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8")  # a BOM stays in the text, and is written back
     except UnicodeDecodeError as exc:
-        raise SourceError(f"{filename}: not UTF-8; {fix}") from exc
+        encoding = _declared_encoding(data)
+        if encoding is None:
+            raise SourceError(f"{filename}: not UTF-8 and declares no encoding; {fix}") from exc
+        raise SourceError(
+            f"{filename}: encoded in {encoding} (PEP 263), which scaffold edits only in settings "
+            "files; save it as UTF-8 (and drop its coding line), then re-run"
+        ) from exc
+
+
+def _declared_encoding(data: bytes) -> str | None:
+    """The PEP 263 / BOM encoding of Python source ``data`` (None when it declares none
+    that Python knows)."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except (SyntaxError, LookupError):
+        return None
+    return encoding
+
+
+def source_text(data: bytes, filename: str, fix: str) -> tuple[str, str]:
+    """``(text, encoding)`` of Python source as Python reads it (PEP 263 cookie, BOM);
+    ``encoding`` encodes the edited text back to the file's bytes (``utf-8-sig`` keeps a BOM)."""
+    encoding = _declared_encoding(data)
+    if encoding is None:
+        raise SourceError(f"{filename}: declares an unknown encoding or is not UTF-8; {fix}")
+    try:
+        return data.decode(encoding), encoding
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise SourceError(f"{filename}: not valid {encoding}; {fix}") from exc
 
 
 def _targets(stmt: cst.BaseSmallStatement) -> list[cst.BaseExpression]:
@@ -90,14 +137,43 @@ def _body(module: cst.Module, class_name: str | None, filename: str) -> Sequence
     raise SourceError(f"{filename}: no class {class_name} at module level; check the configured module:Class")
 
 
+class _Target:
+    """Where an assignment's items live: the literal sequences it is made of (inline or
+    assigned to a name in the same file), by operand order, and every node of the
+    expression (to tell whether an entry is already there, wherever it was put)."""
+
+    def __init__(self) -> None:
+        self.literals: list[tuple[str | None, _Seq]] = []  # (operand name or None, sequence)
+        self.nodes: list[cst.BaseExpression] = []  # every operand, including opaque ones
+
+
+def _operands(node: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """``a + b + [c]`` -> ``[a, b, [c]]`` (parentheses dropped)."""
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        return [*_operands(node.left), *_operands(node.right)]
+    return [node]
+
+
+def _assigned_value(body: Sequence[cst.BaseStatement], name: str) -> cst.BaseExpression | None:
+    value: cst.BaseExpression | None = None
+    for stmt in body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if any(isinstance(t, cst.Name) and t.value == name for t in _targets(small)):
+                    value = small.value  # type: ignore[attr-defined]
+    return value
+
+
 def _find(
     module: cst.Module, name: str, class_name: str | None, filename: str
-) -> tuple[cst.BaseSmallStatement, list[_Seq]]:
-    """The last top-level assignment of ``name``, plus the literal sequences of its ``+=`` edits."""
+) -> tuple[cst.BaseSmallStatement, _Target]:
+    """The last assignment of ``name`` (module level or in ``class_name``), resolved to its
+    literal sequences, plus the literal ``+=`` extensions that follow it."""
     where = f"class {class_name}" if class_name else "module level"
+    body = _body(module, class_name, filename)
     found: cst.BaseSmallStatement | None = None
     augmented: list[_Seq] = []
-    for stmt in _body(module, class_name, filename):
+    for stmt in body:
         if not isinstance(stmt, cst.SimpleStatementLine):
             continue
         for small in stmt.body:
@@ -115,13 +191,51 @@ def _find(
         raise SourceError(
             f"{filename}: no `{name} = [...]` assignment at {where}; add one, or register the entry by hand"
         )
-    value = found.value  # type: ignore[attr-defined]
-    if not isinstance(value, (cst.List, cst.Tuple)):
-        raise SourceError(
-            f"{filename}: `{name}` is not a literal list or tuple (it is computed); "
-            f"add the entry by hand or make `{name}` a literal list"
-        )
-    return found, augmented
+    target = _Target()
+    for operand in _operands(found.value):  # type: ignore[attr-defined]
+        target.nodes.append(operand)
+        if isinstance(operand, (cst.List, cst.Tuple)):
+            target.literals.append((None, operand))
+        elif isinstance(operand, cst.Name) and operand.value != name:
+            value = _assigned_value(body, operand.value)
+            if value is None and class_name is not None:
+                value = _assigned_value(module.body, operand.value)
+            if isinstance(value, (cst.List, cst.Tuple)):
+                target.literals.append((operand.value, value))
+                target.nodes.append(value)
+    for seq in augmented:
+        target.literals.append((None, seq))
+        target.nodes.append(seq)
+    return found, target
+
+
+def _no_literal(filename: str, name: str) -> SourceError:
+    return SourceError(
+        f"{filename}: `{name}` is computed and none of its parts is a literal list or tuple "
+        f"in this file; add the entry to it by hand (scaffold then finds it there) or make "
+        f"`{name}` a literal list"
+    )
+
+
+def _all_strings(nodes: Sequence[cst.CSTNode]) -> list[str]:
+    """Every string literal anywhere in ``nodes`` (items added by hand, inside calls too)."""
+    values: list[str] = []
+
+    class Collect(cst.CSTVisitor):
+        def visit_SimpleString(self, node: cst.SimpleString) -> None:
+            value = node.evaluated_value
+            if isinstance(value, str):
+                values.append(value)
+
+        def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> bool:
+            value = node.evaluated_value
+            if isinstance(value, str):
+                values.append(value)
+            return False
+
+    for node in nodes:
+        node.visit(Collect())
+    return values
 
 
 def _strings(seq: _Seq) -> list[str]:
@@ -137,13 +251,12 @@ def _strings(seq: _Seq) -> list[str]:
 def sequence_values(
     source: str, name: str, *, class_name: str | None = None, filename: str = "<source>"
 ) -> list[str]:
-    """The string items of ``name`` (its literal plus any literal ``+=`` extensions)."""
+    """The string items of ``name``: those of every literal it is made of (assigned parts of
+    a concatenation, ``+=`` extensions)."""
+    _bom, source = _split_bom(source)
     module = _parse(source, filename)
-    found, augmented = _find(module, name, class_name, filename)
-    values = _strings(found.value)  # type: ignore[attr-defined]
-    for seq in augmented:
-        values.extend(_strings(seq))
-    return values
+    _found, target = _find(module, name, class_name, filename)
+    return [v for _, seq in target.literals for v in _strings(seq)]
 
 
 def _quote(seq: _Seq, value: str) -> str:
@@ -254,22 +367,46 @@ def _append(seq: _Seq, literal: str) -> _Seq:
 
 
 class _Appender(cst.CSTTransformer):
-    def __init__(self, target: cst.CSTNode, literal: str) -> None:
+    """Append ``literal`` to the one sequence node ``target`` (wherever it is assigned)."""
+
+    def __init__(self, target: _Seq, literal: str) -> None:
         self.target = target
         self.literal = literal
         self.done = False
 
-    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
+    def leave_List(self, original_node: cst.List, updated_node: cst.List) -> cst.BaseExpression:
         return self._leave(original_node, updated_node)
 
-    def leave_AnnAssign(self, original_node: cst.AnnAssign, updated_node: cst.AnnAssign) -> cst.AnnAssign:
+    def leave_Tuple(self, original_node: cst.Tuple, updated_node: cst.Tuple) -> cst.BaseExpression:
         return self._leave(original_node, updated_node)
 
-    def _leave(self, original_node, updated_node):
+    def _leave(self, original_node: _Seq, updated_node: _Seq) -> cst.BaseExpression:
         if original_node is self.target:
             self.done = True
-            return updated_node.with_changes(value=_append(updated_node.value, self.literal))
+            return _append(updated_node, self.literal)
         return updated_node
+
+
+# Where a string entry goes in a concatenation: the project's own apps.
+_LOCAL_NAMES = ("LOCAL_APPS", "PROJECT_APPS")
+
+
+def _string_target(target: _Target) -> _Seq | None:
+    assigned = [(n, seq) for n, seq in target.literals if n is not None]
+    for wanted in _LOCAL_NAMES:
+        for operand_name, seq in assigned:
+            if operand_name == wanted:
+                return seq
+    operands = [seq for _, seq in target.literals]
+    return operands[-1] if operands else None
+
+
+def _edit(module: cst.Module, seq: _Seq, literal: str, filename: str, name: str) -> str:
+    appender = _Appender(seq, literal)
+    new_module = module.visit(appender)
+    if not appender.done:  # pragma: no cover - _find returned a node of this module
+        raise SourceError(f"{filename}: could not edit `{name}`; add {literal} by hand")
+    return new_module.code
 
 
 def add_to_sequence(
@@ -280,26 +417,24 @@ def add_to_sequence(
     class_name: str | None = None,
     filename: str = "<source>",
 ) -> str:
-    """Return ``source`` with the string ``value`` appended to the literal list/tuple ``name``.
+    """Return ``source`` with the string ``value`` appended to the list/tuple ``name``.
 
     ``name`` is looked up among module-level assignments, or in the body of the top-level
-    class ``class_name``. Unchanged when ``value`` is already an item (idempotent).
-    Raises :class:`SourceError` when the source does not parse, the assignment is missing,
-    or it is not a literal list/tuple.
+    class ``class_name``. A concatenation of literals and names of literals gets it in
+    ``LOCAL_APPS`` when that is a part, else in its last literal part. Unchanged when
+    ``value`` is already anywhere in the expression (idempotent). Raises
+    :class:`SourceError` when the source does not parse, the assignment is missing, or
+    ``value`` is not there and nothing in the expression is a literal list/tuple.
     """
-    module = _parse(source, filename)
-    found, augmented = _find(module, name, class_name, filename)
-    seq = found.value  # type: ignore[attr-defined]
-    existing = _strings(seq)
-    for extra in augmented:
-        existing.extend(_strings(extra))
-    if value in existing:
+    bom, text = _split_bom(source)
+    module = _parse(text, filename)
+    _found, target = _find(module, name, class_name, filename)
+    if value in _all_strings(target.nodes):
         return source
-    appender = _Appender(found, _quote(seq, value))
-    new_module = module.visit(appender)
-    if not appender.done:  # pragma: no cover - _find returned a node of this module
-        raise SourceError(f"{filename}: could not edit `{name}`; add {value!r} by hand")
-    return new_module.code
+    seq = _string_target(target)
+    if seq is None:
+        raise _no_literal(filename, name)
+    return bom + _edit(module, seq, _quote(seq, value), filename, name)
 
 
 def add_expression_to_sequence(
@@ -311,22 +446,24 @@ def add_expression_to_sequence(
     class_name: str | None = None,
     filename: str = "<source>",
 ) -> str:
-    """Like :func:`add_to_sequence`, for any expression (``path("api/x/", include("x.urls"))``).
+    """Like :func:`add_to_sequence`, for any expression (``path("api/x/", include("x.urls"))``),
+    appended to the *first* literal part of a concatenation (``[...] + i18n_patterns(...)``).
 
-    ``present(item)`` tells whether an existing item already is the entry; when one is,
+    ``present(node)`` tells whether an existing item, or any part of the expression (a
+    call such as ``i18n_patterns(...)`` included), already holds the entry; when one does,
     the source comes back unchanged (idempotent).
     """
-    module = _parse(source, filename)
-    found, augmented = _find(module, name, class_name, filename)
-    seq = found.value  # type: ignore[attr-defined]
-    items = [el.value for s in (seq, *augmented) for el in s.elements]
-    if any(present(item) for item in items):
+    bom, text = _split_bom(source)
+    module = _parse(text, filename)
+    _found, target = _find(module, name, class_name, filename)
+    items = [el.value for _, seq in target.literals for el in seq.elements]
+    opaque = [n for n in target.nodes if not isinstance(n, (cst.List, cst.Tuple, cst.Name))]
+    if any(present(item) for item in [*items, *opaque]):
         return source
-    appender = _Appender(found, expression)
-    new_module = module.visit(appender)
-    if not appender.done:  # pragma: no cover - _find returned a node of this module
-        raise SourceError(f"{filename}: could not edit `{name}`; add {expression} by hand")
-    return new_module.code
+    if not target.literals:
+        raise _no_literal(filename, name)
+    seq = target.literals[0][1]
+    return bom + _edit(module, seq, expression, filename, name)
 
 
 # -- settings: INSTALLED_APPS -----------------------------------------------------------
@@ -399,17 +536,24 @@ def add_installed_app(root: Path, settings_module: str, app: str, changes: Chang
     errors: list[str] = []
     for path in files:
         rel = _rel(root, path)
-        text = pending_text(changes, path, rel, f"add {app!r} to INSTALLED_APPS by hand")
+        fix = f"add {app!r} to INSTALLED_APPS by hand"
+        data = changes.pending(path)
+        if data is None:
+            raise SourceError(f"{rel}: no such file; {fix}")
+        text, encoding = source_text(data, rel, fix)
         try:
-            present = sequence_values(text, "INSTALLED_APPS", filename=rel)
+            new = add_to_sequence(text, "INSTALLED_APPS", app, filename=rel)
         except SourceError as exc:
+            if "cannot parse" in str(exc):
+                raise
             errors.append(str(exc))
             continue
-        if any(v == app or v.startswith(app + ".apps.") for v in present):
-            edited.append(path)
-            continue
-        new = add_to_sequence(text, "INSTALLED_APPS", app, filename=rel)
-        changes.add(path, new.encode("utf-8"))
+        if new != text:
+            module = _parse(text, rel)
+            _found, target = _find(module, "INSTALLED_APPS", None, rel)
+            if any(v.startswith(app + ".apps.") for v in _all_strings(target.nodes)):
+                new = text  # registered through its AppConfig
+            changes.add(path, new.encode(encoding))
         edited.append(path)
     if not edited:
         raise SourceError(errors[0])

@@ -177,9 +177,9 @@ def test_legacy_example_records_existing_core(tmp_path: Path, capsys: pytest.Cap
         ({}, ["--package", "Bad-Name"], "expected a lower-case top-level package name"),
         ({"tenancy/__init__.py": "X = 1\n"}, [], "exists but is not a tenancy core"),
         (
-            {"s.py": "BASE = ['a']\nINSTALLED_APPS = BASE + ['b']\n"},
+            {"s.py": "INSTALLED_APPS = list(BASE) + apps()\n"},
             [],
-            "`INSTALLED_APPS` is not a literal list or tuple",
+            "`INSTALLED_APPS` is computed and none of its parts is a literal list or tuple",
         ),
         (
             {
