@@ -84,6 +84,7 @@ QS_METHODS = frozenset(
 )
 RAW_CALLS = frozenset(["raw", "extra", "RawSQL", "cursor", "execute"])
 SCOPING_CALLS = frozenset(["for_tenant", "for_user", "for_request", "scoped", "tenant_scoped"])
+TRY_STMTS: tuple[type[ast.Try], ...] = (ast.Try, getattr(ast, "TryStar", ast.Try))
 GUARD_VAR = "tenant_id"  # the local the pattern's tenant_guard defines and tenant_filter uses
 
 ActionKind = Literal[
@@ -807,14 +808,21 @@ class _View:
                 continue
             if self._expr_scoped(ret.value, fn):
                 continue
-            if isinstance(ret.value, ast.Name) and self._name_scoped(fn, ret.value.id):
+            if isinstance(ret.value, ast.Name) and self._name_scoped(fn, ret.value.id, ret):
                 continue
             return False
         return True
 
-    def _name_scoped(self, fn: ast.AST, name: str) -> bool:
-        """Every binding of ``name`` is scoped (or refines ``name`` itself): a reassignment to
-        an unscoped queryset on any path (``if user.is_staff: qs = X.objects.all()``) leaks."""
+    def _name_scoped(self, fn: ast.AST, name: str, ret: ast.Return | None = None) -> bool:
+        """``name`` holds a scoped queryset at ``ret`` on every path that reaches it: a
+        reassignment to an unscoped queryset on any path (``if user.is_staff: qs =
+        X.objects.all()``) leaks; a path that raises does not reach the return. Without
+        ``ret`` (or when the flow cannot place it): every binding of ``name`` must be scoped
+        or refine ``name`` itself."""
+        if ret is not None:
+            at = self._flow(fn).get(id(ret))
+            if at is not None:
+                return at.get(name, False)
         scoped = False
         for sub in walk_function(fn):
             if isinstance(sub, ast.Assign) and any(
@@ -835,6 +843,102 @@ class _View:
             elif any(n.id == name for n in _targets(sub)):
                 return False
         return scoped
+
+    def _flow(self, fn: ast.AST) -> dict[int, dict[str, bool]]:
+        """For each ``return`` of ``fn`` (by id): which locals hold a scoped queryset there,
+        on every path that reaches it (the same path rules as audit's flow analysis)."""
+        cache: dict[int, dict[int, dict[str, bool]]] = self.__dict__.setdefault("_flows", {})
+        if id(fn) in cache:
+            return cache[id(fn)]
+        out: dict[int, dict[str, bool]] = {}
+
+        def assign(env: dict[str, bool], target: ast.AST, value: ast.expr | None) -> None:
+            if not isinstance(target, ast.Name) or value is None:
+                for n in ast.walk(target):
+                    if isinstance(n, ast.Name):
+                        env[n.id] = False
+                return
+            root, calls = _chain(value)
+            combining = any(c.func.attr in COMBINING_METHODS for c in calls)  # type: ignore[attr-defined]
+            if not combining and self._chain_scoped(calls, fn):
+                env[target.id] = True
+            elif not combining and isinstance(root, ast.Name) and root.id in env:
+                env[target.id] = env[root.id]  # qs = qs.order_by(...): as scoped as qs was
+            else:
+                env[target.id] = False
+
+        def merge(a: dict[str, bool] | None, b: dict[str, bool] | None) -> dict[str, bool] | None:
+            if a is None:
+                return b
+            if b is None:
+                return a
+            return {k: a.get(k, False) and b.get(k, False) for k in a.keys() | b.keys()}
+
+        def run(stmts: list[ast.stmt], env: dict[str, bool]) -> dict[str, bool] | None:
+            for st in stmts:
+                for sub in ast.walk(st):
+                    if isinstance(sub, ast.NamedExpr):
+                        env[sub.target.id] = False
+                if isinstance(st, ast.Assign):
+                    for t in st.targets:
+                        assign(env, t, st.value)
+                elif isinstance(st, ast.AnnAssign):
+                    assign(env, st.target, st.value)
+                elif isinstance(st, ast.AugAssign):
+                    assign(env, st.target, None)  # qs |= ...: not known to stay scoped
+                elif isinstance(st, ast.Return):
+                    out[id(st)] = dict(env)
+                    return None
+                elif isinstance(st, ast.Raise):
+                    return None
+                elif isinstance(st, ast.If):
+                    merged = merge(run(st.body, dict(env)), run(st.orelse, dict(env)))
+                    if merged is None:
+                        return None
+                    env = merged
+                elif isinstance(st, (ast.For, ast.AsyncFor, ast.While)):
+                    if not isinstance(st, ast.While):
+                        assign(env, st.target, None)
+                    env = merge(env, run(st.body, dict(env))) or env
+                    if st.orelse:
+                        after = run(st.orelse, dict(env))
+                        if after is None:
+                            return None
+                        env = after
+                elif isinstance(st, (ast.With, ast.AsyncWith)):
+                    for item in st.items:
+                        if item.optional_vars is not None:
+                            assign(env, item.optional_vars, None)
+                    after = run(st.body, env)
+                    if after is None:
+                        return None
+                    env = after
+                elif isinstance(st, TRY_STMTS):
+                    before = dict(env)
+                    body = run(st.body, dict(env))
+                    if body is not None and st.orelse:
+                        body = run(st.orelse, body)
+                    merged = body
+                    for handler in st.handlers:
+                        # the body may have run partly: a handler starts from either state
+                        start = merge(before, body) or before
+                        merged = merge(merged, run(handler.body, dict(start)))
+                    if st.finalbody:
+                        run(st.finalbody, dict(merged or before))
+                    if merged is None:
+                        return None
+                    env = merged
+                elif type(st).__name__ == "Match":
+                    merged = dict(env)
+                    for case in st.cases:  # type: ignore[attr-defined]
+                        merged = merge(merged, run(case.body, dict(env))) or merged
+                    env = merged
+            return env
+
+        body = getattr(fn, "body", [])
+        run(body if isinstance(body, list) else [], {})
+        cache[id(fn)] = out
+        return out
 
     # -- rule 2: get_queryset ---------------------------------------------------------
     def _get_queryset(self, plan: ViewPlan, fn: ast.FunctionDef) -> None:
@@ -934,7 +1038,7 @@ class _View:
         elif root_name == "self.queryset" or is_super:
             pass
         elif isinstance(root, ast.Name):
-            if self._name_scoped(fn, root.id):
+            if self._name_scoped(fn, root.id, ret):
                 return "keep"
             if not self._name_is_queryset(fn, root.id, plan):
                 plan.manual.append(

@@ -164,6 +164,9 @@ SCOPED = {
     + "qs = Supplier.objects.filter(tenant_id=tenant_id)\n"
     + 'if self.request.query_params.get("n"):\n    qs = qs.filter(name=self.request.query_params["n"])\nreturn qs',
     "helper": "return Supplier.objects.filter(tenant_id=self.get_tenant_id())",
+    "filtered-where-the-other-path-raises": 'qs = Supplier.objects.order_by("name")\n'
+    + "if self.request.user.tenant_id:\n    qs = qs.filter(tenant_id=self.request.user.tenant_id)\n"
+    + 'else:\n    raise PermissionDenied("no tenant")\nreturn qs',
 }
 VIEW = """\
 from django.db.models import Q

@@ -1052,7 +1052,7 @@ LEAK_VIEW = """\
             tenant_id = getattr(self.request.user, "tenant_id", None)
             if not tenant_id:
                 raise PermissionDenied("no tenant")
-    {body}
+{body}
     """
 
 
