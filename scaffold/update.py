@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import yaml
 
+from scaffold.config import Config
 from scaffold.errors import OperationFailed, UsageError
 from scaffold.fsutil import ChangeSet, atomic_write_bytes
 from scaffold.project import find_project
@@ -76,18 +77,37 @@ def _load_answers(path: Path) -> dict[str, Any]:
     return data
 
 
-def discover_modules(root: Path) -> dict[str, Module]:
-    """Every generated module of the project, by name, from its ``.copier-answers.<name>.yml``."""
+def is_scaffold_source(src: str | None, data: dict[str, Any] | None = None) -> bool:
+    """Whether an answers file's ``_src_path`` is scaffold's module template: the per-user
+    store, a copy of its bundle, or a ``templates/module`` folder (older scaffolds). An
+    answers file without ``_src_path`` counts when it records a ``module_name``."""
+    if not src:
+        return bool(data and data.get("module_name"))
+    src = src.rstrip("/\\")
+    return src == TemplateStore(TEMPLATE).url or bool(_SCAFFOLD_SOURCES.search(src))
+
+
+def discover_modules(root: Path, *, foreign: dict[str, Module] | None = None) -> dict[str, Module]:
+    """Every generated module of the project, by name, from its ``.copier-answers.<name>.yml``.
+
+    Answers files of other copier templates (a CI template's ``.copier-answers.ci.yml``)
+    are not modules; they go into ``foreign`` when given."""
     modules: dict[str, Module] = {}
     for path in sorted(root.glob(ANSWERS_GLOB)):
         name = path.name[len(".copier-answers.") : -len(".yml")]
-        if name:
-            modules[name] = Module(name, path, _load_answers(path))
+        if not name:
+            continue
+        module = Module(name, path, _load_answers(path))
+        if is_scaffold_source(module.src_path, module.data):
+            modules[name] = module
+        elif foreign is not None:
+            foreign[name] = module
     return modules
 
 
 def _select(root: Path, names: Sequence[str], all_modules: bool) -> list[Module]:
-    modules = discover_modules(root)
+    foreign: dict[str, Module] = {}
+    modules = discover_modules(root, foreign=foreign)
     if all_modules and names:
         raise UsageError("pass module names or --all, not both")
     if all_modules:
@@ -99,6 +119,11 @@ def _select(root: Path, names: Sequence[str], all_modules: bool) -> list[Module]
     known = ", ".join(modules) or "none"
     selected = []
     for name in dict.fromkeys(names):
+        if name in foreign:
+            raise UsageError(
+                f"{foreign[name].answers.name} was generated from {foreign[name].src_path}, not scaffold's "
+                f"module template; update it with `copier update -a {foreign[name].answers.name}`"
+            )
         if name not in modules:
             raise UsageError(f"no module {name!r}: no .copier-answers.{name}.yml in {root} (known: {known})")
         selected.append(modules[name])
@@ -333,6 +358,7 @@ def update_modules(
     if conflict not in ("inline", "rej"):
         raise UsageError(f"--conflict {conflict}: use inline or rej")
     root = find_project(project)
+    Config.load(root)  # a broken [tool.scaffold] is an error here too, as in every command
     modules = _select(root, names, all_modules)
     top, head = _git_top(root)
     source = resolve(TEMPLATE)
@@ -571,7 +597,7 @@ class ModuleStatus:
     module: str
     answers: str
     current: str | None
-    state: Literal["behind", "current", "ahead", "unknown", "deleted"]
+    state: Literal["behind", "current", "ahead", "unknown", "unknown version", "deleted"]
 
 
 @dataclass
@@ -579,10 +605,11 @@ class CheckReport:
     root: Path
     target: str
     modules: list[ModuleStatus]
+    released: str = ""  # the released template versions this scaffold knows, for messages
 
     @property
     def behind(self) -> list[ModuleStatus]:
-        return [m for m in self.modules if m.state in ("behind", "unknown")]
+        return [m for m in self.modules if m.state in ("behind", "unknown", "unknown version")]
 
     @property
     def exit_code(self) -> int:
@@ -599,13 +626,19 @@ class CheckReport:
                 "current": f"{m.current}  up to date",
                 "ahead": f"{m.current}  newer than this scaffold's template {self.target}",
                 "unknown": f"no usable `_commit` in {m.answers}; set it to the release it was generated from",
+                "unknown version": (
+                    f"unknown version {m.current}: not in this scaffold's template history (released: "
+                    f"{self.released or 'none'}); set `_commit` in {m.answers} to the release it was "
+                    "generated from, or upgrade scaffold if a newer one generated it"
+                ),
                 "deleted": "folder deleted; not tracked",
             }[m.state]
             lines.append(f"{m.module:<{width}}  {detail}")
         behind = self.behind
         if behind:
             lines.append(
-                f"{len(behind)} module(s) behind template {self.target}; run `scaffold update --all`"
+                f"{len(behind)} module(s) behind template {self.target} or of unknown version; "
+                "run `scaffold update --all` or fix their `_commit`"
             )
         return "\n".join(lines)
 
@@ -613,15 +646,22 @@ class CheckReport:
 def check_updates(project: str | os.PathLike[str] | None) -> CheckReport:
     """Which generated modules are behind the installed template (for CI: exit 1 if any)."""
     root = find_project(project)
+    Config.load(root)  # a broken [tool.scaffold] is an error here too, as in every command
     source = resolve(TEMPLATE)
+    store = TemplateStore(TEMPLATE)
     target = tag_version(source.vcs_ref or "") or tag_version(f"v{source.version}")
     statuses: list[ModuleStatus] = []
     for module in discover_modules(root).values():
         current = tag_version(module.commit) if module.commit else None
+        known = module.commit is not None and (
+            store.has_ref(module.commit) or store.equivalent(module.commit) is not None
+        )
         if not (root / module.folder_name).is_dir():
-            state: Literal["behind", "current", "ahead", "unknown", "deleted"] = "deleted"
+            state: Literal["behind", "current", "ahead", "unknown", "unknown version", "deleted"] = "deleted"
         elif current is None or target is None:
             state = "unknown"
+        elif not known and source.vcs_ref is not None:
+            state = "unknown version"
         elif current < target:
             state = "behind"
         elif current > target:
@@ -631,4 +671,8 @@ def check_updates(project: str | os.PathLike[str] | None) -> CheckReport:
         statuses.append(
             ModuleStatus(module.name, module.answers.name, str(current) if current else None, state)
         )
-    return CheckReport(root, str(target) if target else source.version, statuses)
+    releases = sorted(
+        (v for r in store.refs() if is_release(r) and (v := tag_version(r)) is not None),
+    )
+    released = ", ".join(str(v) for v in releases)
+    return CheckReport(root, str(target) if target else source.version, statuses, released)
