@@ -284,8 +284,9 @@ def _module_info(module: str, path: Path, tree: ast.Module) -> ModuleInfo:
                 if isinstance(target, ast.Name):
                     local[target.id] = f"{module}.{target.id}"
     classes: dict[str, ClassInfo] = {}
-    for node in tree.body:
+    for node in _module_level(tree.body):  # also classes defined under if/try/with
         if isinstance(node, ast.ClassDef):
+            local.setdefault(node.name, f"{module}.{node.name}")
             bases = [imports.qualify(b, local) or "?" for b in node.bases]
             classes[node.name] = ClassInfo(f"{module}.{node.name}", module, path, node, bases)
     return ModuleInfo(module, path, tree, imports, classes, local)

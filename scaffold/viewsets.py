@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from scaffold.index import ClassInfo, ModuleInfo, ProjectIndex, dotted_name
+from scaffold.index import ClassInfo, ModuleInfo, ProjectIndex, _module_level, dotted_name
 
 _V = "rest_framework.viewsets."
 _G = "rest_framework.generics."
@@ -141,15 +141,29 @@ def analyze_module(
     """One plan per module-level DRF generic view / ViewSet class of ``tree`` (parsed from ``source``)."""
     info = index.add_tree(module, path, tree)
     plans: list[ViewPlan] = []
-    for node in tree.body:
+    top = {id(n) for n in tree.body}
+    for node in _module_level(tree.body):
         if (
             isinstance(node, ast.ClassDef)
             and info.classes.get(node.name) is not None
             and info.classes[node.name].node is node
         ):
             plan = _View(info, info.classes[node.name], index, settings, source).plan()
-            if plan is not None:
-                plans.append(plan)
+            if plan is None:
+                continue
+            if id(node) not in top and plan.actions:
+                # under `if settings.DEBUG:` / `try:`: audit sees it, the codemods rewrite
+                # module-level classes only, so a human applies the pattern
+                plan.actions.clear()
+                plan.manual.append(
+                    (
+                        node.lineno,
+                        node.col_offset,
+                        f"{node.name} is defined under if/try/with and is not scoped to the tenant; "
+                        "apply the secure pattern by hand",
+                    )
+                )
+            plans.append(plan)
     return plans
 
 

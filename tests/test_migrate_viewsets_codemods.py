@@ -1281,3 +1281,23 @@ def test_starred_permissions_with_allow_any_get_is_authenticated() -> None:
     after = rewrite_text(PERMS_VIEW.format(perms="[*BASE, AllowAny]"))
     assert "permission_classes = [*BASE, IsAuthenticated]" in after
     assert "AllowAny" not in after
+
+
+def test_a_view_defined_under_if_or_try_needs_manual_review() -> None:
+    # audit reports it (TEN001); the codemods rewrite module-level classes only
+    source = """\
+        from django.conf import settings
+        from rest_framework import viewsets
+
+        from app.models import Supplier
+
+        if settings.DEBUG:
+
+            class SupplierViewSet(viewsets.ReadOnlyModelViewSet):
+                queryset = Supplier.objects.all()
+        """
+    new, result = rewrite(source)
+    assert new == textwrap.dedent(source).encode()
+    assert result.status == "manual"
+    assert [(m.line, m.kind) for m in result.messages] == [(8, "manual")]
+    assert "defined under if/try/with" in result.messages[0].message
