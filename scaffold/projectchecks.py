@@ -544,6 +544,13 @@ def check_tenancy_core(cfg: Config) -> None:
         return
     configured = {key: str(getattr(cfg, key)) for key in CORE_CONSTANTS}
     for value in core_mismatches(cfg.root, module, configured):
+        if value.key not in cfg.explicit:
+            raise ConfigError(
+                f"[tool.scaffold] sets no {value.key} (default {configured[value.key]!r}) but the tenancy "
+                f"core {module} ({_rel(cfg.root, value.file)}) uses {value.value!r}; generated modules "
+                f"would not match it: set {value.key} = {value.value!r} under [tool.scaffold] "
+                "(`scaffold init` records it)"
+            )
         if value.constant is not None:
             fix = (
                 f"run `scaffold init` to re-render the core with {configured[value.key]!r}, "

@@ -523,24 +523,59 @@ def installed_apps_files(root: Path, settings_module: str, changes: ChangeSet | 
     return hits
 
 
+def _extends_itself(module: cst.Module, name: str, filename: str) -> bool:
+    """Whether the last ``name = ...`` builds on the value it replaces (``[..., *name]``,
+    ``name + [...]``): cookiecutter-django's local.py over its base.py."""
+    found, _target = _find(module, name, None, filename)
+
+    class Uses(cst.CSTVisitor):
+        hit = False
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value == name:
+                Uses.hit = True
+
+    found.value.visit(Uses())  # type: ignore[attr-defined]
+    return Uses.hit
+
+
 def add_installed_app(root: Path, settings_module: str, app: str, changes: ChangeSet) -> list[Path]:
     """Add ``app`` to every INSTALLED_APPS assignment reachable from the settings module
-    (into ``changes``); return the settings files that hold it afterwards."""
+    (into ``changes``); return the settings files that hold it afterwards.
+
+    An assignment that extends an earlier one (``INSTALLED_APPS = ["x", *INSTALLED_APPS]``
+    in ``local.py`` over ``base.py``) is left alone, since it inherits the entry: editing
+    it too would list the app twice. The app already in such an extension counts as done."""
     files = installed_apps_files(root, settings_module, changes)
     if not files:
         raise SourceError(
             f"no INSTALLED_APPS assignment found from settings module {settings_module!r}; "
             f"add {app!r} to INSTALLED_APPS by hand, or set settings in [tool.scaffold]"
         )
-    edited: list[Path] = []
-    errors: list[str] = []
+    fix = f"add {app!r} to INSTALLED_APPS by hand"
+    parsed: list[tuple[Path, str, str, str, cst.Module, bool]] = []
     for path in files:
         rel = _rel(root, path)
-        fix = f"add {app!r} to INSTALLED_APPS by hand"
         data = changes.pending(path)
         if data is None:
             raise SourceError(f"{rel}: no such file; {fix}")
         text, encoding = source_text(data, rel, fix)
+        module = _parse(text, rel)
+        try:
+            extends = _extends_itself(module, "INSTALLED_APPS", rel)
+        except SourceError:
+            extends = False
+        parsed.append((path, rel, text, encoding, module, extends))
+    bases = [p for p in parsed if not p[5]]
+    if len(bases) < len(parsed) and bases:
+        for path, rel, _text, _encoding, module, _extends in parsed:
+            if _extends:
+                _found, target = _find(module, "INSTALLED_APPS", None, rel)
+                if app in _all_strings(target.nodes):
+                    return [path]  # put there by hand: the base must not list it again
+    edited: list[Path] = []
+    errors: list[str] = []
+    for path, rel, text, encoding, module, _extends in bases or parsed:
         try:
             new = add_to_sequence(text, "INSTALLED_APPS", app, filename=rel)
         except SourceError as exc:
@@ -549,7 +584,6 @@ def add_installed_app(root: Path, settings_module: str, app: str, changes: Chang
             errors.append(str(exc))
             continue
         if new != text:
-            module = _parse(text, rel)
             _found, target = _find(module, "INSTALLED_APPS", None, rel)
             if any(v.startswith(app + ".apps.") for v in _all_strings(target.nodes)):
                 new = text  # registered through its AppConfig

@@ -270,3 +270,33 @@ def test_existing_tool_scaffold_table_gets_the_keys(
     assert data.count(b"scaffold") == 1 + data.count(b"`scaffold init`")
     code, out, err = cli(root, capsys, "init", "--no-input")
     assert code == 0 and out.startswith("nothing to do"), out + err
+
+
+def test_core_value_not_in_the_config_is_recorded_by_init(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = initialised(tmp_path, capsys)
+    set_key(root, "tenant_field", "org_id")
+    assert cli(root, capsys, "init", "--no-input")[0] == 0  # core re-rendered for org_id
+    path = root / "pyproject.toml"
+    path.write_text(path.read_text().replace('tenant_field = "org_id"\n', ""))
+    code, out, err = cli(root, capsys, "new-module", "shop", "--no-input", "--field", "name:str")
+    assert code == 2
+    assert "sets no tenant_field (default 'tenant_id')" in err and "set tenant_field = 'org_id'" in err
+    code, out, err = cli(root, capsys, "init", "--no-input")
+    assert code == 0, out + err
+    assert tomllib.loads(path.read_text())["tool"]["scaffold"]["tenant_field"] == "org_id"
+    assert 'TENANT_FIELD = "org_id"' in (root / "tenancy/managers.py").read_text()
+
+
+def test_dry_run_writes_nothing_in_home(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    root = site(tmp_path)
+    before = snapshot(root)
+    code, out, err = cli(root, capsys, "init", "--dry-run")
+    assert code == 1, out + err
+    assert snapshot(root) == before and list(home.iterdir()) == []

@@ -209,3 +209,37 @@ def test_new_module_in_a_cookiecutter_project_with_odd_encodings(
     out, err = capsys.readouterr()
     assert code == 0 and "already up to date" in out, out + err
     assert snapshot(root) == before
+
+
+LOCAL = """\
+from .base import *  # noqa: F403
+
+INSTALLED_APPS = ["whitenoise.runserver_nostatic", *INSTALLED_APPS]  # noqa: F405
+INSTALLED_APPS += ["debug_toolbar"]
+"""
+
+
+@pytest.mark.parametrize(
+    "extension",
+    [LOCAL, LOCAL.replace('["whitenoise.runserver_nostatic", *INSTALLED_APPS]', 'INSTALLED_APPS + ["x"]')],
+)
+def test_cookiecutter_local_settings_inherit_the_app_once(tmp_path: Path, extension: str) -> None:
+    write(
+        tmp_path,
+        {
+            "config/__init__.py": "",
+            "config/settings/__init__.py": "",
+            "config/settings/base.py": COOKIECUTTER,
+            "config/settings/local.py": extension,
+        },
+    )
+    changes = ChangeSet()
+    base = tmp_path / "config/settings/base.py"
+    assert add_installed_app(tmp_path, "config.settings.local", "shop", changes) == [base]
+    assert [c.path for c in changes] == [base]
+    assert '"shop",\n]' in (changes.pending(base) or b"").decode()
+    # put into local.py by hand instead: done, base.py is not given a second copy
+    (tmp_path / "config/settings/local.py").write_text(extension + 'INSTALLED_APPS += ["shop"]\n')
+    again = ChangeSet()
+    add_installed_app(tmp_path, "config.settings.local", "shop", again)
+    assert not again
