@@ -229,7 +229,8 @@ def _rerender_core(
         if disk is not None and disk != old.get(rel):
             raise ConfigError(
                 f"{mismatch_message(root, core, first, configured[first.key])}, and {rel} was edited "
-                f"since `scaffold init` rendered it, so init will not re-render it: set "
+                "(it is not what this scaffold renders for the old values), so init will not "
+                "re-render it: set "
                 + ", ".join(f"{v.constant} = {configured[v.key]!r} in {_rel(root, v.file)}" for v in stale)
                 + f" by hand (and check {rel}), or set "
                 + ", ".join(f"{v.key} = {v.value!r}" for v in stale)
@@ -436,7 +437,9 @@ def _check_core_values(
     stale = [v for key, v in found.items() if key in cfg.explicit and cfg.explicit[key] != v.value]
     if not stale:
         return
-    ours = all(v.constant is not None for v in stale) and len(found) == len(CORE_CONSTANTS)
+    start = module_file(root, core)
+    top_level = start is not None and start.parent.parent == root and (start.parent / "__init__.py").is_file()
+    ours = top_level and all(v.constant is not None for v in stale) and len(found) == len(CORE_CONSTANTS)
     if not ours:
         value = stale[0]
         raise ConfigError(
