@@ -46,7 +46,6 @@ from scaffold.registration import (
 from scaffold.templates import template_source
 
 FIELD_TYPES = ("str", "text", "int", "decimal", "bool", "date", "datetime", "uuid", "email", "json", "fk")
-UNIQUE_TYPES = {"str", "int", "decimal", "date", "datetime", "uuid", "email", "fk"}
 MODULE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 MODEL_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -165,6 +164,35 @@ FIELD_HELP = (
 )
 
 
+# The modifiers each type takes: LENGTH (name:str:100), DIGITS,PLACES (price:decimal:10,2).
+FIELD_MODIFIERS: dict[str, tuple[str, ...]] = {
+    "str": ("LENGTH", "unique", "optional"),
+    "text": ("optional",),
+    "int": ("unique", "optional"),
+    "decimal": ("DIGITS,PLACES", "unique", "optional"),
+    "bool": (),
+    "date": ("unique", "optional"),
+    "datetime": ("unique", "optional"),
+    "uuid": ("unique", "optional"),
+    "email": ("LENGTH", "unique", "optional"),
+    "json": (),
+    "fk": ("unique", "optional"),
+}
+
+
+def _modifier_kind(mod: str) -> str | None:
+    """What a (lower-cased) modifier sets, or None when it is no modifier at all."""
+    if mod == "unique":
+        return "unique"
+    if mod in ("optional", "null", "blank"):
+        return "optional"
+    if mod.isdigit():
+        return "LENGTH"
+    if re.match(r"^\d+,\d+$", mod):
+        return "DIGITS,PLACES"
+    return None
+
+
 def parse_field(spec: str) -> FieldSpec:
     """Parse ``price:decimal:10,2`` / ``sku:str:unique`` / ``supplier:fk:Supplier:optional``."""
     parts = spec.strip().split(":")
@@ -179,25 +207,35 @@ def parse_field(spec: str) -> FieldSpec:
         if not mods or not re.match(r"^([a-z_][a-z0-9_.]*\.)?[A-Z][A-Za-z0-9]*$", mods[0]):
             raise UsageError(f"--field {spec!r}: a foreign key names its model, e.g. {name}:fk:Supplier")
         f.target, mods = mods[0], mods[1:]
+    given: dict[str, str] = {}
     for mod in mods:
         low = mod.lower()
-        if low == "unique":
-            if kind not in UNIQUE_TYPES:
-                raise UsageError(f"--field {spec!r}: a {kind} field cannot be unique; drop ':unique'")
+        what = _modifier_kind(low)
+        if what is None:
+            raise UsageError(f"--field {spec!r}: unknown modifier {mod!r}; {FIELD_HELP}")
+        allowed = FIELD_MODIFIERS[kind]
+        if what not in allowed:
+            takes = f"takes only {', '.join(allowed)}" if allowed else "takes no modifiers"
+            verb = "cannot be unique" if what == "unique" else f"cannot take {mod!r}"
+            article = "an" if kind[0] in "aeiou" else "a"
+            raise UsageError(f"--field {spec!r}: {article} {kind} field {verb} (it {takes}); drop ':{mod}'")
+        if what in given:
+            same = "is given twice" if given[what].lower() == low else f"conflicts with {given[what]!r}"
+            raise UsageError(f"--field {spec!r}: modifier {mod!r} {same}; keep one")
+        given[what] = mod
+        if what == "unique":
             f.unique = True
-        elif low in ("optional", "null", "blank"):
+        elif what == "optional":
             f.optional = True
-        elif kind in ("str", "email") and low.isdigit():
+        elif what == "LENGTH":
             f.max_length = int(low)
             if not 1 <= f.max_length <= 10485760:
                 raise UsageError(f"--field {spec!r}: length must be between 1 and 10485760")
-        elif kind == "decimal" and re.match(r"^\d+,\d+$", low):
+        else:
             digits, places = (int(x) for x in low.split(","))
             if not (1 <= digits <= 1000 and 0 <= places <= digits):
                 raise UsageError(f"--field {spec!r}: use DIGITS,PLACES with 0 <= PLACES <= DIGITS <= 1000")
             f.max_digits, f.decimal_places = digits, places
-        else:
-            raise UsageError(f"--field {spec!r}: unknown modifier {mod!r}; {FIELD_HELP}")
     if kind == "str" and f.max_length is None:
         f.max_length = 255
     if kind == "email" and f.max_length is None:
@@ -218,9 +256,15 @@ def check_field_name(name: str, spec: str | None = None, tenant_field: str = "te
         )
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         raise UsageError(f"{where}: {name!r} is a Python keyword; choose another field name")
-    if name in RESERVED_FIELDS or name == tenant_field:
+    if name in RESERVED_FIELDS:
         raise UsageError(
             f"{where}: {name!r} is generated or reserved on every model; choose another field name"
+        )
+    if tenant_field in (name, f"{name}_id"):
+        # `tenant` would be a foreign key's column `tenant_id` (or shadow the tenant field).
+        raise UsageError(
+            f"{where}: {name!r} clashes with the tenant column {tenant_field!r} every model has "
+            "(reserved); choose another field name"
         )
 
 
@@ -332,6 +376,13 @@ def find_model(cfg: Config, target: str, apps: list[str], spec: str) -> ModelRef
             if isinstance(node, ast.ClassDef) and node.name == model:
                 found.append(_model_ref(cfg.root, module, node, cfg.tenant_field))
     if not found:
+        if want_app and any(_app_label(entry) == want_app for entry in apps):
+            # An installed app that is not the project's own (django.contrib.auth, say).
+            raise UsageError(
+                f"--field {spec!r}: {target} is not a tenant model (the app {want_app} is not one "
+                f"of the project's own and its models have no {cfg.tenant_field} column); fk must "
+                "point at a tenant model of the project, e.g. one generated by new-module"
+            )
         raise UsageError(
             f"--field {spec!r}: no model {target} in the project's installed apps; "
             "generate it first or name it as app.Model"
@@ -346,6 +397,24 @@ def find_model(cfg: Config, target: str, apps: list[str], spec: str) -> ModelRef
             "a module may only reference tenant models"
         )
     return ref
+
+
+def _app_label(entry: str) -> str:
+    """The default label of an INSTALLED_APPS entry: ``django.contrib.auth`` -> ``auth``."""
+    return entry.split(".apps.")[0].rsplit(".", 1)[-1]
+
+
+def _user_model(cfg: Config) -> str | None:
+    """``AUTH_USER_MODEL`` when the settings set it to a literal ``app.Model``."""
+    from scaffold.projectchecks import _last_literal, _settings_statements
+
+    try:
+        value, _where = _last_literal(
+            _settings_statements(cfg.root, cfg.require("settings")), "AUTH_USER_MODEL"
+        )
+    except (SourceError, ConfigError, OSError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _importable_elsewhere(name: str, root: Path) -> bool:
@@ -611,6 +680,22 @@ def _register_middleware(
     return path
 
 
+def _keep_existing_migrations(changes: ChangeSet, folder: Path) -> list[str]:
+    """Drop every planned migration change when an existing migration would be rewritten;
+    return the names of the existing ones that differ.
+
+    A migration that exists may already be applied, and ``migrate`` never runs it again:
+    rewriting it would leave the database on the old schema. New migrations are left out
+    too (they would build on a state the kept ones do not describe); the owner runs
+    ``makemigrations`` for the model's change instead."""
+    planned = [c for c in changes if c.path.parent == folder and c.path.name != "__init__.py"]
+    kept = sorted(c.path.name for c in planned if c.old is not None)
+    if kept:
+        for change in planned:
+            changes.changes.remove(change)
+    return kept
+
+
 def plan_module(
     project: str | os.PathLike[str] | None,
     name: str,
@@ -657,6 +742,7 @@ def plan_module(
         raise UsageError(f"--model {model!r}: the generated code uses that name; choose another model name")
 
     specs = [f if isinstance(f, FieldSpec) else parse_field(f) for f in fields]
+    user_model = _user_model(cfg) if any(s.type == "fk" for s in specs) else None
     seen: set[str] = set()
     field_answers: list[dict[str, Any]] = []
     for spec in specs:
@@ -667,10 +753,21 @@ def plan_module(
         data = spec.answers()
         if spec.type == "fk":
             assert spec.target is not None
+            where = f"--field {spec.name + ':fk:' + spec.target!r}"
+            if spec.target in (model, f"{name}.{model}"):
+                raise UsageError(
+                    f"{where}: a foreign key from {model} to itself is not supported; generate the "
+                    "module without it, then add the field and its composite key by hand"
+                )
             ref = find_model(cfg, spec.target, apps, f"{spec.name}:fk:{spec.target}")
             if ref.module == name:
                 raise UsageError(
                     f"--field {spec.name!r}: a module cannot reference its own model; use another module"
+                )
+            if user_model is not None and user_model == f"{ref.app_label}.{ref.model}":
+                raise UsageError(
+                    f"{where}: {ref.model} is the user model (AUTH_USER_MODEL), not a tenant model "
+                    "new-module can key on; add a plain ForeignKey(settings.AUTH_USER_MODEL) by hand"
                 )
             data.update(
                 to_module=ref.module,
@@ -740,10 +837,17 @@ def plan_module(
     with tempfile.TemporaryDirectory(prefix="scaffold-module-") as tmp:
         render_module(data, Path(tmp))
         rendered = changes.add_tree(Path(tmp), root)
+    kept = _keep_existing_migrations(changes, module_dir / "migrations") if exists else []
     if exists and changes and not force:
         raise UsageError(
             f"{name}/ already exists and differs from what would be generated; "
             "pass --force to overwrite its generated files, or choose another name"
+        )
+    if kept and changes:
+        plan.notes.append(
+            f"the model changed but {name}'s migrations exist and may be applied: kept "
+            f"{', '.join(kept)} as they are (row-level security stays); run "
+            f"`python manage.py makemigrations {name}`, then migrate"
         )
 
     from scaffold.registration import add_installed_app

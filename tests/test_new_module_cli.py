@@ -127,6 +127,24 @@ def test_parse_fk_field() -> None:
         ("name:str:wide", "unknown modifier 'wide'"),
         ("owner:fk", "names its model"),
         ("owner:fk:supplier", "names its model"),
+        ("tenant_id:str", "clashes with the tenant column 'tenant_id'"),
+        ("tenant:fk:Warehouse", "clashes with the tenant column 'tenant_id'"),
+        ("tenant:str", "clashes with the tenant column 'tenant_id'"),
+        ("pk:int", "reserved"),
+        ("objects:str", "reserved"),
+        ("created_at:date", "reserved"),
+        ("updated_at:datetime", "reserved"),
+        ("name:str:100:200", "modifier '200' conflicts with '100'; keep one"),
+        ("name:str:unique:unique", "modifier 'unique' is given twice"),
+        ("name:str:optional:null", "modifier 'null' conflicts with 'optional'"),
+        ("price:decimal:10,2:12,3", "modifier '12,3' conflicts with '10,2'"),
+        ("flag:bool:optional", "a bool field cannot take 'optional' (it takes no modifiers)"),
+        ("data:json:optional", "a json field cannot take 'optional' (it takes no modifiers)"),
+        ("notes:text:unique", "a text field cannot be unique (it takes only optional)"),
+        ("qty:int:100", "an int field cannot take '100' (it takes only unique, optional)"),
+        ("price:decimal:100", "cannot take '100'"),
+        ("name:str:10,2", "cannot take '10,2'"),
+        ("owner:fk:Supplier:64", "cannot take '64'"),
     ],
 )
 def test_parse_field_refuses(spec: str, fragment: str) -> None:
@@ -157,6 +175,12 @@ def test_parse_field_refuses(spec: str, fragment: str) -> None:
         (["stock", "--field", "a:str", "--field", "a:int"], "given twice"),
         (["stock", "--field", "place:fk:Nowhere"], "no model Nowhere"),
         (["stock", "--field", "user:fk:custom_auth.UserSession"], "has no tenant_id column"),
+        (["stock", "--field", "tenant:fk:purchasing.Supplier"], "clashes with the tenant column"),
+        (["stock", "--field", "group:fk:auth.Group"], "auth.Group is not a tenant model"),
+        (["stock", "--field", "parent:fk:Stock"], "a foreign key from Stock to itself is not supported"),
+        (["stock", "--field", "parent:fk:stock.Stock"], "from Stock to itself is not supported"),
+        (["stock", "--field", "owner:fk:custom_auth.User"], "is the user model (AUTH_USER_MODEL)"),
+        (["stock", "--field", "owner:fk:User"], "add a plain ForeignKey(settings.AUTH_USER_MODEL)"),
         (["stock", "--model", "stock"], "PascalCase"),
         (["stock", "--model", "TenantManager"], "uses that name"),
     ],
@@ -444,7 +468,7 @@ def test_interactive_flow_with_questionary(
 LONG = [
     "a_very_long_module_name_for_ab",
     "--model",
-    "AVeryLongModelNameForLayoutXY",
+    "AVeryLongModelNameForLayoutXYZ",  # 30 characters, the maximum
     *("--field", "an_extremely_long_field_name_x:str:unique"),
     *("--field", "a_long_decimal_field_name_yyyy:decimal:20,10:unique"),
     *("--field", "another_long_optional_datetim:datetime:optional"),
@@ -493,3 +517,32 @@ def test_project_without_tenancy_core_is_told_to_run_init(tmp_path: Path) -> Non
     with pytest.raises(ConfigError, match="run `scaffold init` first"):
         newmodule.plan_module(tmp_path, "stock")
     assert snapshot(tmp_path) == before
+
+
+def test_composite_key_names_are_distinct_and_fit_postgres(legacy: Path) -> None:
+    """Names that truncate to one prefix get distinct hashed names of at most 63 bytes; names
+    that fit keep the exact name earlier releases wrote (applied migrations stay valid)."""
+    import re
+
+    plan = newmodule.plan_module(
+        legacy,
+        "procurement",
+        model="PurchaseOrderLineItem",
+        fields=[
+            "delivery_supplier_primary_xx:fk:purchasing.Supplier",
+            "delivery_supplier_secondary_x:fk:purchasing.Supplier:optional",
+            "vendor:fk:purchasing.Supplier:optional",
+        ],
+    )
+    rls = next(c.new.decode() for c in plan.changes if c.path.name.endswith("_rls.py"))
+    forward = rls.split("REVERSE_SQL")[0]
+    added = re.findall(r'ADD CONSTRAINT "([^"]+)"', forward)
+    assert len(added) == 3 and len(set(added)) == 3 and all(len(n) <= 63 for n in added)
+    assert "procurement_purchaseorderlineitem_vendor_tenant_fk" in added
+    assert sum(n.startswith("procurement_purchaseorderlineitem_delivery_supplier_") for n in added) == 2
+    # the reverse also drops the names earlier releases gave the long keys
+    reverse = rls.split("REVERSE_SQL")[1]
+    dropped = re.findall(r'DROP CONSTRAINT IF EXISTS "([^"]+)"', reverse)
+    assert set(added) < set(dropped)
+    legacy_name = "procurement_purchaseorderlineitem_delivery_supplier_primary_xx"[:53] + "_tenant_fk"
+    assert legacy_name in dropped and legacy_name not in added
