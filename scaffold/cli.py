@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from scaffold import __version__
-from scaffold.errors import ScaffoldError
+from scaffold.errors import ScaffoldError, UsageError
 
 project_option = click.option(
     "--project",
@@ -146,10 +146,12 @@ def migrate_viewsets_cmd(
     help="A model field, repeatable: title:str, price:decimal:10,2, sku:str:unique, supplier:fk:Supplier.",
 )
 @click.option(
-    "--protected/--exempt",
-    default=None,
-    help="Register under PROTECTED_PATHS (needs completed onboarding) or EXEMPT_PATHS (default).",
+    "--protected",
+    "protected_flag",
+    is_flag=True,
+    help="Register under PROTECTED_PATHS (needs completed onboarding).",
 )
+@click.option("--exempt", "exempt_flag", is_flag=True, help="Register under EXEMPT_PATHS (the default).")
 @click.option("--no-input", is_flag=True, help="Never prompt; use the options and defaults.")
 @click.option(
     "--dry-run", is_flag=True, help="Print the diff of every file created or edited; write nothing."
@@ -165,7 +167,8 @@ def new_module_cmd(
     project: Path | None,
     model: str | None,
     fields: tuple[str, ...],
-    protected: bool | None,
+    protected_flag: bool,
+    exempt_flag: bool,
     no_input: bool,
     dry_run: bool,
     force: bool,
@@ -173,6 +176,10 @@ def new_module_cmd(
 ) -> int:
     """Generate a secure, tenant-isolated business module NAME and register it."""
     from scaffold import newmodule
+
+    if protected_flag and exempt_flag:
+        raise UsageError("--protected and --exempt exclude each other; pass one (the default is --exempt)")
+    protected: bool | None = True if protected_flag else False if exempt_flag else None
 
     if not no_input and newmodule.interactive_possible():
         newmodule.precheck(project, name, allow_non_postgres=allow_non_postgres)

@@ -183,6 +183,7 @@ def test_parse_field_refuses(spec: str, fragment: str) -> None:
         (["stock", "--field", "owner:fk:User"], "add a plain ForeignKey(settings.AUTH_USER_MODEL)"),
         (["stock", "--model", "stock"], "PascalCase"),
         (["stock", "--model", "TenantManager"], "uses that name"),
+        (["stock", "--protected", "--exempt"], "--protected and --exempt exclude each other"),
     ],
 )
 def test_bad_input_exits_2_and_writes_nothing(
