@@ -539,6 +539,13 @@ def _alias_key(alias: cst.ImportAlias) -> str:
 
 
 def _ensure_imports(source: str, module: str, names: Iterable[str], filename: str) -> str:
+    """Add ``from module import name`` for each missing name; a UTF-8 BOM is kept (libcst
+    drops it from the code it prints)."""
+    bom = "\ufeff" if source.startswith("\ufeff") else ""
+    return bom + _add_imports(source[len(bom) :], module, names, filename)
+
+
+def _add_imports(source: str, module: str, names: Iterable[str], filename: str) -> str:
     """Add ``from module import name`` for each missing name, keeping the file's layout.
 
     Missing names join an existing ``from module import ...`` (kept sorted); without one,

@@ -243,3 +243,11 @@ def test_cookiecutter_local_settings_inherit_the_app_once(tmp_path: Path, extens
     again = ChangeSet()
     add_installed_app(tmp_path, "config.settings.local", "shop", again)
     assert not again
+
+
+def test_an_added_urls_import_keeps_the_bom() -> None:
+    from scaffold.newmodule import _ensure_imports
+
+    src = "\ufefffrom django.contrib import admin\nfrom django.urls import path\n\nurlpatterns = []\n"
+    out = _ensure_imports(src, "django.urls", ("include", "path"), "urls.py")
+    assert out == src.replace("import path", "import include, path")
