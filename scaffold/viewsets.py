@@ -151,6 +151,17 @@ def analyze_module(
             plan = _View(info, info.classes[node.name], index, settings, source).plan()
             if plan is None:
                 continue
+            if plan.actions and node.body and node.body[0].lineno == node.lineno:
+                # `class V(ModelViewSet): queryset = ...`: the codemods need an indented
+                # body to add methods to; a human splits the line first
+                plan.actions.clear()
+                plan.manual.append(
+                    (
+                        node.lineno,
+                        node.col_offset,
+                        f"{node.name} has a one-line class body; put its body on its own lines, then re-run",
+                    )
+                )
             if id(node) not in top and plan.actions:
                 # under `if settings.DEBUG:` / `try:`: audit sees it, the codemods rewrite
                 # module-level classes only, so a human applies the pattern

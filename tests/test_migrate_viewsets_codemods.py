@@ -646,6 +646,20 @@ MANUAL = [
         "model not found in the project",
         id="model-outside-project",
     ),
+    pytest.param(
+        """\
+        from rest_framework import viewsets
+
+        from app.models import Supplier
+
+
+        class SupplierViewSet(viewsets.ModelViewSet): queryset = Supplier.objects.all()
+        """,
+        None,
+        6,
+        "one-line class body; put its body on its own lines",
+        id="one-line-class-body",
+    ),
 ]
 
 
