@@ -20,8 +20,9 @@ demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check scaffold codemods tests benchmarks
-	$(BIN)/ruff format --check scaffold codemods tests benchmarks
+	$(BIN)/ruff check scaffold codemods tests benchmarks examples/demo.py
+	$(BIN)/ruff format --check scaffold codemods tests benchmarks examples/demo.py
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

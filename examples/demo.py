@@ -40,7 +40,10 @@ STEPS: list[tuple[str, list[str]]] = [
         ["new-module", "inventory", "--no-input", *FIELDS, "--dry-run"],
     ),
     ("new-module inventory: generate it", ["new-module", "inventory", "--no-input", *FIELDS]),
-    ("new-module inventory again: idempotent", ["new-module", "inventory", "--no-input", *FIELDS, "--dry-run"]),
+    (
+        "new-module inventory again: idempotent",
+        ["new-module", "inventory", "--no-input", *FIELDS, "--dry-run"],
+    ),
     ("check-update: are generated modules behind the template?", ["check-update"]),
 ]
 
@@ -71,7 +74,9 @@ def main() -> int:
             if proc.returncode == 2:
                 return 2
             if args[0] == "new-module" and "--dry-run" not in args:
-                status = subprocess.run(["git", "status", "--short"], cwd=project, capture_output=True, text=True)
+                status = subprocess.run(
+                    ["git", "status", "--short"], cwd=project, capture_output=True, text=True
+                )
                 print("git status after new-module:\n" + status.stdout)
             if args[0] in ("init", "fix", "new-module") and "--dry-run" not in args:
                 git(project, "add", "-A")
