@@ -91,10 +91,36 @@ RESERVED_MODULES = {
 # -- names ------------------------------------------------------------------------------
 
 
+# Words whose plural is not the regular one, and words with no plural (the same both ways).
+IRREGULAR_PLURALS = {
+    "child": "children",
+    "person": "people",
+    "man": "men",
+    "woman": "women",
+    "mouse": "mice",
+    "foot": "feet",
+    "tooth": "teeth",
+    "goose": "geese",
+    "quiz": "quizzes",
+    "criterion": "criteria",
+    "datum": "data",
+}
+UNCOUNTABLE = frozenset(
+    {"news", "series", "species", "equipment", "information", "metadata", "feedback", "staff", "software"}
+)
+_IRREGULAR_SINGULARS = {v: k for k, v in IRREGULAR_PLURALS.items()}
+
+
 def singular(word: str) -> str:
     """English singular of a lower-case word (good enough for module names)."""
+    if word in UNCOUNTABLE:
+        return word
+    if word in _IRREGULAR_SINGULARS:
+        return _IRREGULAR_SINGULARS[word]
     if word.endswith("ies") and len(word) > 3:
         return word[:-3] + "y"
+    if word.endswith(("yses", "theses")):  # analyses, hypotheses
+        return word[:-2] + "is"
     if re.search(r"(ss|x|ch|sh|zz|uses)es$", word) or word.endswith("sses"):
         return word[:-2]
     if word.endswith("s") and not re.search(r"(ss|us|is)$", word):
@@ -104,8 +130,14 @@ def singular(word: str) -> str:
 
 def plural(word: str) -> str:
     """English plural of a lower-case word."""
+    if word in UNCOUNTABLE:
+        return word
+    if word in IRREGULAR_PLURALS:
+        return IRREGULAR_PLURALS[word]
     if re.search(r"[^aeiou]y$", word):
         return word[:-1] + "ies"
+    if word.endswith("is") and len(word) > 3:  # analysis -> analyses
+        return word[:-2] + "es"
     if re.search(r"(s|x|z|ch|sh)$", word):
         return word + "es"
     return word + "s"

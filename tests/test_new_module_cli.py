@@ -49,6 +49,13 @@ def run(root: Path, *args: str) -> int:
         ("addresses", "Address", "addresses"),
         ("status", "Status", "statuses"),
         ("hr", "Hr", "hrs"),
+        ("news", "News", "news"),
+        ("series", "Series", "series"),
+        ("analyses", "Analysis", "analyses"),
+        ("children", "Child", "children"),
+        ("quizzes", "Quiz", "quizzes"),
+        ("people", "Person", "people"),
+        ("crisis_notes", "CrisisNote", "crisis-notes"),
     ],
 )
 def test_default_model_and_url_segment(module: str, model: str, segment: str) -> None:
