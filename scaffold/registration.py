@@ -145,6 +145,7 @@ class _Target:
     def __init__(self) -> None:
         self.literals: list[tuple[str | None, _Seq]] = []  # (operand name or None, sequence)
         self.nodes: list[cst.BaseExpression] = []  # every operand, including opaque ones
+        self.extensions: list[_Seq] = []  # the literal ``name += [...]`` that follow it
 
 
 def _operands(node: cst.BaseExpression) -> list[cst.BaseExpression]:
@@ -206,6 +207,7 @@ def _find(
     for seq in augmented:
         target.literals.append((None, seq))
         target.nodes.append(seq)
+        target.extensions.append(seq)
     return found, target
 
 
@@ -397,7 +399,9 @@ def _string_target(target: _Target) -> _Seq | None:
         for operand_name, seq in assigned:
             if operand_name == wanted:
                 return seq
-    operands = [seq for _, seq in target.literals]
+    # the assignment's own last literal part; a later `+= [...]` only when it has none
+    own = [seq for _, seq in target.literals if not any(seq is ext for ext in target.extensions)]
+    operands = own or [seq for _, seq in target.literals]
     return operands[-1] if operands else None
 
 

@@ -251,3 +251,22 @@ def test_an_added_urls_import_keeps_the_bom() -> None:
     src = "\ufefffrom django.contrib import admin\nfrom django.urls import path\n\nurlpatterns = []\n"
     out = _ensure_imports(src, "django.urls", ("include", "path"), "urls.py")
     assert out == src.replace("import path", "import include, path")
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            'INSTALLED_APPS = ["a"]\nINSTALLED_APPS += ["b"]\n',
+            'INSTALLED_APPS = ["a", "shop"]\nINSTALLED_APPS += ["b"]\n',
+        ),
+        (
+            'INSTALLED_APPS = get_apps()\nINSTALLED_APPS += ["b"]\n',
+            'INSTALLED_APPS = get_apps()\nINSTALLED_APPS += ["b", "shop"]\n',
+        ),
+    ],
+    ids=["the-assignment-itself", "an-extension-when-the-assignment-is-computed"],
+)
+def test_an_app_goes_into_the_assignment_before_its_extensions(source: str, expected: str) -> None:
+    assert add_to_sequence(source, "INSTALLED_APPS", "shop") == expected
+    assert add_to_sequence(expected, "INSTALLED_APPS", "shop") == expected
