@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import enum
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from scaffold.index import ProjectIndex
@@ -731,18 +732,11 @@ def _is_handler(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return False
 
 
-def handler_queries(ctx: FileContext) -> list[HandlerQuery]:
-    """Querysets built inside the request handlers of DRF views (``get``, ``list``, ``@action``
-    methods, ...) straight from a tenant model's manager, with how each is scoped.
-
-    ``Supplier.objects.get(pk=pk)`` in an ``APIView.get`` is the same leak as an unscoped
-    ``get_queryset``; ``get_object_or_404(Supplier, pk=pk)`` counts as ``.get(pk=pk)``.
-    Views restricted to admins (``IsAdminUser``, model permissions) are skipped.
-    """
-    cached = ctx.__dict__.get("_handler_queries")
-    if cached is not None:
-        return cached
-    out: list[HandlerQuery] = []
+def _handler_views(
+    ctx: FileContext,
+) -> Iterator[tuple[ClassRef, _Analyzer, list[ast.FunctionDef | ast.AsyncFunctionDef]]]:
+    """(view, analyzer, request handlers) of the file's DRF views whose bases scaffold can
+    read entirely (a third-party base other than DRF's may scope them)."""
     for node in ctx.classes():
         fns = [
             f for f in node.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_handler(f)
@@ -756,6 +750,22 @@ def handler_queries(ctx: FileContext) -> list[HandlerQuery]:
             for m in an.mro[1:]
         ):
             continue
+        yield view, an, fns
+
+
+def handler_queries(ctx: FileContext) -> list[HandlerQuery]:
+    """Querysets built inside the request handlers of DRF views (``get``, ``list``, ``@action``
+    methods, ...) straight from a tenant model's manager, with how each is scoped.
+
+    ``Supplier.objects.get(pk=pk)`` in an ``APIView.get`` is the same leak as an unscoped
+    ``get_queryset``; ``get_object_or_404(Supplier, pk=pk)`` counts as ``.get(pk=pk)``.
+    Views restricted to admins (``IsAdminUser``, model permissions) are skipped.
+    """
+    cached = ctx.__dict__.get("_handler_queries")
+    if cached is not None:
+        return cached
+    out: list[HandlerQuery] = []
+    for view, an, fns in _handler_views(ctx):
         perms = an.permissions()
         if perms is not None and any(p.rsplit(".", 1)[-1] in ADMIN_PERMISSIONS for p in perms[2]):
             continue
@@ -836,19 +846,7 @@ def handler_data_views(
     from scaffold.rules._context import walk_scope
 
     out = []
-    for node in ctx.classes():
-        fns = [
-            f for f in node.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_handler(f)
-        ]
-        if not fns:
-            continue
-        view = ctx.class_ref(node)
-        an = _Analyzer(view, ctx.index, ctx.settings)
-        if not is_drf_view(an.mro) or any(
-            isinstance(m, str) and not m.startswith(SAFE_EXTERNAL_PREFIXES) and m not in SAFE_EXTERNAL
-            for m in an.mro[1:]
-        ):
-            continue
+    for view, an, fns in _handler_views(ctx):
         model = None
         for fn in fns:
             for call in walk_scope(fn):
