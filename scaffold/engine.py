@@ -502,6 +502,7 @@ def run(
 
     results: list[FileResult] = []
     todo: list[tuple[_Job, str, int]] = []  # job, digest, size
+    needles = {n for u in units for n in u.needles}  # each scanned for once per file
     for src in files:
         result = FileResult(src.path, src.rel)
         results.append(result)
@@ -521,17 +522,8 @@ def run(
                 )
             )
             continue
-        unit_ids = tuple(i for i, u in enumerate(units) if not u.needles or any(n in data for n in u.needles))
-        if not unit_ids:
-            continue
-        if src.path.is_symlink():  # a rewrite would replace the link with a copy
-            result.status = "skipped"
-            result.messages.append(
-                Message(
-                    1, 0, "engine", "skipped: symbolic link; run on the file it points to", kind="skipped"
-                )
-            )
-            continue
+        # The cache first: a warm run hashes each file once instead of scanning it for
+        # every needle (files no unit wants are cached as unchanged too).
         digest = content_hash(data)
         hashes[src.rel] = digest
         if store is not None:
@@ -542,6 +534,22 @@ def run(
                 result.deps = entry["d"]
                 result.cached = True
                 continue
+        present = {n for n in needles if n in data}
+        unit_ids = tuple(
+            i for i, u in enumerate(units) if not u.needles or any(n in present for n in u.needles)
+        )
+        if not unit_ids:
+            if store is not None:
+                store.put(result, digest)
+            continue
+        if src.path.is_symlink():  # a rewrite would replace the link with a copy
+            result.status = "skipped"
+            result.messages.append(
+                Message(
+                    1, 0, "engine", "skipped: symbolic link; run on the file it points to", kind="skipped"
+                )
+            )
+            continue
         todo.append((_Job(src.path, src.rel, unit_ids), digest, len(data)))
 
     by_rel = {r.rel: i for i, r in enumerate(results)}

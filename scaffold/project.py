@@ -106,22 +106,32 @@ def iter_python_files(
                 yield SourceFile(start, _rel(root, start))
             continue
         anchor = start if start != root and is_excluded(_rel(root, start), patterns) else root
+        # relative paths by string slicing: Path.relative_to per file is most of a warm run
+        root_prefix, anchor_prefix = _prefix(root), _prefix(anchor)
         for dirpath, dirnames, filenames in os.walk(start):
-            base = Path(dirpath)
-            below = _rel(anchor, base)
-            dirnames[:] = sorted(
-                d
-                for d in dirnames
-                if not is_excluded(f"{below}/{d}" if below not in ("", ".") else d, patterns)
-            )
+            below = _below(dirpath, anchor_prefix)
+            dirnames[:] = sorted(d for d in dirnames if not is_excluded(f"{below}{d}", patterns))
             for name in sorted(filenames):
-                if not name.endswith(".py"):
+                if not name.endswith(".py") or is_excluded(f"{below}{name}", patterns):
                     continue
-                path = base / name
-                if path in seen or is_excluded(_rel(anchor, path), patterns):
+                path = Path(dirpath, name)
+                if path in seen:
                     continue
                 seen.add(path)
-                yield SourceFile(path, _rel(root, path))
+                yield SourceFile(path, _below(dirpath, root_prefix) + name)
+
+
+def _prefix(folder: Path) -> str:
+    return os.path.join(str(folder), "")
+
+
+def _below(dirpath: str, prefix: str) -> str:
+    """``dirpath`` relative to the folder whose ``prefix`` (path + separator) is given, as a
+    posix prefix ending in ``/`` (empty for the folder itself)."""
+    if dirpath + os.sep == prefix:
+        return ""
+    rel = dirpath[len(prefix) :] if dirpath.startswith(prefix) else dirpath
+    return rel.replace(os.sep, "/") + "/"
 
 
 def resolve_paths(root: Path, paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
