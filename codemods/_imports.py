@@ -3,13 +3,17 @@
 ``AddImportsVisitor`` appends a new ``from x import y`` after the module's last import,
 which is usually the first-party section, so ``ruff check`` (rule I001) would flag every
 rewritten file. :func:`tidy_added_imports` moves each *added* statement into the block that
-already holds imports of the same top-level package, at its sorted position, and sorts the
-names of statements the visitor extended. Statements the user wrote are never reordered.
+already holds imports of the same top-level package, else into the block of its isort
+section (standard library, third party, first party: the project's own packages), at its
+sorted position, else into a new block of its own between the sections around it; and it
+sorts the names of statements the visitor extended. Statements the user wrote are never
+reordered.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 
 import libcst as cst
 
@@ -69,9 +73,23 @@ def _sorted_names(node: cst.ImportFrom) -> cst.ImportFrom:
     return node.with_changes(names=[a.with_changes(comma=c) for a, c in zip(keyed, commas, strict=True)])
 
 
-def tidy_added_imports(before: cst.Module, after: cst.Module) -> cst.Module:
+STDLIB, THIRD_PARTY, FIRST_PARTY = 1, 2, 3
+
+
+def _section(top: str | None, is_local: Callable[[str], bool] | None) -> int:
+    if top is None or top == "__future__":
+        return 0
+    if top in sys.stdlib_module_names:
+        return STDLIB
+    return FIRST_PARTY if is_local is not None and is_local(top) else THIRD_PARTY
+
+
+def tidy_added_imports(
+    before: cst.Module, after: cst.Module, is_local: Callable[[str], bool] | None = None
+) -> cst.Module:
     """Move imports present in ``after`` but not in ``before`` to their isort position
-    (imports the rewrite needs at runtime first taken out of ``if TYPE_CHECKING:``)."""
+    (imports the rewrite needs at runtime first taken out of ``if TYPE_CHECKING:``).
+    ``is_local(top)`` tells first-party packages (the project's own) from third-party ones."""
     after = runtime_imports(before, after)
     old_codes = {before.code_for_node(s) for s in before.body if _is_import(s)}
     body = list(after.body)
@@ -90,20 +108,56 @@ def tidy_added_imports(before: cst.Module, after: cst.Module) -> cst.Module:
             if same_module_before:  # the visitor extended the user's statement: sort its names
                 kept.append(stmt.with_changes(body=[_sorted_names(imp)]))
                 continue
-            if top is not None and any(_top(s) == top for s in body if after.code_for_node(s) in old_codes):
+            if top is not None and any(_is_import(s) for s in body if after.code_for_node(s) in old_codes):
                 added.append(stmt)  # type: ignore[arg-type]
                 continue
         kept.append(stmt)
     for stmt in added:
-        kept = _insert_sorted(kept, stmt)
+        kept = _place(kept, stmt, is_local)
     return after.with_changes(body=kept)
 
 
-def _insert_sorted(body: list, stmt: cst.SimpleStatementLine) -> list:
+def _place(body: list, stmt: cst.SimpleStatementLine, is_local: Callable[[str], bool] | None) -> list:
+    """Insert an added import beside the imports of its package, else of its section."""
     top = _top(stmt)
+    section = _section(top, is_local)
+
+    def same_package(node: cst.CSTNode) -> bool:
+        return _top(node) == top
+
+    def same_section(node: cst.CSTNode) -> bool:
+        other = _top(node)
+        return other is not None and _section(other, is_local) == section
+
+    if any(same_package(s) for s in body):
+        return _insert_sorted(body, stmt, same_package)
+    if any(same_section(s) for s in body):
+        return _insert_sorted(body, stmt, same_section)
+    return _new_block(body, stmt, section, is_local)
+
+
+def _new_block(
+    body: list, stmt: cst.SimpleStatementLine, section: int, is_local: Callable[[str], bool] | None
+) -> list:
+    """``stmt`` as a block of its own: after the last top-level import of an earlier
+    section (before the first of a later one), one blank line around it."""
+    imports = [i for i, s in enumerate(body) if _is_import(s) and _top(s) is not None]
+    later = [i for i in imports if _section(_top(body[i]), is_local) > section]
+    blank = [cst.EmptyLine()]
+    if later:
+        at = later[0]
+        stmt = stmt.with_changes(leading_lines=body[at].leading_lines)
+        return [*body[:at], stmt, body[at].with_changes(leading_lines=blank), *body[at + 1 :]]
+    at = imports[-1] + 1
+    while at < len(body) and _is_import(body[at]) and not body[at].leading_lines:
+        at += 1  # relative imports close the first-party block
+    return [*body[:at], stmt.with_changes(leading_lines=blank), *body[at:]]
+
+
+def _insert_sorted(body: list, stmt: cst.SimpleStatementLine, same: Callable[[cst.CSTNode], bool]) -> list:
     new_key = _module_name(_import_from(stmt).module).lower()  # type: ignore[union-attr]
-    # the block (no blank lines inside) holding the first import of the same package
-    first = next(i for i, s in enumerate(body) if _top(s) == top)
+    # the block (no blank lines inside) holding the first import that belongs with it
+    first = next(i for i, s in enumerate(body) if same(s))
     start = first
     while start > 0 and _is_import(body[start - 1]) and not body[start].leading_lines:
         start -= 1

@@ -420,7 +420,7 @@ class FixUnit:
             raise ManualReview(
                 f"{self.code}: could not locate the code to rewrite; file left untouched", line, col
             )
-        return tidy_added_imports(original, tree).code
+        return tidy_added_imports(original, tree, ectx.index.is_local_package).code
 
 
 # -- TEN020: edits to the middleware module ------------------------------------------------------

@@ -157,6 +157,10 @@ class ProjectIndex:
         except ValueError:
             return path.stem
 
+    def is_local_package(self, top: str) -> bool:
+        """True when the top-level module ``top`` is the project's own (isort's first party)."""
+        return module_file(self.root, top) is not None
+
     def file_of(self, module: str) -> Path | None:
         try:
             return module_file(self.root, module)

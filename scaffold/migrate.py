@@ -71,7 +71,7 @@ class MigrateViewSets:
         left_alone = ctx.scratch.get(f"{self.code}:left-alone")
         if left_alone:  # the codemods rewrite every view they find: put the silenced ones back
             tree = drop_unused_added_imports(original, _restore_classes(original, tree, left_alone))
-        return tidy_added_imports(original, tree).code
+        return tidy_added_imports(original, tree, ctx.index.is_local_package).code
 
 
 VIEW_CODES = ("TEN001", "TEN002", "TEN003", "TEN004")

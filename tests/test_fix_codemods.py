@@ -73,6 +73,7 @@ CASES = [
         """,
         """\
         from rest_framework.authentication import BaseAuthentication
+
         from core.tenancy import set_tenant_context
 
 

@@ -154,6 +154,54 @@ def test_runtime_imports_keeps_else_branch_and_other_names() -> None:
     after = before + "X()\n"
     out = tidy_added_imports(cst.parse_module(before), cst.parse_module(after))
     assert out.code == (
-        "from typing import TYPE_CHECKING\n\nimport os\nfrom a import X\n\n"
+        "from typing import TYPE_CHECKING\n\nimport os\n\nfrom a import X\n\n"
         "if TYPE_CHECKING:\n    from a import Y\nelse:\n    Y = None\nX()\n"
     )
+
+
+LOCAL = {"custom_auth", "shop"}.__contains__
+
+
+@pytest.mark.parametrize(
+    ("before", "added", "expected"),
+    [
+        pytest.param(
+            "import uuid\n\nfrom django.db import connection\n\n\nx = 1\n",
+            "from custom_auth.rls import set_tenant_context\n",
+            "import uuid\n\nfrom django.db import connection\n\nfrom custom_auth.rls import set_tenant_context\n\n\nx = 1\n",
+            id="first-party-gets-its-own-block-after-third-party",
+        ),
+        pytest.param(
+            "import uuid\n\nfrom django.db import connection\n\nfrom shop.models import Item\n\n\nx = 1\n",
+            "from custom_auth.rls import set_tenant_context\n",
+            "import uuid\n\nfrom django.db import connection\n\n"
+            "from custom_auth.rls import set_tenant_context\nfrom shop.models import Item\n\n\nx = 1\n",
+            id="first-party-joins-the-first-party-block-sorted",
+        ),
+        pytest.param(
+            "import uuid\n\nfrom shop.models import Item\n\n\nx = 1\n",
+            "from rest_framework.exceptions import PermissionDenied\n",
+            "import uuid\n\nfrom rest_framework.exceptions import PermissionDenied\n\n"
+            "from shop.models import Item\n\n\nx = 1\n",
+            id="third-party-block-between-stdlib-and-first-party",
+        ),
+        pytest.param(
+            "from django.db import models\n\nfrom shop.models import Item\n\n\nx = 1\n",
+            "from rest_framework.exceptions import PermissionDenied\n",
+            "from django.db import models\nfrom rest_framework.exceptions import PermissionDenied\n\n"
+            "from shop.models import Item\n\n\nx = 1\n",
+            id="third-party-joins-the-third-party-block",
+        ),
+    ],
+)
+def test_added_imports_go_to_their_isort_section(before: str, added: str, expected: str) -> None:
+    original = cst.parse_module(before)
+    body = list(original.body)
+    last = max(
+        i
+        for i, s in enumerate(body)
+        if isinstance(s, cst.SimpleStatementLine) and "import" in original.code_for_node(s)
+    )
+    body.insert(last + 1, cst.parse_statement(added))  # where AddImportsVisitor puts it
+    out = tidy_added_imports(original, original.with_changes(body=body), LOCAL)
+    assert out.code == expected
