@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.helpers.djproject import DjangoProject
+from tests.helpers.djproject import VENV_BIN, DjangoProject, git
 
 pytestmark = pytest.mark.db
 
@@ -111,6 +111,12 @@ def test_every_seed_problem_detected_then_fixed(legacy_project: DjangoProject) -
     rc, after = audit_json(project)
     assert (rc, after["findings"]) == (0, [])
     assert project.scaffold("fix", "--check", "--no-cache", check=False).returncode == 0
+    # the fixed files are still lint-clean, imports in their isort sections included
+    changed = [p for p in git(project.root, "diff", "--name-only").split() if p.endswith(".py")]
+    assert changed
+    ruff = str(VENV_BIN / "ruff")
+    lint = project.run(ruff, "check", "--isolated", "--select", "E4,E7,E9,F,I", *changed, check=False)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
 
     result = project.script(REQUESTS)  # as the runtime role
     assert result["a_list"] == ["A supplies"]  # A never sees B
