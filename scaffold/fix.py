@@ -559,7 +559,14 @@ def fix(
     from scaffold.project import iter_python_files, resolve_paths
 
     cfg = load_project(project)
-    rules = [r for r in select_rules(select, None) if r.fixable]
+    selected = select_rules(select, None, live=True)
+    rules = [r for r in selected if r.fixable and r.scope != "database"]
+    if not rules:
+        fixable = ", ".join(r.code for r in select_rules(None, None) if r.fixable)
+        raise UsageError(
+            f"--select {select}: none of {', '.join(r.code for r in selected)} has an automatic fix "
+            f"(`scaffold audit` reports them); select from {fixable}"
+        )
     codes = {r.code for r in rules}
     units: list[Any] = []
     if codes & set(VIEWSET_CODES):

@@ -133,6 +133,18 @@ def test_fix_exits_0_when_clean(tmp_path: Path) -> None:
     assert cli(root, "audit") == 0
 
 
+@pytest.mark.parametrize("select", ["TEN06", "TEN060,TEN062"])
+def test_selecting_only_database_rules_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], select: str
+) -> None:
+    root = project(tmp_path, {"app/views.py": HEAD + leaky("B")})
+    before = (root / "app/views.py").read_bytes()
+    assert cli(root, "fix", "--select", select) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has an automatic fix" in err and "select from TEN001" in err
+    assert (root / "app/views.py").read_bytes() == before
+
+
 # -- M6: files that could hold a finding but were not analyzed -------------------------------
 
 
