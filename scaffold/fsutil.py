@@ -190,9 +190,16 @@ class ChangeSet:
 
 
 def _check_writable(path: Path) -> None:
-    """Refuse a read-only target file, or a target folder scaffold cannot write into (the
-    temp file and the rename need it). Mode bits are checked as well as access, so a file
+    """Refuse a symbolic link (the rename would replace the link with a copy), a read-only
+    target file, or a target folder scaffold cannot write into (the temp file and the
+    rename need it). Mode bits are checked as well as access, so a file
     or folder marked read-only is respected when running as root too."""
+    if path.is_symlink():
+        raise OperationFailed(
+            f"{path} is a symbolic link (to {os.path.realpath(path)}); scaffold writes files in place and "
+            "would replace the link: point the configuration at the real file or edit it by hand; "
+            "nothing was written"
+        )
     if path.exists():
         mode = path.stat().st_mode
         if not mode & 0o222 or not os.access(path, os.W_OK):

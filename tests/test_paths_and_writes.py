@@ -149,3 +149,20 @@ def test_an_excluded_folder_passed_explicitly_is_audited(
         capsys, "audit", "backup", "--project", str(root), "--select", "TEN001", "--format", "json"
     )
     assert code == 1 and "backup/views.py" in out
+
+
+def test_a_symlinked_settings_file_is_never_replaced_by_a_copy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = audit_fixture("TEN001", tmp_path)
+    settings = root / "proj" / "settings.py"
+    real = root / "proj" / "settings_real.py"
+    settings.rename(real)
+    settings.symlink_to("settings_real.py")
+    before = snapshot(root)
+    code, _out, err = run(
+        capsys, "init", "--no-input", "--project", str(root)
+    )  # adds "tenancy" to INSTALLED_APPS
+    assert code == 2, err
+    assert err.count("\n") == 1 and "is a symbolic link" in err and "settings_real.py" in err
+    assert snapshot(root) == before and settings.is_symlink()
