@@ -339,6 +339,8 @@ def plan_init(
         result.warnings.append(problem)
 
     # 1. The tenancy core: record the existing one, or render ours.
+    if package is not None:  # checked even when an existing core makes it unused
+        _check_package(package, root, "pass --package NAME")
     render_package: str | None = None
     if "tenancy_module" in cfg.explicit:
         core = cfg.explicit["tenancy_module"]
@@ -355,20 +357,11 @@ def plan_init(
         else:
             core = render_package = package or "tenancy"
     if render_package is not None:
-        if not IDENT.match(render_package) or render_package != render_package.lower():
-            raise ConfigError(
-                f"cannot render the tenancy core into {render_package!r}: expected a lower-case "
-                "top-level package name like 'tenancy'; pass --package NAME or fix tenancy_module"
-            )
-        from scaffold.newmodule import check_module_name
-
-        try:
-            check_module_name(render_package, root, (), ours=False)
-        except UsageError as exc:
-            how = "fix tenancy_module" if "tenancy_module" in cfg.explicit else "pass --package NAME"
-            raise UsageError(
-                f"cannot render the tenancy core into {render_package!r}: {exc} ({how})"
-            ) from exc
+        _check_package(
+            render_package,
+            root,
+            "fix tenancy_module" if "tenancy_module" in cfg.explicit else "pass --package NAME",
+        )
         if (root / render_package).exists():
             raise ConfigError(
                 f"{root / render_package} exists but is not a tenancy core (it defines no "
@@ -454,6 +447,21 @@ def _check_core_values(
         f"re-rendered the tenancy core {core} for {why}; existing tables and RLS policies keep the "
         "old values: migrate them (or their policies) before deploying"
     )
+
+
+def _check_package(name: str, root: Path, how: str) -> None:
+    """A name the tenancy core can be rendered into: a fresh lower-case top-level package."""
+    if not IDENT.match(name) or name != name.lower():
+        raise ConfigError(
+            f"cannot render the tenancy core into {name!r}: expected a lower-case "
+            f"top-level package name like 'tenancy'; {how}"
+        )
+    from scaffold.newmodule import check_module_name
+
+    try:
+        check_module_name(name, root, (), ours=False)
+    except UsageError as exc:
+        raise UsageError(f"cannot render the tenancy core into {name!r}: {exc} ({how})") from exc
 
 
 def init_project(

@@ -300,3 +300,17 @@ def test_dry_run_writes_nothing_in_home(
     code, out, err = cli(root, capsys, "init", "--dry-run")
     assert code == 1, out + err
     assert snapshot(root) == before and list(home.iterdir()) == []
+
+
+@pytest.mark.parametrize("package", ["class", "ten-x", ""])
+def test_a_bad_package_is_refused_even_where_an_existing_core_makes_it_unused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], package: str
+) -> None:
+    from tests.helpers.djproject import copy_example
+
+    root = copy_example("legacy_erp", tmp_path / "legacy_erp").root  # has custom_auth.rls
+    before = snapshot(root)
+    code, out, err = cli(root, capsys, "init", "--no-input", "--package", package)
+    assert code == 2, out + err
+    assert err.count("\n") == 1 and f"cannot render the tenancy core into {package!r}" in err
+    assert snapshot(root) == before
