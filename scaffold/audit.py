@@ -29,7 +29,7 @@ from scaffold.errors import ConfigError, UsageError
 from scaffold.rules import Finding, Rule, all_rules, get_rule, parse_codes, select_rules
 
 # Bump when a rule's behaviour changes: part of the engine's cache key.
-RULE_VERSION = "9"
+RULE_VERSION = "10"
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/scaffold-tenancy/scaffold"

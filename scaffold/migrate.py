@@ -25,7 +25,7 @@ class MigrateViewSets:
     """The engine unit behind ``migrate-viewsets`` (and the TEN001-TEN004 fixes)."""
 
     code = "migrate-viewsets"
-    version = "15"  # bump whenever the analysis or the rewrites change (cache key)
+    version = "16"  # bump whenever the analysis or the rewrites change (cache key)
     needles = (b"queryset",)
 
     def analyze(self, ctx: FileContext) -> Analysis:

@@ -83,7 +83,11 @@ QS_METHODS = frozenset(
     ]
 )
 RAW_CALLS = frozenset(["raw", "extra", "RawSQL", "cursor", "execute"])
-SCOPING_CALLS = frozenset(["for_tenant", "for_user", "for_request", "scoped", "tenant_scoped"])
+# Project queryset methods that scope to a tenant or user (``Note.objects.for_tenant(tid)``):
+# they scope only with the requesting user's tenant (see :func:`scoping_call_kind`).
+SCOPING_CALLS = frozenset(
+    ["for_tenant", "for_user", "for_request", "scoped", "tenant_scoped", "by_tenant", "of_tenant"]
+)
 TRY_STMTS: tuple[type[ast.Try], ...] = (ast.Try, getattr(ast, "TryStar", ast.Try))
 GUARD_VAR = "tenant_id"  # the local the pattern's tenant_guard defines and tenant_filter uses
 
@@ -350,23 +354,39 @@ def _is_q(node: ast.AST) -> bool:
 
 
 def anded_conditions(
-    call: ast.Call, tenant_attrs: tuple[str, ...] = ("tenant_field", "tenant_lookup")
+    call: ast.Call,
+    tenant_attrs: tuple[str, ...] = ("tenant_field", "tenant_lookup"),
+    fn: ast.AST | None = None,
 ) -> list[tuple[str | None, ast.expr]]:
     """The ``(lookup, value)`` pairs a ``.filter()`` / ``.get()`` call ANDs into its query.
 
     A lookup of None is a ``**mapping`` that cannot be read. ``**{self.tenant_field: v}``
     (the tenancy core mixin) yields the key ``"<tenant_field>"``, marked by an empty string
-    (callers treat ``""`` as the configured tenant field).
+    (callers treat ``""`` as the configured tenant field). With ``fn`` (the function holding
+    the call), a ``Q`` or ``**mapping`` held in a local is read through
+    :func:`single_assignment` (``cond = Q(tenant_id=tid) & Q(...)``; ``filter(cond)``).
     """
     out: list[tuple[str | None, ast.expr]] = []
+    seen: set[str] = set()
+
+    def local(expr: ast.AST) -> ast.expr | None:
+        if fn is None or not isinstance(expr, ast.Name) or expr.id in seen:
+            return None
+        value = single_assignment(fn, expr.id)
+        if value is not None:
+            seen.add(expr.id)
+        return value
 
     def keywords(keywords: list[ast.keyword]) -> None:
         for kw in keywords:
+            mapping = kw.value if kw.arg is None else None
+            if mapping is not None and not isinstance(mapping, ast.Dict):
+                mapping = local(mapping) or mapping  # filters = {"tenant_id": tid}; **filters
             if kw.arg is not None:
                 if not kw.arg.startswith("_"):  # Q(_connector=..., _negated=...) handled below
                     out.append((kw.arg, kw.value))
-            elif isinstance(kw.value, ast.Dict):
-                for k, v in zip(kw.value.keys, kw.value.values, strict=False):
+            elif isinstance(mapping, ast.Dict):
+                for k, v in zip(mapping.keys, mapping.values, strict=False):
                     if isinstance(k, ast.Constant) and isinstance(k.value, str):
                         out.append((k.value, v))
                     elif isinstance(k, ast.Attribute) and k.attr in tenant_attrs:
@@ -377,7 +397,10 @@ def anded_conditions(
                 out.append((None, kw.value))
 
     def q(expr: ast.AST) -> None:
-        if _is_q(expr):
+        held = local(expr)
+        if held is not None:
+            q(held)
+        elif _is_q(expr):
             assert isinstance(expr, ast.Call)
             if any(
                 kw.arg in ("_connector", "_negated") for kw in expr.keywords
@@ -396,6 +419,86 @@ def anded_conditions(
     for arg in args:
         q(arg)
     return out
+
+
+def single_assignment(fn: ast.AST, name: str) -> ast.expr | None:
+    """The value of local ``name`` when ``fn`` binds it exactly once, in a plain assignment at
+    the top level of its body, and never changes it afterwards (no item assignment or
+    deletion, no method call on it such as ``dict.update`` / ``Q.add``, never passed to
+    another call than a queryset filter or ``Q``); otherwise None (conservative)."""
+    body = getattr(fn, "body", None)
+    bound = _assignments(fn).get(name, [])
+    if not isinstance(body, list) or len(bound) != 1 or bound[0] is None:
+        return None
+    value = next(
+        (
+            st.value
+            for st in body
+            if isinstance(st, ast.Assign)
+            and len(st.targets) == 1
+            and isinstance(st.targets[0], ast.Name)
+            and st.targets[0].id == name
+        ),
+        None,
+    )
+    if value is None:
+        return None
+    for sub in walk_function(fn):
+        if isinstance(sub, (ast.Subscript, ast.Attribute)) and isinstance(sub.value, ast.Name):
+            if sub.value.id == name:
+                return None  # filters["tenant_id"] = ..., filters.update(...), cond.add(...)
+        elif isinstance(sub, ast.Delete) and any(
+            isinstance(t, ast.Name) and t.id == name for t in sub.targets
+        ):
+            return None
+        elif isinstance(sub, ast.Call):
+            callee = dotted_name(sub.func) or ""
+            passed = [*sub.args, *(k.value for k in sub.keywords)]
+            if any(isinstance(a, ast.Name) and a.id == name for a in passed) and not (
+                _is_q(sub) or callee.rpartition(".")[2] in (*SCOPING_FILTERS, "exclude")
+            ):
+                return None  # a helper may change it
+    return value
+
+
+def literal_kind(value: ast.AST, kind_of: Callable[[ast.expr], str]) -> str | None:
+    """``[tid]`` / ``(tid,)`` (an ``__in`` value): the kind every element has in common
+    (client wins: one client-chosen tenant leaks), None when ``value`` is not such a literal."""
+    if not isinstance(value, (ast.List, ast.Tuple, ast.Set)):
+        return None
+    if not value.elts or any(isinstance(e, ast.Starred) for e in value.elts):
+        return "other"
+    kinds = {kind_of(e) for e in value.elts}
+    if "client" in kinds:
+        return "client"
+    return kinds.pop() if len(kinds) == 1 else "other"
+
+
+def scoping_call_kind(call: ast.Call, kind_of: Callable[[ast.expr], str]) -> str:
+    """How a project scoping call (``for_tenant(...)``, :data:`SCOPING_CALLS`) scopes, by the
+    rule of :func:`condition_kind`: ``tenant`` when it takes no argument, the request or the
+    user (``for_request(request)``, ``for_user(self.request.user)``), or a tenant argument
+    that is the requesting user's tenant; otherwise the kind of that argument (``client``:
+    ``for_tenant(self.request.query_params["tenant"])``, ``implicit``, ``other``)."""
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        return "other"
+    if call.args:
+        arg: ast.expr = call.args[0]
+    elif call.keywords:
+        named = [
+            k
+            for k in call.keywords
+            if any(w in k.arg for w in ("tenant", "user", "request", "business"))  # type: ignore[operator]
+        ]
+        if len(named) != 1:
+            return "other"
+        arg = named[0].value
+    else:
+        return "tenant"  # for_tenant(): the manager's own notion of the requesting tenant
+    if dotted_name(arg) in ("request", "self.request", *USER_EXPRS):
+        return "tenant"
+    kind = kind_of(arg)
+    return "tenant" if kind in ("user", "owner") else kind
 
 
 def mentions_user_tenant(expr: ast.AST, user_tenant_attr: str, users: AbstractSet[str] = frozenset()) -> bool:
@@ -510,7 +613,7 @@ def condition_kind(
     rank = {"tenant": 0, "owner": 1, "implicit": 2, "client": 3}
     best: str | None = None
     for key, value in pairs:
-        kind = kind_of(value)
+        kind = literal_kind(value, kind_of) or kind_of(value)
         if key == "" or (key is not None and tenant_lookup(key, tenant_field)):
             got = {"user": "tenant", "implicit": "implicit", "client": "client"}.get(kind)
         elif key is not None and kind == "owner":
@@ -664,6 +767,33 @@ class _View:
                         f"get_queryset (every tenant's rows); use self.get_queryset() or filter by tenant",
                     )
                 )
+            self._get_object_or_404_advice(plan, name, fn)
+
+    def _get_object_or_404_advice(self, plan: ViewPlan, name: str, fn: ast.FunctionDef) -> None:
+        """``get_object_or_404(Supplier, pk=pk)`` is ``Supplier.objects.get(pk=pk)``: advise too."""
+        for node in walk_function(fn):
+            if not (
+                isinstance(node, ast.Call)
+                and (dotted_name(node.func) or "").rpartition(".")[2] == "get_object_or_404"
+                and node.args
+                and isinstance(node.args[0], (ast.Name, ast.Attribute))
+            ):
+                continue
+            model = self.module.imports.qualify(node.args[0], self.module.local)
+            kind = condition_kind(
+                anded_conditions(node, fn=fn), self.s.tenant_field, lambda v: self._value_kind(fn, v)
+            )
+            if model is None or self._tenant_data(model) is not True or kind in ("tenant", "owner"):
+                continue
+            plan.advice.append(
+                (
+                    node.lineno,
+                    node.col_offset,
+                    f"{self.node.name}.{name} queries {dotted_name(node.args[0])} directly "
+                    "(get_object_or_404), bypassing get_queryset (every tenant's rows); "
+                    "pass self.get_queryset() or filter by tenant",
+                )
+            )
 
     def _inherited(self) -> dict[str, tuple[str, ast.AST]]:
         """Members defined by project-local ancestors (first one wins, MRO-ish order)."""
@@ -748,6 +878,10 @@ class _View:
         requesting user's tenant), ``owner`` (the user), ``implicit``, ``client`` or ``other``."""
         if implicit_tenant(value):
             return "implicit"
+        if isinstance(value, (ast.List, ast.Set, ast.Tuple)):
+            # (tid,): as its elements; a list in a local may grow later (tids.append(...))
+            listed = literal_kind(value, lambda e: self._value_kind(fn, e, depth + 1))
+            return listed if listed == "client" or (isinstance(value, ast.Tuple) and listed) else "other"
         assigned = _assignments(fn) if fn is not None else {}
         if isinstance(value, ast.Name):
             sources = assigned.get(value.id)
@@ -805,10 +939,12 @@ class _View:
         for call in calls:
             attr = call.func.attr  # type: ignore[attr-defined]
             if attr in SCOPING_CALLS:
-                return True
+                if scoping_call_kind(call, lambda v: self._value_kind(fn, v)) == "tenant":
+                    return True
+                continue
             if attr in SCOPING_FILTERS:
                 kind = condition_kind(
-                    anded_conditions(call),
+                    anded_conditions(call, fn=fn),
                     self.s.tenant_field,
                     lambda v: self._value_kind(fn, v),
                 )
@@ -1047,6 +1183,16 @@ class _View:
             return "keep"
         if self._chain_scoped(calls, fn):
             return "keep"
+        scoping = next((c for c in calls if c.func.attr in SCOPING_CALLS), None)  # type: ignore[attr-defined]
+        if scoping is not None:
+            plan.manual.append(
+                (
+                    *where,
+                    f"{name}.get_queryset calls {scoping.func.attr}() with something other than the "  # type: ignore[attr-defined]
+                    "requesting user's tenant (e.g. a value the client sent); scope it by hand",
+                )
+            )
+            return None
         if any(c.func.attr not in QS_METHODS for c in calls):  # type: ignore[attr-defined]
             plan.manual.append(
                 (*where, f"{name}.get_queryset returns a queryset built dynamically; scope it by hand")

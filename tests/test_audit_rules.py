@@ -153,6 +153,21 @@ LEAKS = {
     + "if self.request.user.is_staff:\n    qs = Supplier.objects.all()\nreturn qs",
     "list-comp": "return [s for s in Supplier.objects.all()]",
     "dynamic-model": "return self.get_model().objects.all()",
+    "for-tenant-from-query": 'return Supplier.objects.for_tenant(self.request.query_params.get("tenant"))',
+    "for-tenant-from-url": 'return Supplier.objects.for_tenant(tenant_id=self.kwargs["tenant"])',
+    "for-tenant-constant": "return Supplier.objects.for_tenant(1)",
+    "in-with-another": GUARD
+    + 'return Supplier.objects.filter(tenant_id__in=[tenant_id, self.request.query_params["t"]])',
+    "in-list-local-grown": "tids = [self.request.user.tenant_id]\ntids.append(self.request.query_params['t'])\n"
+    + "return Supplier.objects.filter(tenant_id__in=tids)",
+    "q-local-or": GUARD
+    + 'cond = Q(tenant_id=tenant_id) | Q(name="public")\nreturn Supplier.objects.filter(cond)',
+    "q-local-reassigned": GUARD
+    + 'cond = Q(tenant_id=tenant_id)\nif self.request.query_params.get("all"):\n    cond = Q(name="public")\n'
+    + "return Supplier.objects.filter(cond)",
+    "kwargs-local-mutated": GUARD
+    + 'filters = {"tenant_id": tenant_id}\nfilters["tenant_id"] = self.request.query_params["t"]\n'
+    + "return Supplier.objects.filter(**filters)",
 }
 SCOPED = {
     "pattern": GUARD + "return Supplier.objects.filter(tenant_id=tenant_id)",
@@ -167,6 +182,16 @@ SCOPED = {
     "filtered-where-the-other-path-raises": 'qs = Supplier.objects.order_by("name")\n'
     + "if self.request.user.tenant_id:\n    qs = qs.filter(tenant_id=self.request.user.tenant_id)\n"
     + 'else:\n    raise PermissionDenied("no tenant")\nreturn qs',
+    "for-tenant-user": "return Supplier.objects.for_tenant(self.request.user.tenant_id)",
+    "for-tenant-local": GUARD + "return Supplier.objects.for_tenant(tenant_id=tenant_id)",
+    "for-tenant-no-argument": "return Supplier.objects.for_tenant()",
+    "for-request": "return Supplier.objects.for_request(self.request)",
+    "for-user": "return Supplier.objects.for_user(self.request.user)",
+    "in-list-local": "tid = self.request.user.tenant_id\nreturn Supplier.objects.filter(tenant_id__in=[tid])",
+    "in-tuple-local": GUARD + "return Supplier.objects.filter(tenant_id__in=(tenant_id,))",
+    "in-tuple-held-in-local": "tids = (self.request.user.tenant_id,)\nreturn Supplier.objects.filter(tenant_id__in=tids)",
+    "q-local": GUARD + 'cond = Q(tenant_id=tenant_id) & Q(name="a")\nreturn Supplier.objects.filter(cond)',
+    "kwargs-local": GUARD + 'filters = {"tenant_id": tenant_id}\nreturn Supplier.objects.filter(**filters)',
 }
 VIEW = """\
 from django.db.models import Q
@@ -228,3 +253,71 @@ def test_audit_and_migrate_agree_on_scoped(body: str, tmp_path: Path) -> None:
     codes, status = _both(body, tmp_path)
     assert codes == set()
     assert status == "unchanged"
+
+
+GET_OBJECT = """\
+from django.shortcuts import get_object_or_404
+from rest_framework import viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+
+from app.models import Supplier
+
+
+class SupplierViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [IsAuthenticated]
+
+    def get_queryset(self):
+        tenant_id = self.request.user.tenant_id
+        if not tenant_id:
+            raise PermissionDenied("no tenant")
+        return Supplier.objects.filter(tenant_id=tenant_id)
+
+    def get_object(self):
+        {body}
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "leaks"),
+    [
+        ('return Supplier.objects.get(pk=self.kwargs["pk"])', True),
+        ('return get_object_or_404(Supplier, pk=self.kwargs["pk"])', True),
+        ('return get_object_or_404(self.filter_queryset(self.get_queryset()), pk=self.kwargs["pk"])', False),
+        ('return self.get_queryset().get(pk=self.kwargs["pk"])', False),
+        ('return Supplier.objects.get(pk=self.kwargs["pk"], tenant_id=self.request.user.tenant_id)', False),
+    ],
+    ids=["manager", "get_object_or_404", "filter_queryset", "get_queryset", "filtered"],
+)
+def test_audit_and_migrate_agree_on_get_object(body: str, leaks: bool, tmp_path: Path) -> None:
+    """An overridden get_object() serves retrieve / update / destroy: a manager query there
+    bypasses get_queryset. audit reports it (TEN001) where migrate-viewsets asks for review."""
+    from scaffold import engine
+    from scaffold.migrate import MigrateViewSets
+    from scaffold.project import iter_python_files
+    from tests.helpers.rewrite import MODELS
+
+    (tmp_path / "manage.py").write_text("")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "models.py").write_text(MODELS)
+    views = tmp_path / "app" / "views.py"
+    views.write_text(GET_OBJECT.format(body=body))
+    line = GET_OBJECT.count("\n")
+    found = {(f.code, f.line) for f in audit(tmp_path, select="TEN001", jobs=1, cache=False).findings}
+    report = engine.run(
+        [MigrateViewSets()],
+        iter_python_files(tmp_path, (), [views]),
+        root=tmp_path,
+        settings={"tenant_field": "tenant_id", "user_tenant_attr": "tenant_id"},
+        jobs=1,
+        cache=False,
+    )
+    (result,) = report.results
+    if leaks:
+        assert found == {("TEN001", line)}
+        assert result.status == "manual"
+        assert [m.line for m in result.messages] == [line], result.messages
+    else:
+        assert found == set()
+        assert result.status == "unchanged"

@@ -17,15 +17,18 @@ from scaffold.index import ProjectIndex
 from scaffold.rules._context import ClassRef, FileContext, Settings, class_ref, mro, resolve_function
 from scaffold.viewsets import (
     COMBINING_METHODS,
+    SCOPING_CALLS,
     ViewPlan,
     analyze_module,
     anded_conditions,
     condition_kind,
     is_user_expr,
+    literal_kind,
     mentions_user_tenant,
     permission_kind,
     reads_client_input,
     returns_user_tenant,
+    scoping_call_kind,
 )
 from scaffold.viewsets import Settings as ViewSettings
 
@@ -61,7 +64,7 @@ def lets_anyone_in(names: list[str]) -> bool:
 
 # Request input: a tenant id taken from here is chosen by the client.
 CLIENT_INPUT_ATTRS = {"query_params", "data", "GET", "POST", "headers", "META", "COOKIES", "FILES"}
-SCOPING_METHODS = {"for_tenant", "for_user", "by_tenant", "of_tenant", "for_request"}
+SCOPING_METHODS = SCOPING_CALLS  # for_tenant(...): one list, shared with migrate-viewsets
 # Markers in ``env_user`` (never valid identifiers): locals holding the user's tenant, or
 # something the client sent.
 TENANT_MARK = "\0tenant:"
@@ -84,6 +87,13 @@ class Scope(enum.IntEnum):
 
 
 GOOD = {Scope.EMPTY, Scope.TENANT, Scope.OWNER, Scope.UNKNOWN}
+# condition_kind() / scoping_call_kind() (shared with migrate-viewsets) -> Scope
+KIND_SCOPE = {
+    "tenant": Scope.TENANT,
+    "owner": Scope.OWNER,
+    "implicit": Scope.IMPLICIT,
+    "client": Scope.CLIENT,
+}
 
 
 @dataclass
@@ -130,6 +140,9 @@ class _Analyzer:
         self.projects = [m for m in self.mro if isinstance(m, ClassRef)]
         self.models: list[ClassRef] = []
         self._stack: set[tuple[str, str]] = set()
+        # the functions being evaluated, innermost last: a Q / **mapping held in a local of
+        # the innermost one is read through (scaffold.viewsets.single_assignment)
+        self._fns: list[ast.AST] = []
 
     # -- lookup along the MRO ---------------------------------------------------------
     def find_method(
@@ -229,6 +242,10 @@ class _Analyzer:
         (:func:`scaffold.viewsets.condition_kind`): user / owner / implicit / client / other."""
         if self.is_implicit(value):
             return "implicit"
+        if isinstance(value, (ast.List, ast.Set, ast.Tuple)):
+            # (tid,): as its elements; a list in a local may grow later (tids.append(...))
+            listed = literal_kind(value, lambda e: self.value_kind(owner, e, env_user))
+            return listed if listed == "client" or (isinstance(value, ast.Tuple) and listed) else "other"
         if self.is_client_input(value, env_user):
             return "client"
         if isinstance(value, ast.Name):
@@ -274,16 +291,17 @@ class _Analyzer:
         """The scope a ``.filter()``/``.get()`` call adds, or None when it adds none
         (the rule shared with migrate-viewsets: ANDed equality on the user's tenant)."""
         kind = condition_kind(
-            anded_conditions(call),
+            anded_conditions(call, fn=self._fns[-1] if self._fns else None),
             self.settings.tenant_field,
             lambda v: self.value_kind(owner if owner is not None else self.view, v, env_user),
         )
-        return {
-            "tenant": Scope.TENANT,
-            "owner": Scope.OWNER,
-            "implicit": Scope.IMPLICIT,
-            "client": Scope.CLIENT,
-        }.get(kind or "")
+        return KIND_SCOPE.get(kind or "")
+
+    def scoping_call_scope(self, call: ast.Call, env_user: set[str], owner: ClassRef) -> Scope | None:
+        """The scope ``.for_tenant(...)`` (a project scoping method) adds: the user's tenant
+        only when its argument is (the rule shared with migrate-viewsets)."""
+        kind = scoping_call_kind(call, lambda v: self.value_kind(owner, v, env_user))
+        return KIND_SCOPE.get(kind)
 
     def eval(
         self, expr: ast.AST | None, owner: ClassRef, env: dict[str, Scope], env_user: set[str]
@@ -300,8 +318,11 @@ class _Analyzer:
                     _, model, mgr = self.eval(recv, owner, env, env_user)
                     return Scope.EMPTY, model, mgr
                 if method in SCOPING_METHODS:
-                    _, model, mgr = self.eval(recv, owner, env, env_user)
-                    return Scope.TENANT, model, mgr
+                    added = self.scoping_call_scope(expr, env_user, owner)
+                    inner, model, mgr = self.eval(recv, owner, env, env_user)
+                    if added is not None and added < inner:
+                        return added, model, mgr
+                    return inner, model, mgr
                 if method in COMBINING_METHODS:
                     parts = [self.eval(recv, owner, env, env_user)] + [
                         self.eval(a, owner, env, env_user) for a in expr.args
@@ -422,11 +443,13 @@ class _Analyzer:
         if key in self._stack:
             return []
         self._stack.add(key)
+        self._fns.append(fn)
         try:
             out: list[Return] = []
             self._run(fn.body, owner, {}, set(), out)
             return out
         finally:
+            self._fns.pop()
             self._stack.discard(key)
 
     def _assign(
@@ -706,6 +729,10 @@ HANDLERS = frozenset(
         "update",
         "partial_update",
         "destroy",
+        # DRF hooks whose queries serve the response: an overridden get_object() answers
+        # retrieve / update / destroy (Note.objects.get(pk=...) there bypasses get_queryset)
+        "get_object",
+        "get_serializer_context",
     ]
 )
 WRITE_METHODS = frozenset(["create", "get_or_create", "update_or_create", "bulk_create"])
@@ -776,6 +803,17 @@ def handler_queries(ctx: FileContext) -> list[HandlerQuery]:
 
 
 def _queries_in(
+    an: _Analyzer, view: ClassRef, fn: ast.FunctionDef | ast.AsyncFunctionDef
+) -> list[HandlerQuery]:
+
+    an._fns.append(fn)
+    try:
+        return _queries_in_fn(an, view, fn)
+    finally:
+        an._fns.pop()
+
+
+def _queries_in_fn(
     an: _Analyzer, view: ClassRef, fn: ast.FunctionDef | ast.AsyncFunctionDef
 ) -> list[HandlerQuery]:
     from scaffold.rules._context import walk_scope

@@ -10,21 +10,25 @@ fallback branch (`if not tenant_id: return Model.objects.all()`) that returns ev
 Scoping is recognised through the view's own code and through project base classes and
 mixins (resolved across files, `get_queryset` or `filter_queryset`), by one rule shared with
 `scaffold migrate-viewsets`: a `.filter()` / `.get()` that ANDs in an equality on the tenant
-column (`<tenant_field>=`, `__exact`, `__in`, the relation's `tenant=` / `tenant__id=`, a
-plain `Q(...)` or `Q(...) & Q(<tenant_field>=...)`) whose value is the requesting user's
-tenant (`request.user.<user_tenant_attr>`, a local assigned from it, or a project helper such
-as `get_tenant_id()` returning it); `.for_tenant(...)`; owner filters on the requesting user
-(`user=self.request.user`); `.none()`. Not scoping: `Q(...) | Q(...)`, `~Q(...)`,
-`.exclude(...)`, `__isnull` and other non-equality lookups, a constant, a tenant id taken
-from the request (`query_params`, `data`, `headers`, `self.kwargs`: the client's choice),
-`.union()` / `|` / `or` with an unscoped queryset, and a reassignment to an unscoped
-queryset on any path. `[o for o in Order.objects.all()]` and `Order.objects.all()[:10]` are
+column (`<tenant_field>=`, `__exact`, `__in` with a list or tuple of such values, the
+relation's `tenant=` / `tenant__id=`, a plain `Q(...)` or `Q(...) & Q(<tenant_field>=...)`,
+also held in a local assigned once and never changed: `cond = Q(...)`, `filters = {...}`;
+`filter(**filters)`) whose value is the requesting user's tenant
+(`request.user.<user_tenant_attr>`, a local assigned from it, or a project helper such as
+`get_tenant_id()` returning it); a scoping method (`.for_tenant(...)`, `.for_user(...)`,
+`.for_request(...)`) called with no argument, the request, the user, or the user's tenant;
+owner filters on the requesting user (`user=self.request.user`); `.none()`. Not scoping:
+`Q(...) | Q(...)`, `~Q(...)`, `.exclude(...)`, `__isnull` and other non-equality lookups, a
+constant, a tenant id taken from the request (`query_params`, `data`, `headers`,
+`self.kwargs`: the client's choice, also as `.for_tenant(self.request.query_params["t"])` or
+one element of an `__in` list), `.union()` / `|` / `or` with an unscoped queryset, and a
+reassignment to an unscoped queryset on any path. `[o for o in Order.objects.all()]` and `Order.objects.all()[:10]` are
 the rows of `Order.objects.all()`; `self.get_model().objects.all()` is reported when the
 model cannot be named (scoping cannot be verified).
 
 Queries built in the request handlers of any DRF view count as well: `Supplier.objects.get(pk=pk)`
-or `get_object_or_404(Supplier, pk=pk)` in an `APIView.get`, `Supplier.objects.count()` in an
-`@action`, unless the view is restricted to admins (`IsAdminUser`, model permissions).
+or `get_object_or_404(Supplier, pk=pk)` in an `APIView.get` or an overridden `get_object()`
+(it answers retrieve, update and destroy), `Supplier.objects.count()` in an `@action`, unless the view is restricted to admins (`IsAdminUser`, model permissions).
 These are reported for manual review (`scaffold fix` cannot tell what the handler meant), and
 so are views that `scaffold migrate-viewsets` sends to manual review (combined querysets,
 lists, dynamic models).
