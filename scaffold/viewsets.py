@@ -324,6 +324,11 @@ def _value(stmt: ast.stmt) -> ast.expr | None:
 #   relation), a local assigned only from it, or a project helper that returns it; a value
 #   taken from the request (query string, body, headers, URL kwargs) is the client's choice;
 # * a filter on the requesting user itself (``owner=self.request.user``) scopes to the owner;
+# * an ``__in`` list or tuple literal scopes when every element does (``[tid]``, ``(tid,)``);
+# * a ``Q`` or ``**mapping`` held in a local counts when the local is assigned once, at the
+#   top of the function, and never changed or handed to a helper (:func:`single_assignment`);
+# * a project scoping method (``for_tenant(...)``, :data:`SCOPING_CALLS`) scopes only with no
+#   argument, the request or the user, or the user's tenant (:func:`scoping_call_kind`);
 # * ``union()`` / ``|`` / ``or`` with an unscoped queryset, and a reassignment to an
 #   unscoped queryset on any path, make the result unscoped.
 
