@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -216,7 +217,9 @@ class SupplierViewSet(viewsets.ReadOnlyModelViewSet):
 """
 
 
-def _both(body: str, tmp_path: Path) -> tuple[set[str], str]:
+def _audit_and_migrate(views_source: str, tmp_path: Path) -> tuple[list[Any], Any]:
+    """TEN001 findings and the migrate-viewsets result for one views module over the
+    shared test models."""
     from scaffold import engine
     from scaffold.migrate import MigrateViewSets
     from scaffold.project import iter_python_files
@@ -227,8 +230,8 @@ def _both(body: str, tmp_path: Path) -> tuple[set[str], str]:
     (tmp_path / "app" / "__init__.py").write_text("")
     (tmp_path / "app" / "models.py").write_text(MODELS)
     views = tmp_path / "app" / "views.py"
-    views.write_text(VIEW.format(body="\n".join("        " + line for line in body.splitlines())))
-    codes = {f.code for f in audit(tmp_path, select="TEN001", jobs=1, cache=False).findings}
+    views.write_text(views_source)
+    findings = audit(tmp_path, select="TEN001", jobs=1, cache=False).findings
     report = engine.run(
         [MigrateViewSets()],
         iter_python_files(tmp_path, (), [views]),
@@ -238,7 +241,14 @@ def _both(body: str, tmp_path: Path) -> tuple[set[str], str]:
         cache=False,
     )
     (result,) = report.results
-    return codes, result.status
+    return findings, result
+
+
+def _both(body: str, tmp_path: Path) -> tuple[set[str], str]:
+    findings, result = _audit_and_migrate(
+        VIEW.format(body="\n".join("        " + line for line in body.splitlines())), tmp_path
+    )
+    return {f.code for f in findings}, result.status
 
 
 @pytest.mark.parametrize("body", LEAKS.values(), ids=list(LEAKS))
@@ -292,28 +302,9 @@ class SupplierViewSet(viewsets.ReadOnlyModelViewSet):
 def test_audit_and_migrate_agree_on_get_object(body: str, leaks: bool, tmp_path: Path) -> None:
     """An overridden get_object() serves retrieve / update / destroy: a manager query there
     bypasses get_queryset. audit reports it (TEN001) where migrate-viewsets asks for review."""
-    from scaffold import engine
-    from scaffold.migrate import MigrateViewSets
-    from scaffold.project import iter_python_files
-    from tests.helpers.rewrite import MODELS
-
-    (tmp_path / "manage.py").write_text("")
-    (tmp_path / "app").mkdir()
-    (tmp_path / "app" / "__init__.py").write_text("")
-    (tmp_path / "app" / "models.py").write_text(MODELS)
-    views = tmp_path / "app" / "views.py"
-    views.write_text(GET_OBJECT.format(body=body))
+    findings, result = _audit_and_migrate(GET_OBJECT.format(body=body), tmp_path)
     line = GET_OBJECT.count("\n")
-    found = {(f.code, f.line) for f in audit(tmp_path, select="TEN001", jobs=1, cache=False).findings}
-    report = engine.run(
-        [MigrateViewSets()],
-        iter_python_files(tmp_path, (), [views]),
-        root=tmp_path,
-        settings={"tenant_field": "tenant_id", "user_tenant_attr": "tenant_id"},
-        jobs=1,
-        cache=False,
-    )
-    (result,) = report.results
+    found = {(f.code, f.line) for f in findings}
     if leaks:
         assert found == {("TEN001", line)}
         assert result.status == "manual"

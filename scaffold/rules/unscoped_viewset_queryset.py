@@ -141,8 +141,8 @@ def check(ctx: FileContext) -> Iterator[Finding]:
                 continue
             node, inherited = location(an, ret.node, ret.owner)
             model = ret.model.name if ret.model else an.model.name if an.model else "the model"
+            where = f"{an.name}.get_queryset" if an.get_queryset is not None else f"{an.name}.queryset"
             if ret.scope is Scope.UNVERIFIED:
-                where = f"{an.name}.get_queryset" if an.get_queryset is not None else f"{an.name}.queryset"
                 yield ctx.finding(
                     "TEN001",
                     node,
@@ -158,7 +158,6 @@ def check(ctx: FileContext) -> Iterator[Finding]:
                 why = f"is not filtered by {tf} ({ret.manager or 'the manager'} returns every row)"
             else:
                 why = f"is not filtered by {tf}"
-            where = f"{an.name}.get_queryset" if an.get_queryset is not None else f"{an.name}.queryset"
             yield ctx.finding(
                 "TEN001",
                 node,
