@@ -620,15 +620,15 @@ def test_not_onboarded_user_reaches_exempt_module_but_not_protected(project: Dja
 
 # -- the admin is tenant-scoped (T31) ---------------------------------------------------------
 
-ADMIN = r"""
+# Scripts run with project.script() on legacy_erp (whose core is custom_auth.rls): two
+# tenant ids and a helper running a function inside a transaction with a tenant's context.
+TENANT_SCRIPT = r"""
 import uuid
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.test import Client
 
 from custom_auth.rls import set_tenant_context
-from warehouse.models import Warehouse
 
 User = get_user_model()
 ta, tb = uuid.uuid4(), uuid.uuid4()
@@ -638,6 +638,14 @@ def in_tenant(tenant, fn):
     with transaction.atomic():
         set_tenant_context(tenant)
         return fn()
+"""
+
+ADMIN = (
+    TENANT_SCRIPT
+    + r"""
+from django.test import Client
+
+from warehouse.models import Warehouse
 
 
 wa = in_tenant(ta, lambda: Warehouse.objects.create(tenant_id=ta, name="Alpha depot", code="A1"))
@@ -663,6 +671,7 @@ for label, tenant in (("a", ta), ("none", None)):
     }
 result["b_still_there"] = in_tenant(tb, lambda: Warehouse.objects.filter(pk=wb.pk).count())
 """
+)
 
 
 def test_admin_is_tenant_scoped(project: DjangoProject) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from tests.helpers.djproject import DjangoProject, copy_example, git
 from tests.helpers.lint import assert_ruff_clean
+from tests.test_new_module import TENANT_SCRIPT
 
 DEPOT = ["new-module", "depot", "--no-input", "--model", "Warehouse"]
 DEPOT += ["--field", "name:str:100", "--field", "code:str:20:unique"]
@@ -86,29 +87,18 @@ def test_same_named_parent_is_imported_under_an_alias(project: DjangoProject) ->
     assert serializers.count("queryset=InventoryStockItem._default_manager.all(),") == 2
 
 
-FK_OVER_HTTP = r"""
-import uuid
-
-from django.contrib.auth import get_user_model
-from django.db import transaction
+FK_OVER_HTTP = (
+    TENANT_SCRIPT
+    + r"""
 from rest_framework.test import APIClient
 
-from custom_auth.rls import set_tenant_context
 from depot.models import Warehouse
 from goods.models import StockItem as GoodsItem
 from inventory.models import StockItem
 
-User = get_user_model()
 URL = "/api/goods/stock-items/"
 
 
-def in_tenant(tenant, fn):
-    with transaction.atomic():
-        set_tenant_context(tenant)
-        return fn()
-
-
-ta, tb = uuid.uuid4(), uuid.uuid4()
 user = User.objects.create_user(username=f"g-{uuid.uuid4().hex[:8]}", password="pw-goods-1!", tenant_id=ta)
 client = APIClient()
 client.force_authenticate(user)
@@ -132,6 +122,7 @@ result = {
     "goods_pk": post(decoy.pk),
 }
 """
+)
 
 
 def test_foreign_key_to_same_named_model_is_validated_over_http(project: DjangoProject) -> None:
@@ -146,24 +137,12 @@ def test_generated_module_tests_pass(project: DjangoProject) -> None:
     project.run_module_tests("procurement", "goods", "longest")
 
 
-ADMIN_DUPLICATE = r"""
-import uuid
-
-from django.contrib.auth import get_user_model
-from django.db import transaction
+ADMIN_DUPLICATE = (
+    TENANT_SCRIPT
+    + r"""
 from django.test import Client
 
-from custom_auth.rls import set_tenant_context
 from depot.models import Warehouse
-
-User = get_user_model()
-ta, tb = uuid.uuid4(), uuid.uuid4()
-
-
-def in_tenant(tenant, fn):
-    with transaction.atomic():
-        set_tenant_context(tenant)
-        return fn()
 
 
 in_tenant(tb, lambda: Warehouse.objects.create(tenant_id=tb, name="B", code="SHARED"))
@@ -191,6 +170,7 @@ result = {
     "rows_a": in_tenant(ta, lambda: sorted(Warehouse.objects.values_list("code", "name"))),
 }
 """
+)
 
 
 def test_admin_refuses_a_duplicate_unique_value_with_a_form_error(project: DjangoProject) -> None:
