@@ -262,6 +262,20 @@ def _detect_settings(cfg: Config) -> Detection:
     return Detection(None, candidates, "no DJANGO_SETTINGS_MODULE in manage.py")
 
 
+def import_from_target(root: Path, current: Path, node: ast.ImportFrom) -> Path | None:
+    """The project file a ``from X import ...`` in ``current`` imports (relative imports
+    resolved against ``current``'s package), or None when it is not a project module."""
+    init = current if current.name == "__init__.py" else current.parent / "__init__.py"
+    package = file_module(root, init)
+    if node.level:
+        parts = package.split(".") if package else []
+        parts = parts[: len(parts) - (node.level - 1)] if node.level > 1 else parts
+        target = ".".join([*parts, node.module] if node.module else parts)
+    else:
+        target = node.module or ""
+    return module_file(root, target) if target else None
+
+
 def star_imported_files(root: Path, path: Path) -> list[Path]:
     """Project files ``path`` star-imports, transitively (``from .base import *``)."""
     found: list[Path] = []
@@ -271,18 +285,10 @@ def star_imported_files(root: Path, path: Path) -> list[Path]:
         tree = _parse(current)
         if tree is None:
             continue
-        init = current if current.name == "__init__.py" else current.parent / "__init__.py"
-        package = file_module(root, init)
         for node in tree.body:
             if not (isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names)):
                 continue
-            if node.level:
-                parts = package.split(".") if package else []
-                parts = parts[: len(parts) - (node.level - 1)] if node.level > 1 else parts
-                target = ".".join([*parts, node.module] if node.module else parts)
-            else:
-                target = node.module or ""
-            file = module_file(root, target) if target else None
+            file = import_from_target(root, current, node)
             if file is not None and file != path and file not in found:
                 found.append(file)
                 queue.append(file)

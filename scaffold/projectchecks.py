@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scaffold.config import import_from_target
 from scaffold.errors import ConfigError
-from scaffold.project import file_module, module_file
+from scaffold.project import module_file
 from scaffold.registration import check_syntax
 
 if TYPE_CHECKING:
@@ -71,19 +72,6 @@ def _rel(root: Path, path: Path) -> str:
         return str(path)
 
 
-def _star_target(root: Path, current: Path, node: ast.ImportFrom) -> Path | None:
-    init = current if current.name == "__init__.py" else current.parent / "__init__.py"
-    package = file_module(root, init) if init.is_file() else ""
-    if node.level:
-        parts = package.split(".") if package else []
-        if node.level > 1:
-            parts = parts[: len(parts) - (node.level - 1)]
-        target = ".".join([*parts, node.module] if node.module else parts)
-    else:
-        target = node.module or ""
-    return module_file(root, target) if target else None
-
-
 def _statements(root: Path, path: Path, seen: set[Path] | None = None) -> Iterator[tuple[Path, ast.stmt]]:
     """Module-level statements of a settings file in execution order, star imports inlined."""
     seen = set() if seen is None else seen
@@ -93,7 +81,7 @@ def _statements(root: Path, path: Path, seen: set[Path] | None = None) -> Iterat
     tree = check_syntax(path.read_bytes(), _rel(root, path))
     for stmt in tree.body:
         if isinstance(stmt, ast.ImportFrom) and any(a.name == "*" for a in stmt.names):
-            target = _star_target(root, path, stmt)
+            target = import_from_target(root, path, stmt)
             if target is not None:
                 yield from _statements(root, target, seen)
             continue
@@ -392,7 +380,7 @@ def _imported_has_attr(
         if not isinstance(node, ast.ImportFrom) or not any((a.asname or a.name) == name for a in node.names):
             continue
         original = next(a.name for a in node.names if (a.asname or a.name) == name)
-        target = _star_target(root, path, node) if node.level else module_file(root, node.module or "")
+        target = import_from_target(root, path, node) if node.level else module_file(root, node.module or "")
         if target is None:
             return None
         other = _parse_file(target)
