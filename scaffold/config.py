@@ -219,7 +219,8 @@ class Config:
 # -- detectors -----------------------------------------------------------------------
 
 
-def _parse(path: Path) -> ast.Module | None:
+def parse_file(path: Path) -> ast.Module | None:
+    """The file's ast, or None when it cannot be read or parsed."""
     try:
         return ast.parse(path.read_bytes())
     except (SyntaxError, ValueError, UnicodeDecodeError, OSError):
@@ -248,7 +249,7 @@ def _string_assignments(tree: ast.AST, name: str) -> list[str]:
 
 def _detect_settings(cfg: Config) -> Detection:
     manage = cfg.root / "manage.py"
-    tree = _parse(manage)
+    tree = parse_file(manage)
     if tree is not None:
         for value in _string_assignments(tree, "DJANGO_SETTINGS_MODULE"):
             if module_file(cfg.root, value):
@@ -282,7 +283,7 @@ def star_imported_files(root: Path, path: Path) -> list[Path]:
     queue = [path]
     while queue:
         current = queue.pop(0)
-        tree = _parse(current)
+        tree = parse_file(current)
         if tree is None:
             continue
         for node in tree.body:
@@ -302,12 +303,12 @@ def _detect_urls(cfg: Config) -> Detection:
         return Detection(None, [], f"settings unknown ({exc})")
     values: list[str] = []
     for path in files:
-        tree = _parse(path)
+        tree = parse_file(path)
         if tree is not None:
             values.extend(_string_assignments(tree, "ROOT_URLCONF"))
     if not values:  # settings/dev.py doing `from .base import *`
         for path in star_imported_files(cfg.root, files[0]):
-            tree = _parse(path)
+            tree = parse_file(path)
             if tree is not None:
                 values.extend(_string_assignments(tree, "ROOT_URLCONF"))
     values = list(dict.fromkeys(values))
@@ -342,7 +343,7 @@ def _detect_middleware(cfg: Config) -> Detection:
         data = src.path.read_bytes()
         if b"EXEMPT_PATHS" not in data and b"PROTECTED_PATHS" not in data:
             continue
-        tree = _parse(src.path)
+        tree = parse_file(src.path)
         if tree is None:
             unparsable.append(src.rel)
             continue
@@ -366,7 +367,7 @@ def _detect_tenancy(cfg: Config) -> Detection:
         data = src.path.read_bytes()
         if b"def set_tenant_context" not in data:
             continue
-        tree = _parse(src.path)
+        tree = parse_file(src.path)
         if tree is None:
             continue
         if any(isinstance(n, ast.FunctionDef) and n.name == "set_tenant_context" for n in tree.body):

@@ -31,7 +31,7 @@ from typing import Any
 from scaffold.config import DEFAULTS, IDENT, Config
 from scaffold.errors import ConfigError, OperationFailed, UsageError
 from scaffold.fsutil import ChangeSet
-from scaffold.project import find_project, module_file
+from scaffold.project import find_project, module_file, rel_path
 from scaffold.projectchecks import (
     CORE_CONSTANTS,
     CoreValue,
@@ -231,7 +231,9 @@ def _rerender_core(
                 f"{mismatch_message(root, core, first, configured[first.key])}, and {rel} was edited "
                 "(it is not what this scaffold renders for the old values), so init will not "
                 "re-render it: set "
-                + ", ".join(f"{v.constant} = {configured[v.key]!r} in {_rel(root, v.file)}" for v in stale)
+                + ", ".join(
+                    f"{v.constant} = {configured[v.key]!r} in {rel_path(root, v.file)}" for v in stale
+                )
                 + f" by hand (and check {rel}), or set "
                 + ", ".join(f"{v.key} = {v.value!r}" for v in stale)
                 + " back under [tool.scaffold]"
@@ -242,13 +244,6 @@ def _rerender_core(
             changes.add(root / rel, data)
             paths.append(root / rel)
     return paths
-
-
-def _rel(root: Path, path: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
 
 
 # -- pyproject.toml ----------------------------------------------------------------------

@@ -103,9 +103,9 @@ def iter_python_files(
         if start.is_file():
             if start.suffix == ".py" and start not in seen:
                 seen.add(start)
-                yield SourceFile(start, _rel(root, start))
+                yield SourceFile(start, rel_path(root, start))
             continue
-        anchor = start if start != root and is_excluded(_rel(root, start), patterns) else root
+        anchor = start if start != root and is_excluded(rel_path(root, start), patterns) else root
         # relative paths by string slicing: Path.relative_to per file is most of a warm run
         root_prefix, anchor_prefix = _prefix(root), _prefix(anchor)
         for dirpath, dirnames, filenames in os.walk(start):
@@ -157,7 +157,8 @@ def resolve_paths(root: Path, paths: Iterable[str | os.PathLike[str]]) -> list[P
     return resolved
 
 
-def _rel(root: Path, path: Path) -> str:
+def rel_path(root: Path, path: Path) -> str:
+    """``path`` relative to ``root`` in posix form, for messages and ids (absolute when outside)."""
     try:
         return path.relative_to(root).as_posix()
     except ValueError:

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scaffold.config import import_from_target
+from scaffold.config import import_from_target, parse_file
 from scaffold.errors import ConfigError
-from scaffold.project import module_file
+from scaffold.project import module_file, rel_path
 from scaffold.registration import check_syntax
 
 if TYPE_CHECKING:
@@ -65,20 +65,13 @@ class DatabaseEngine:
     file: Path | None  # the settings file that sets it
 
 
-def _rel(root: Path, path: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
-
-
 def _statements(root: Path, path: Path, seen: set[Path] | None = None) -> Iterator[tuple[Path, ast.stmt]]:
     """Module-level statements of a settings file in execution order, star imports inlined."""
     seen = set() if seen is None else seen
     if path in seen:
         return
     seen.add(path)
-    tree = check_syntax(path.read_bytes(), _rel(root, path))
+    tree = check_syntax(path.read_bytes(), rel_path(root, path))
     for stmt in tree.body:
         if isinstance(stmt, ast.ImportFrom) and any(a.name == "*" for a in stmt.names):
             target = import_from_target(root, path, stmt)
@@ -222,7 +215,7 @@ def require_postgres(root: Path, settings_module: str, *, allow: bool) -> str | 
     if db.engine is None or is_postgres(db.engine):
         return None
     short = db.engine.rsplit(".", 1)[-1]
-    rel = _rel(root, db.file) if db.file is not None else settings_module
+    rel = rel_path(root, db.file) if db.file is not None else settings_module
     if allow:
         return (
             f"{rel}: DATABASES['default'] uses {short}; the generated RLS migrations and "
@@ -291,13 +284,6 @@ def _model_files(root: Path, package: str) -> list[Path]:
     if path.name == "__init__.py":
         return [path, *sorted(p for p in path.parent.glob("*.py") if p != path)]
     return [path]
-
-
-def _parse_file(path: Path) -> ast.Module | None:
-    try:
-        return ast.parse(path.read_bytes())
-    except (SyntaxError, ValueError, OSError):
-        return None
 
 
 def _base_name(node: ast.expr) -> str | None:
@@ -383,7 +369,7 @@ def _imported_has_attr(
         target = import_from_target(root, path, node) if node.level else module_file(root, node.module or "")
         if target is None:
             return None
-        other = _parse_file(target)
+        other = parse_file(target)
         cls = next(
             (n for n in (other.body if other else []) if isinstance(n, ast.ClassDef) and n.name == original),
             None,
@@ -404,7 +390,7 @@ def user_model_problem(root: Path, settings_module: str, attr: str) -> str | Non
     if user_model is None:
         if not isinstance(apps, list) or "django.contrib.auth" not in apps:
             return None
-        rel = _rel(root, apps_where) if apps_where else settings_module
+        rel = rel_path(root, apps_where) if apps_where else settings_module
         return (
             f"{rel}: AUTH_USER_MODEL is not set, so request.user is django.contrib.auth's User, "
             f"which has no {attr}: generated views refuse every request; set AUTH_USER_MODEL to a "
@@ -418,7 +404,7 @@ def user_model_problem(root: Path, settings_module: str, attr: str) -> str | Non
         if package is None:
             continue
         for path in _model_files(root, package):
-            tree = _parse_file(path)
+            tree = parse_file(path)
             cls = next(
                 (n for n in (tree.body if tree else []) if isinstance(n, ast.ClassDef) and n.name == model),
                 None,
@@ -427,7 +413,7 @@ def user_model_problem(root: Path, settings_module: str, attr: str) -> str | Non
                 continue
             if _has_attr(root, path, tree, cls, attr) is False:
                 return (
-                    f"{_rel(root, path)}: the user model {model} (AUTH_USER_MODEL) has no field or "
+                    f"{rel_path(root, path)}: the user model {model} (AUTH_USER_MODEL) has no field or "
                     f"attribute {attr}: generated views refuse every request; add a {attr} field "
                     f"to {model}, {fix_key}"
                 )
@@ -468,7 +454,7 @@ def core_file(root: Path, tenancy_module: str) -> Path | None:
 
 
 def _constant(path: Path, name: str) -> str | None:
-    tree = _parse_file(path)
+    tree = parse_file(path)
     value: str | None = None
     for stmt in tree.body if tree else []:
         node = _assigned(stmt, name)
@@ -511,7 +497,7 @@ def core_mismatches(root: Path, tenancy_module: str, configured: dict[str, str])
 
 
 def mismatch_message(root: Path, tenancy_module: str, value: CoreValue, configured: str) -> str:
-    where = _rel(root, value.file)
+    where = rel_path(root, value.file)
     uses = f"{value.constant} = {value.value!r}" if value.constant else f"the setting {value.value!r}"
     return (
         f"[tool.scaffold] {value.key} = {configured!r} but the tenancy core {tenancy_module} "
@@ -535,7 +521,7 @@ def check_tenancy_core(cfg: Config) -> None:
         if value.key not in cfg.explicit:
             raise ConfigError(
                 f"[tool.scaffold] sets no {value.key} (default {configured[value.key]!r}) but the tenancy "
-                f"core {module} ({_rel(cfg.root, value.file)}) uses {value.value!r}; generated modules "
+                f"core {module} ({rel_path(cfg.root, value.file)}) uses {value.value!r}; generated modules "
                 f"would not match it: set {value.key} = {value.value!r} under [tool.scaffold] "
                 "(`scaffold init` records it)"
             )
@@ -556,7 +542,7 @@ def check_tenancy_core(cfg: Config) -> None:
         return
     missing = [n for n in ("set_tenant_context", "TenantManager") if n not in text]
     if missing:
-        rel = _rel(cfg.root, path)
+        rel = rel_path(cfg.root, path)
         raise ConfigError(
             f"tenancy module {module} ({rel}) does not provide {' or '.join(missing)}, which generated "
             f"modules import from it: define or import {', '.join(missing)} in {rel} (a manager "

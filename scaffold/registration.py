@@ -29,7 +29,7 @@ import libcst as cst
 from scaffold.config import star_imported_files
 from scaffold.errors import ConfigError, SourceError
 from scaffold.fsutil import ChangeSet
-from scaffold.project import module_file
+from scaffold.project import module_file, rel_path
 
 __all__ = [
     "add_expression_to_sequence",
@@ -473,13 +473,6 @@ def add_expression_to_sequence(
 # -- settings: INSTALLED_APPS -----------------------------------------------------------
 
 
-def _rel(root: Path, path: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
-
-
 def installed_apps_files(root: Path, settings_module: str, changes: ChangeSet | None = None) -> list[Path]:
     """Settings files with a top-level ``INSTALLED_APPS = ...`` assignment, following
     star imports (``settings/dev.py`` -> ``settings/base.py``) and settings packages.
@@ -508,7 +501,7 @@ def installed_apps_files(root: Path, settings_module: str, changes: ChangeSet | 
             tree = ast.parse(data)
         except (SyntaxError, ValueError) as exc:
             if path in executed or b"INSTALLED_APPS" in data:
-                rel = _rel(root, path)
+                rel = rel_path(root, path)
                 if isinstance(exc, SyntaxError):
                     raise parse_error(rel, exc.lineno or "?", exc.msg) from exc
                 raise parse_error(rel, "?", str(exc)) from exc
@@ -559,7 +552,7 @@ def add_installed_app(root: Path, settings_module: str, app: str, changes: Chang
     fix = f"add {app!r} to INSTALLED_APPS by hand"
     parsed: list[tuple[Path, str, str, str, cst.Module, bool]] = []
     for path in files:
-        rel = _rel(root, path)
+        rel = rel_path(root, path)
         data = changes.pending(path)
         if data is None:
             raise SourceError(f"{rel}: no such file; {fix}")
