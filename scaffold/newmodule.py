@@ -42,6 +42,7 @@ from scaffold.registration import (
     check_syntax,
     pending_text,
     sequence_values,
+    split_bom,
 )
 from scaffold.templates import template_source
 
@@ -573,8 +574,8 @@ def _alias_key(alias: cst.ImportAlias) -> str:
 def _ensure_imports(source: str, module: str, names: Iterable[str], filename: str) -> str:
     """Add ``from module import name`` for each missing name; a UTF-8 BOM is kept (libcst
     drops it from the code it prints)."""
-    bom = "\ufeff" if source.startswith("\ufeff") else ""
-    return bom + _add_imports(source[len(bom) :], module, names, filename)
+    bom, text = split_bom(source)
+    return bom + _add_imports(text, module, names, filename)
 
 
 def _add_imports(source: str, module: str, names: Iterable[str], filename: str) -> str:

@@ -63,7 +63,7 @@ def check_syntax(source: str | bytes, filename: str) -> ast.Module:
 BOM = "\ufeff"
 
 
-def _split_bom(source: str) -> tuple[str, str]:
+def split_bom(source: str) -> tuple[str, str]:
     """``(bom, rest)``: a UTF-8 byte-order mark decoded as text is kept aside, so the source
     parses (Python skips it in a file) and the edited text gets it back."""
     return (BOM, source[1:]) if source.startswith(BOM) else ("", source)
@@ -255,7 +255,7 @@ def sequence_values(
 ) -> list[str]:
     """The string items of ``name``: those of every literal it is made of (assigned parts of
     a concatenation, ``+=`` extensions)."""
-    _bom, source = _split_bom(source)
+    _bom, source = split_bom(source)
     module = _parse(source, filename)
     _found, target = _find(module, name, class_name, filename)
     return [v for _, seq in target.literals for v in _strings(seq)]
@@ -430,7 +430,7 @@ def add_to_sequence(
     :class:`SourceError` when the source does not parse, the assignment is missing, or
     ``value`` is not there and nothing in the expression is a literal list/tuple.
     """
-    bom, text = _split_bom(source)
+    bom, text = split_bom(source)
     module = _parse(text, filename)
     _found, target = _find(module, name, class_name, filename)
     if value in _all_strings(target.nodes):
@@ -457,7 +457,7 @@ def add_expression_to_sequence(
     call such as ``i18n_patterns(...)`` included), already holds the entry; when one does,
     the source comes back unchanged (idempotent).
     """
-    bom, text = _split_bom(source)
+    bom, text = split_bom(source)
     module = _parse(text, filename)
     _found, target = _find(module, name, class_name, filename)
     items = [el.value for _, seq in target.literals for el in seq.elements]
