@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import io
 import os
 import sys
 import tempfile
-import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,10 +44,15 @@ def read_source(path: Path) -> tuple[str, str]:
 
 
 def _decode(data: bytes, path: Path) -> str:
-    """Text of ``data`` for a diff: Python sources in their PEP 263 / BOM encoding."""
+    """Text of ``data`` for a diff: Python sources in their PEP 263 / BOM encoding (raises
+    UnicodeDecodeError when they cannot be read as text)."""
     if path.suffix == ".py":
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        return data.decode(encoding)
+        from scaffold.engine import Undecodable, decode_source
+
+        try:
+            return decode_source(data)[0]
+        except Undecodable as exc:
+            raise UnicodeDecodeError("python-source", data, 0, len(data), str(exc)) from exc
     return data.decode("utf-8")
 
 
@@ -70,7 +73,7 @@ class Change:
         try:
             old = _decode(self.old or b"", self.path).splitlines(keepends=True)
             new = _decode(self.new, self.path).splitlines(keepends=True)
-        except (UnicodeDecodeError, SyntaxError, LookupError):
+        except UnicodeDecodeError:
             return f"Binary file {name} differs\n"
         return "".join(
             difflib.unified_diff(

@@ -19,8 +19,6 @@ byte-order mark is kept; settings in a PEP 263 encoding are read and written in 
 from __future__ import annotations
 
 import ast
-import io
-import tokenize
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -86,35 +84,22 @@ def pending_text(changes: ChangeSet, path: Path, filename: str, fix: str) -> str
     try:
         return data.decode("utf-8")  # a BOM stays in the text, and is written back
     except UnicodeDecodeError as exc:
-        encoding = _declared_encoding(data)
-        if encoding is None:
-            raise SourceError(f"{filename}: not UTF-8 and declares no encoding; {fix}") from exc
+        _text, encoding = source_text(data, filename, fix)  # raises when Python cannot read it either
         raise SourceError(
             f"{filename}: encoded in {encoding} (PEP 263), which scaffold edits only in settings "
             "files; save it as UTF-8 (and drop its coding line), then re-run"
         ) from exc
 
 
-def _declared_encoding(data: bytes) -> str | None:
-    """The PEP 263 / BOM encoding of Python source ``data`` (None when it declares none
-    that Python knows)."""
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except (SyntaxError, LookupError):
-        return None
-    return encoding
-
-
 def source_text(data: bytes, filename: str, fix: str) -> tuple[str, str]:
     """``(text, encoding)`` of Python source as Python reads it (PEP 263 cookie, BOM);
     ``encoding`` encodes the edited text back to the file's bytes (``utf-8-sig`` keeps a BOM)."""
-    encoding = _declared_encoding(data)
-    if encoding is None:
-        raise SourceError(f"{filename}: declares an unknown encoding or is not UTF-8; {fix}")
+    from scaffold.engine import Undecodable, decode_source  # the engine's decoder, one for all
+
     try:
-        return data.decode(encoding), encoding
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise SourceError(f"{filename}: not valid {encoding}; {fix}") from exc
+        return decode_source(data)
+    except Undecodable as exc:
+        raise SourceError(f"{filename}: {exc}; {fix}") from exc
 
 
 def _targets(stmt: cst.BaseSmallStatement) -> list[cst.BaseExpression]:
