@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from packaging.version import Version
 
 from scaffold.config import Config
 from scaffold.errors import OperationFailed, UsageError
@@ -75,6 +76,15 @@ def _load_answers(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UsageError(f"{path.name}: not a copier answers file (expected a YAML mapping)")
     return data
+
+
+ModuleState = Literal["behind", "current", "ahead", "unknown", "unknown version", "deleted"]
+
+
+def _releases(store: TemplateStore) -> list[tuple[Version, str]]:
+    """The store's released template versions, oldest first, with their tags."""
+    found = {v: r.removeprefix("refs/tags/") for r in store.refs() if is_release(r) and (v := tag_version(r))}
+    return sorted(found.items())
 
 
 def is_scaffold_source(src: str | None, data: dict[str, Any] | None = None) -> bool:
@@ -273,10 +283,7 @@ def _target(store: TemplateStore, source: TemplateSource, vcs_ref: str | None) -
         if store.has_ref(candidate):
             version = tag_version(candidate)
             return candidate, str(version) if version else candidate
-    released = {
-        v: r.removeprefix("refs/tags/") for r in store.refs() if is_release(r) and (v := tag_version(r))
-    }
-    known = ", ".join(released[v] for v in sorted(released))
+    known = ", ".join(tag for _, tag in _releases(store))
     raise UsageError(f"--vcs-ref {vcs_ref}: no such template version (released: {known or 'none'})")
 
 
@@ -597,7 +604,7 @@ class ModuleStatus:
     module: str
     answers: str
     current: str | None
-    state: Literal["behind", "current", "ahead", "unknown", "unknown version", "deleted"]
+    state: ModuleState
 
 
 @dataclass
@@ -657,7 +664,7 @@ def check_updates(project: str | os.PathLike[str] | None) -> CheckReport:
             store.has_ref(module.commit) or store.equivalent(module.commit) is not None
         )
         if not (root / module.folder_name).is_dir():
-            state: Literal["behind", "current", "ahead", "unknown", "unknown version", "deleted"] = "deleted"
+            state: ModuleState = "deleted"
         elif current is None or target is None:
             state = "unknown"
         elif not known and source.vcs_ref is not None:
@@ -671,8 +678,5 @@ def check_updates(project: str | os.PathLike[str] | None) -> CheckReport:
         statuses.append(
             ModuleStatus(module.name, module.answers.name, str(current) if current else None, state)
         )
-    releases = sorted(
-        (v for r in store.refs() if is_release(r) and (v := tag_version(r)) is not None),
-    )
-    released = ", ".join(str(v) for v in releases)
+    released = ", ".join(str(version) for version, _ in _releases(store))
     return CheckReport(root, str(target) if target else source.version, statuses, released)
