@@ -45,10 +45,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 HERE = Path(__file__).resolve().parent / "realworld"
 LABELS = ("scoped", "unscoped", "not-tenant-data")
@@ -119,7 +120,7 @@ def load_manifest(labels_dir: Path) -> list[Codebase]:
             commit=entry["commit"],
             root=entry.get("root", "."),
             tenancy=entry.get("tenancy", ""),
-            config=dict(entry.get("config", {})),
+            config={**entry.get("config", {}), **entry.get("config_next", {})},
         )
         label_file = labels_dir / f"{cb.name}.csv"
         if label_file.exists():
@@ -128,7 +129,9 @@ def load_manifest(labels_dir: Path) -> list[Codebase]:
                     if row["label"] not in LABELS:
                         raise SystemExit(f"{label_file}: bad label {row['label']!r} for {row['class']}")
                     if row["commit"] != cb.commit:
-                        raise SystemExit(f"{label_file}: {row['class']} labelled at {row['commit']}, manifest pins {cb.commit}")
+                        raise SystemExit(
+                            f"{label_file}: {row['class']} labelled at {row['commit']}, manifest pins {cb.commit}"
+                        )
                     cb.labels[(row["path"], row["class"])] = row["label"]
         out.append(cb)
     return out
@@ -239,7 +242,9 @@ def run(cmd: list[str], cwd: Path) -> tuple[int, str, str, float]:
     return proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - started
 
 
-def run_with_config(cmd: list[str], project: Path, cb: Codebase, result: Result) -> tuple[int, str, str, float]:
+def run_with_config(
+    cmd: list[str], project: Path, cb: Codebase, result: Result
+) -> tuple[int, str, str, float]:
     """Run; when this scaffold refuses a manifest key as unknown, drop it, say so, and retry."""
     while True:
         rc, out, err, secs = run(cmd, project)
@@ -325,7 +330,9 @@ def evaluate(cb: Codebase, corpus: Path, scaffold: str, jobs: int | None) -> Res
             if m:
                 name = locate.at(m.group("path"), int(m.group("line")))
                 manual.add((m.group("path"), name or f"<line {m.group('line')}>"))
-        result.views_recognised, result.views_analysable = view_counts(result.audit_summary, result.migrate_summary)
+        result.views_recognised, result.views_analysable = view_counts(
+            result.audit_summary, result.migrate_summary
+        )
 
     fmt = "{0[0]}:{0[1]}".format
     for key, label in sorted(cb.labels.items()):
@@ -362,7 +369,12 @@ def opt(value: int | None) -> str:
 COLUMNS = (
     ("code base", lambda r: r.name),
     ("files", lambda r: opt(r.files)),
-    ("labelled (s/u/n)", lambda r: f"{r.views_labelled} ({r.by_label['scoped']}/{r.by_label['unscoped']}/{r.by_label['not-tenant-data']})"),
+    (
+        "labelled (s/u/n)",
+        lambda r: (
+            f"{r.views_labelled} ({r.by_label['scoped']}/{r.by_label['unscoped']}/{r.by_label['not-tenant-data']})"
+        ),
+    ),
     ("recognised", lambda r: opt(r.views_recognised)),
     ("analysable", lambda r: opt(r.views_analysable)),
     ("TEN001 TP", lambda r: str(len(r.tp))),
@@ -397,8 +409,12 @@ def default_scaffold() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", type=Path, required=True, help="folder holding the extracted code bases by name")
-    parser.add_argument("--scaffold", default=None, help="scaffold executable to measure (default: this venv's)")
+    parser.add_argument(
+        "--corpus", type=Path, required=True, help="folder holding the extracted code bases by name"
+    )
+    parser.add_argument(
+        "--scaffold", default=None, help="scaffold executable to measure (default: this venv's)"
+    )
     parser.add_argument("--labels", type=Path, default=HERE, help="folder with manifest.toml and <name>.csv")
     parser.add_argument("--only", action="append", default=[], help="code base name (repeatable)")
     parser.add_argument("-j", "--jobs", type=int, default=None, help="passed to scaffold -j")
@@ -409,11 +425,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --corpus {args.corpus} is not a folder; extract the code bases there", file=sys.stderr)
         return 2
     scaffold = args.scaffold or default_scaffold()
-    codebases = [cb for cb in load_manifest(args.labels) if cb.labels and (not args.only or cb.name in args.only)]
+    codebases = [
+        cb for cb in load_manifest(args.labels) if cb.labels and (not args.only or cb.name in args.only)
+    ]
     results = []
     for cb in codebases:
         if not (args.corpus / cb.name).is_dir():
-            print(f"skip {cb.name}: {args.corpus / cb.name} missing (extract {cb.repo}@{cb.commit})", file=sys.stderr)
+            print(
+                f"skip {cb.name}: {args.corpus / cb.name} missing (extract {cb.repo}@{cb.commit})",
+                file=sys.stderr,
+            )
             continue
         results.append(evaluate(cb, args.corpus, scaffold, args.jobs))
     print(table(results))
@@ -445,7 +466,9 @@ def main(argv: list[str] | None = None) -> int:
                     for item in items:
                         print(f"    {item}")
     if args.json:
-        payload = [dict(r.__dict__, precision=r.precision, recall=r.recall, scaffold=scaffold) for r in results]
+        payload = [
+            dict(r.__dict__, precision=r.precision, recall=r.recall, scaffold=scaffold) for r in results
+        ]
         args.json.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return 1 if any(r.errors for r in results) else 0
 
