@@ -47,7 +47,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import tomllib
 
@@ -57,6 +57,12 @@ AUDIT_CODES = "TEN001,TEN002,TEN003,TEN004"
 IGNORE_DIRS = ("node_modules", ".git", "__pycache__", ".scaffold-cache", "frontend", "static")
 UNKNOWN_KEY = re.compile(r"unknown key \[tool\.scaffold\] (\w+)")
 MANUAL = re.compile(r"^(?P<path>[^:\s][^:]*):(?P<line>\d+): manual review: (?P<msg>.*)$")
+
+
+def fail(message: str) -> NoReturn:
+    """Bad input: one line naming the problem and the fix, exit 2."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 @dataclass
@@ -127,10 +133,13 @@ def load_manifest(labels_dir: Path) -> list[Codebase]:
             with label_file.open(encoding="utf-8", newline="") as fh:
                 for row in csv.DictReader(fh):
                     if row["label"] not in LABELS:
-                        raise SystemExit(f"{label_file}: bad label {row['label']!r} for {row['class']}")
+                        fail(
+                            f"{label_file}: bad label {row['label']!r} for {row['class']}; use one of {', '.join(LABELS)}"
+                        )
                     if row["commit"] != cb.commit:
-                        raise SystemExit(
-                            f"{label_file}: {row['class']} labelled at {row['commit']}, manifest pins {cb.commit}"
+                        fail(
+                            f"{label_file}: {row['class']} labelled at {row['commit']}, manifest pins {cb.commit};"
+                            " relabel or fix the manifest"
                         )
                     cb.labels[(row["path"], row["class"])] = row["label"]
         out.append(cb)
@@ -158,7 +167,7 @@ def write_config(project: Path, config: dict[str, Any]) -> None:
     if text:
         existing = tomllib.loads(text).get("tool", {}).get("scaffold")
         if existing is not None:
-            raise SystemExit(f"{pyproject} already has [tool.scaffold]; the manifest config would conflict")
+            fail(f"{pyproject} already has [tool.scaffold]; the manifest config would conflict")
     lines = ["", "[tool.scaffold]", *(f"{k} = {toml_value(v)}" for k, v in config.items()), ""]
     pyproject.write_text(text + "\n".join(lines), encoding="utf-8")
 
@@ -277,7 +286,14 @@ def view_counts(summary: dict[str, Any], text: str) -> tuple[int | None, int | N
     return recognised, analysable
 
 
-def evaluate(cb: Codebase, corpus: Path, scaffold: str, jobs: int | None) -> Result:
+def evaluate(
+    cb: Codebase,
+    corpus: Path,
+    scaffold: str,
+    jobs: int | None,
+    select: str = AUDIT_CODES,
+    agree_codes: frozenset[str] = frozenset({"TEN001"}),
+) -> Result:
     result = Result(name=cb.name, views_labelled=len(cb.labels))
     for label in LABELS:
         result.by_label[label] = sum(1 for v in cb.labels.values() if v == label)
@@ -291,7 +307,7 @@ def evaluate(cb: Codebase, corpus: Path, scaffold: str, jobs: int | None) -> Res
         write_config(project, cb.config)
         jobs_args = ["-j", str(jobs)] if jobs else []
         rc, out, err, result.audit_seconds = run_with_config(
-            [scaffold, "audit", "--select", AUDIT_CODES, "--format", "json", "--no-cache", *jobs_args],
+            [scaffold, "audit", "--select", select, "--format", "json", "--no-cache", *jobs_args],
             project,
             cb,
             result,
@@ -304,16 +320,19 @@ def evaluate(cb: Codebase, corpus: Path, scaffold: str, jobs: int | None) -> Res
         result.files = result.audit_summary.get("files_scanned")
         locate = ClassLocator(project)
         flagged: set[tuple[str, str]] = set()
+        not_clean: set[tuple[str, str]] = set()
         for finding in report.get("findings", []):
             code = finding["code"]
-            if code != "TEN001":
-                result.other_codes[code] = result.other_codes.get(code, 0) + 1
-                continue
             symbol = (finding.get("symbol") or "").split(".")[0]
             names = {n for _s, _e, n in locate.spans(finding["path"])}
             name = symbol if symbol in names else locate.at(finding["path"], finding["line"])
             key = (finding["path"], name or f"<line {finding['line']}>")
-            flagged.add(key)
+            if code in agree_codes:
+                not_clean.add(key)
+            if code == "TEN001":
+                flagged.add(key)
+            else:
+                result.other_codes[code] = result.other_codes.get(code, 0) + 1
         rc, out, err, result.migrate_seconds = run_with_config(
             [scaffold, "migrate-viewsets", "--diff", "--no-cache", *jobs_args], project, cb, result
         )
@@ -347,9 +366,9 @@ def evaluate(cb: Codebase, corpus: Path, scaffold: str, jobs: int | None) -> Res
             if key in manual:
                 result.manual_on_safe.append(fmt(key) + f" ({label})")
         migrate_says = key in rewritten or key in manual
-        if audit_says != migrate_says:
+        if (key in not_clean) != migrate_says:
             result.disagreements.append(
-                fmt(key) + f" audit={'TEN001' if audit_says else 'clean'}"
+                fmt(key) + f" audit={'flagged' if key in not_clean else 'clean'}"
                 f" migrate={'rewrite' if key in rewritten else 'manual' if key in manual else 'clean'}"
             )
     result.unlabelled_findings = sorted(fmt(k) for k in flagged if k not in cb.labels)
@@ -403,7 +422,7 @@ def default_scaffold() -> str:
         return str(here)
     found = shutil.which("scaffold")
     if not found:
-        raise SystemExit("no scaffold executable found; pass --scaffold PATH")
+        fail("no scaffold executable found; pass --scaffold PATH")
     return found
 
 
@@ -417,6 +436,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--labels", type=Path, default=HERE, help="folder with manifest.toml and <name>.csv")
     parser.add_argument("--only", action="append", default=[], help="code base name (repeatable)")
+    parser.add_argument(
+        "--select", default=AUDIT_CODES, help=f"audit rule codes to run (default {AUDIT_CODES})"
+    )
+    parser.add_argument(
+        "--agree-codes",
+        default="TEN001",
+        help="codes that make audit's verdict on a view 'not clean' when comparing with migrate-viewsets "
+        "(default TEN001; add a cannot-judge code once audit has one)",
+    )
     parser.add_argument("-j", "--jobs", type=int, default=None, help="passed to scaffold -j")
     parser.add_argument("--json", type=Path, default=None, help="also write every detail as JSON here")
     parser.add_argument("-v", "--verbose", action="store_true", help="list FP/FN/disagreements per code base")
@@ -436,7 +464,8 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             continue
-        results.append(evaluate(cb, args.corpus, scaffold, args.jobs))
+        agree = frozenset(c.strip() for c in args.agree_codes.split(",") if c.strip())
+        results.append(evaluate(cb, args.corpus, scaffold, args.jobs, args.select, agree))
     print(table(results))
     for r in results:
         notes = []
