@@ -158,6 +158,11 @@ def migrate_viewsets_cmd(
 )
 @click.option("--force", is_flag=True, help="Overwrite the generated files of an existing module.")
 @click.option(
+    "--unversioned",
+    is_flag=True,
+    help="Without git: generate a module that records no template version (`scaffold update` cannot update it).",
+)
+@click.option(
     "--allow-non-postgres",
     is_flag=True,
     help="Generate although DATABASES['default'] is not PostgreSQL (its RLS migration needs PostgreSQL).",
@@ -173,6 +178,7 @@ def new_module_cmd(
     dry_run: bool,
     force: bool,
     allow_non_postgres: bool,
+    unversioned: bool,
 ) -> int:
     """Generate a secure, tenant-isolated business module NAME and register it."""
     from scaffold import newmodule
@@ -181,8 +187,13 @@ def new_module_cmd(
         raise UsageError("--protected and --exempt exclude each other; pass one (the default is --exempt)")
     protected: bool | None = True if protected_flag else False if exempt_flag else None
 
+    if not no_input and not fields and not newmodule.interactive_possible():
+        raise UsageError(
+            "stdin is not a terminal, so new-module cannot ask for the model's fields: pass "
+            "--no-input with a --field NAME:TYPE for each field (--no-input alone: a model without fields)"
+        )
     if not no_input and newmodule.interactive_possible():
-        newmodule.precheck(project, name, allow_non_postgres=allow_non_postgres)
+        newmodule.precheck(project, name, allow_non_postgres=allow_non_postgres, unversioned=unversioned)
         model, fields_list, protected = newmodule.ask(name, model=model, fields=fields, protected=protected)
         fields = tuple(fields_list)
     plan = newmodule.plan_module(
@@ -193,6 +204,7 @@ def new_module_cmd(
         protected=bool(protected),
         force=force,
         allow_non_postgres=allow_non_postgres,
+        unversioned=unversioned,
     )
     if plan.up_to_date:
         click.echo(f"{name}: already up to date")

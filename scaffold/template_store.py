@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -445,23 +446,28 @@ def template_version_file(name: str) -> str:
     return path.read_text(encoding="utf-8").strip() if path.is_file() else "0.0.0"
 
 
-def resolve(name: str) -> TemplateSource:
-    """The versioned source of template ``name`` (syncing the per-user store first)."""
+def resolve(name: str, *, allow_unversioned: bool = False) -> TemplateSource:
+    """The versioned source of template ``name`` (syncing the per-user store first).
+
+    Versioning needs git and a writable per-user store. Without them this raises
+    :class:`TemplateStoreError` naming the reason, unless ``allow_unversioned``: then the
+    template folder itself is the source and ``vcs_ref`` is None (what is rendered from it
+    records no version, so ``copier update`` can never bring it forward)."""
     folder = template_folder(name)
     version = template_version_file(name)
-    store = TemplateStore(name)
-    try:
-        source = store.sync(packaged_bundle(name), folder, version)
-    except (TemplateStoreError, OSError) as exc:
-        # No git or no writable home: render the folder; the module will not be updatable.
-        import warnings
-
-        warnings.warn(
-            f"template {name!r} is not versioned ({exc}); generated files cannot be updated later",
-            stacklevel=2,
-        )
-        return TemplateSource(str(folder), None, version, False)
-    return source
+    reason: str | None = None
+    if shutil.which("git") is None:
+        reason = "git is not on PATH; install git"
+    else:
+        try:
+            return TemplateStore(name).sync(packaged_bundle(name), folder, version)
+        except TemplateStoreError as exc:
+            reason = str(exc)
+        except OSError as exc:
+            reason = f"cannot write the template store {STORE_HOME} ({exc.strerror or exc}); make it writable"
+    if not allow_unversioned:
+        raise TemplateStoreError(f"template {name!r} cannot be versioned: {reason}")
+    return TemplateSource(str(folder), None, version, False)
 
 
 # --------------------------------------------------------------------------- releasing

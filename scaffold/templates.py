@@ -27,18 +27,19 @@ def template_path(name: str) -> Path:
     return path
 
 
-def template_source(name: str) -> tuple[str, str | None]:
+def template_source(name: str, *, allow_unversioned: bool = False) -> tuple[str, str | None]:
     """``(src_path, vcs_ref)`` to hand to ``copier.run_copy`` for template ``name``.
 
     The pair is what copier records as ``_src_path`` / ``_commit`` in the answers file, so
     it must stay usable by ``copier update`` later: ``("~/.local/share/scaffold/templates/
     module.bundle", "v0.2.0")``, the per-user copy of the template's release history and the
     tag of the version being rendered (see :mod:`scaffold.template_store` and
-    docs/template-versioning.md).
+    docs/template-versioning.md). Without git the template cannot be versioned: an error,
+    unless ``allow_unversioned`` (then ``vcs_ref`` is None).
     """
     from scaffold.template_store import resolve
 
-    return resolve(name).as_tuple()
+    return resolve(name, allow_unversioned=allow_unversioned).as_tuple()
 
 
 @functools.cache
