@@ -25,9 +25,13 @@ project_option = click.option(
 
 
 def _version_message() -> str:
-    from scaffold.versioning import template_version
+    from scaffold.templates import template_version
 
-    return f"scaffold {__version__} (module template {template_version()})"
+    try:
+        version = template_version("module")
+    except ScaffoldError:
+        version = "missing"
+    return f"scaffold {__version__} (module template {version})"
 
 
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
