@@ -68,7 +68,13 @@ def config_cmd(project: Path | None, as_json: bool) -> int:
 @cli.command("init")
 @project_option
 @click.option("--no-input", "no_input", is_flag=True, help="Do not ask; apply the detected values.")
-@click.option("--dry-run", "dry_run", is_flag=True, help="Print the diffs; write nothing (exit 1 if due).")
+@click.option(
+    "--dry-run",
+    "dry_run",
+    is_flag=True,
+    help="Print the plan (new files by name, diffs of edited files); write nothing (exit 1 if due).",
+)
+@click.option("--full", "-v", "full", is_flag=True, help="Show the diff of every file, new ones too.")
 @click.option("--package", default=None, help="Package for a new tenancy core (default: tenancy).")
 @click.option(
     "--allow-non-postgres",
@@ -76,13 +82,18 @@ def config_cmd(project: Path | None, as_json: bool) -> int:
     help="Proceed although DATABASES['default'] is not PostgreSQL (isolation needs PostgreSQL RLS).",
 )
 def init_cmd(
-    project: Path | None, no_input: bool, dry_run: bool, package: str | None, allow_non_postgres: bool
+    project: Path | None,
+    no_input: bool,
+    dry_run: bool,
+    full: bool,
+    package: str | None,
+    allow_non_postgres: bool,
 ) -> int:
     """Record the [tool.scaffold] config and add (or record) the project's tenancy core."""
     from scaffold.init import InitResult, init_project
 
     def confirm(result: InitResult) -> bool:
-        click.echo(result.to_text())
+        click.echo(result.to_text(full=full))
         return click.confirm("Apply these changes?", default=True)
 
     interactive = not no_input and not dry_run and sys.stdin.isatty()
@@ -96,7 +107,7 @@ def init_cmd(
     if interactive and result.applied:
         click.echo(f"wrote {len(result.changes.changes)} file(s)")
     else:
-        click.echo(result.to_text())
+        click.echo(result.to_text(full=full))
     return 1 if dry_run and result.changes else 0
 
 
@@ -158,7 +169,12 @@ def migrate_viewsets_cmd(
 @click.option("--exempt", "exempt_flag", is_flag=True, help="Register under EXEMPT_PATHS (the default).")
 @click.option("--no-input", is_flag=True, help="Never prompt; use the options and defaults.")
 @click.option(
-    "--dry-run", is_flag=True, help="Print the diff of every file created or edited; write nothing."
+    "--dry-run",
+    is_flag=True,
+    help="Print the plan (new files by name, diffs of edited files); write nothing (exit 1).",
+)
+@click.option(
+    "--full", "-v", "full", is_flag=True, help="With --dry-run: the diff of every file, new ones too."
 )
 @click.option("--force", is_flag=True, help="Overwrite the generated files of an existing module.")
 @click.option(
@@ -180,6 +196,7 @@ def new_module_cmd(
     exempt_flag: bool,
     no_input: bool,
     dry_run: bool,
+    full: bool,
     force: bool,
     allow_non_postgres: bool,
     unversioned: bool,
@@ -216,7 +233,7 @@ def new_module_cmd(
             click.echo(f"warning: {warning}", err=True)
         return 0
     if dry_run:
-        click.echo(plan.diff(), nl=False)
+        click.echo(plan.preview(full=full), nl=False)
         for warning in plan.warnings:
             click.echo(f"warning: {warning}", err=True)
         return 1

@@ -511,6 +511,12 @@ class ModulePlan:
     def diff(self) -> str:
         return self.changes.diff(self.root)
 
+    def preview(self, *, full: bool = False) -> str:
+        """New files by name and line count, diffs of edited files (``full``: every diff)."""
+        from scaffold.preview import preview
+
+        return preview(self.changes, self.root, full=full)
+
     def apply(self) -> None:
         self.changes.apply()
 
