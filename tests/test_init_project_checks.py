@@ -131,7 +131,8 @@ def test_postgres_project_with_a_user_model_lacking_the_attribute_warns(
     warning = (
         "accounts/models.py: the user model User (AUTH_USER_MODEL) has no field or attribute tenant_id: "
         "generated views refuse every request; add a tenant_id field to User, or set [tool.scaffold] "
-        "user_tenant_attr to the user attribute that holds the tenant id"
+        "user_tenant_attr to the user attribute that holds the tenant id and re-run `scaffold init` "
+        "(the tenancy core's USER_TENANT_ATTR follows it)"
     )
     assert f"warning: {warning}" in out
     code, out, _err = run(
