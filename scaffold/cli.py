@@ -300,7 +300,7 @@ def audit_cmd(
     elif fmt == "sarif":
         click.echo(report.to_sarif())
     else:
-        click.echo(report.to_text())
+        click.echo(report.to_text(table=sys.stdout.isatty()))
     return report.exit_code
 
 
@@ -385,8 +385,19 @@ def fix_cmd(
 ) -> int:
     """Apply the safe fixes for audit findings (migrate-viewsets is the TEN001-TEN004 subset)."""
     from scaffold.fix import fix
+    from scaffold.progress import progress_bar
 
-    result = fix(project, paths, select=select, check=check, diff=diff, jobs=jobs, cache=not no_cache)
+    with progress_bar("fix") as progress:
+        result = fix(
+            project,
+            paths,
+            select=select,
+            check=check,
+            diff=diff,
+            jobs=jobs,
+            cache=not no_cache,
+            progress=progress,
+        )
     if diff:
         click.echo(result.diff_text(), nl=False)
     click.echo(result.summary(), err=diff)
