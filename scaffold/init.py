@@ -176,11 +176,17 @@ def _render_core_files(package: str, answers: dict[str, str]) -> dict[str, bytes
             )
         except Exception as exc:  # noqa: BLE001 - copier raises many kinds; nothing was written yet
             raise OperationFailed(f"rendering the tenancy core failed ({exc}); nothing was written") from exc
-        return {
+        files = {
             p.relative_to(tmp).as_posix(): p.read_bytes()
             for p in sorted(Path(tmp).rglob("*"))
             if p.is_file() and "__pycache__" not in p.parts
         }
+    # copier records the template folder as _src_path: inside a virtualenv, meaningless
+    # anywhere else (the core is re-rendered by init, never by `copier update`).
+    answers = f"{package}/.copier-answers.yml"
+    if answers in files:
+        files[answers] = re.sub(rb"(?m)^_src_path:.*\n", b"", files[answers])
+    return files
 
 
 def _answers(cfg: Config) -> dict[str, str]:

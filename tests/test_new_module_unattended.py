@@ -137,3 +137,17 @@ def test_unversioned_with_git_present_still_records_the_version(project: Path) -
     assert "_commit: v" in answers
     assert "_src_path: ~/.local/share/scaffold/templates/module.bundle" in answers
     assert "--unversioned" not in proc.stdout
+
+
+def test_the_tenancy_core_answers_record_no_template_folder(tmp_path: Path) -> None:
+    """init's rendered core: its answers file never names the (virtualenv) template folder."""
+    root = tmp_path / "site"
+    root.mkdir()
+    from tests.helpers.djproject import VENV_BIN
+
+    subprocess.run([str(VENV_BIN / "django-admin"), "startproject", "mysite", str(root)], check=True)
+    proc = scaffold(root, "init", "--no-input", "--allow-non-postgres")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    answers = (root / "tenancy" / ".copier-answers.yml").read_text(encoding="utf-8")
+    assert "_src_path" not in answers and sys.prefix not in answers and "templates" not in answers
+    assert "package: tenancy" in answers
