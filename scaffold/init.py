@@ -183,9 +183,9 @@ def _render_core_files(package: str, answers: dict[str, str]) -> dict[str, bytes
         }
     # copier records the template folder as _src_path: inside a virtualenv, meaningless
     # anywhere else (the core is re-rendered by init, never by `copier update`).
-    answers = f"{package}/.copier-answers.yml"
-    if answers in files:
-        files[answers] = re.sub(rb"(?m)^_src_path:.*\n", b"", files[answers])
+    answers_rel = f"{package}/.copier-answers.yml"
+    if answers_rel in files:
+        files[answers_rel] = re.sub(rb"(?m)^_src_path:.*\n", b"", files[answers_rel])
     return files
 
 
