@@ -319,7 +319,7 @@ PLANNERS = {
 
 def _codemod(name: str) -> Callable[..., VisitorBasedCodemodCommand]:
     """The registered codemod class (each takes the context plus its own arguments)."""
-    from codemods import CODEMODS
+    from scaffold.codemods import CODEMODS
 
     return CODEMODS[name]
 
@@ -390,7 +390,7 @@ class FixUnit:
         import libcst as cst
         from libcst.codemod import CodemodContext, SkipFile
 
-        from codemods._imports import tidy_added_imports
+        from scaffold.codemods._imports import tidy_added_imports
 
         if text == ectx.text:
             ctx = FileContext.from_engine(ectx)

@@ -81,7 +81,6 @@ RESERVED_MODULES = {
     "django",
     "rest_framework",
     "scaffold",
-    "codemods",
     "tests",
     "test",
     "manage",
