@@ -17,7 +17,8 @@ folder inside scaffold's checkout (a sub-folder of a git repo) or inside an inst
   deterministic commit in the store, tagged ``v<version>.dev0+t<tree>``, so even modules
   generated from it record a commit that exists (on this machine).
 
-See docs/template-versioning.md.
+Releasing a template (appending a version to its bundle) is :mod:`scaffold.release`, a
+maintainer tool; this module is what every run needs. See docs/template-versioning.md.
 """
 
 from __future__ import annotations

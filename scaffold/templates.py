@@ -1,4 +1,6 @@
-"""Locate the copier templates, both in a source checkout and in an installed wheel."""
+"""Locate the copier templates: ``$SCAFFOLD_TEMPLATES_DIR`` when set, else the ones shipped
+in a source checkout or an installed wheel. The one locator and the one VERSION reader every
+command uses (the release tooling is :mod:`scaffold.release`)."""
 
 from __future__ import annotations
 
