@@ -9,12 +9,15 @@ named 'codemods._imports'")``). The installed-wheel variant is in tests/test_whe
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers.djproject import copy_example
+import pytest
+
+from tests.helpers.djproject import VENV_BIN, copy_example
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -63,3 +66,31 @@ def test_scaffold_imports_its_codemods_only_as_scaffold_codemods() -> None:
     assert scaffold.codemods.CODEMODS and all(
         cls.__module__.startswith("scaffold.codemods.") for cls in scaffold.codemods.CODEMODS.values()
     )
+
+
+def test_the_editable_install_imports_scaffold_codemods(tmp_path: Path) -> None:
+    """``make install`` (``pip install -e .``): from outside the checkout, the venv's python
+    finds scaffold through the editable install and its codemods as scaffold.codemods."""
+    code = (
+        "import json, importlib.metadata as m, scaffold, scaffold.codemods as c;"
+        "d = m.distribution('scaffold-tenancy').read_text('direct_url.json') or '{}';"
+        "print(json.dumps([scaffold.__file__, c.__file__, len(c.CODEMODS),"
+        " json.loads(d).get('dir_info', {}).get('editable', False)]))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run(
+        [str(VENV_BIN / "python"), "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    scaffold_file, codemods_file, count, editable = json.loads(proc.stdout)
+    if not editable:
+        pytest.skip("the test venv is not an editable install of this checkout")
+    assert Path(scaffold_file).resolve() == REPO / "scaffold" / "__init__.py"
+    assert Path(codemods_file).resolve() == REPO / "codemods" / "__init__.py"  # through the link
+    assert Path(codemods_file).parent == REPO / "scaffold" / "codemods"
+    assert count > 0
