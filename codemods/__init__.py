@@ -1,7 +1,7 @@
 """libcst codemods that bring existing code up to scaffold's secure pattern.
 
 One codemod per module, named by its public name; each module registers its
-``VisitorBasedCodemodCommand`` with :func:`codemods._registry.register` when imported.
+``VisitorBasedCodemodCommand`` with :func:`scaffold.codemods._registry.register` when imported.
 Every public module of this package is imported here, so the registry is filled on import
 and nobody keeps a list by hand.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from codemods._registry import CODEMODS, register
+from ._registry import CODEMODS, register
 
 for _module in pkgutil.iter_modules(__path__):
     if not _module.name.startswith("_"):

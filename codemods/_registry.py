@@ -12,7 +12,7 @@ C = TypeVar("C", bound=type[VisitorBasedCodemodCommand])
 
 
 def register(cls: C) -> C:
-    """Register a codemod under its module's public name (``codemods.<name>``)."""
+    """Register a codemod under its module's public name (``scaffold.codemods.<name>``)."""
     name = cls.__module__.rpartition(".")[2]
     if name in CODEMODS and CODEMODS[name] is not cls:
         raise RuntimeError(f"two codemods named {name!r}")

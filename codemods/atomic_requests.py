@@ -16,7 +16,7 @@ from __future__ import annotations
 import libcst as cst
 from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
 
-from codemods._registry import register
+from ._registry import register
 
 LINES = (
     "# One transaction per request: the transaction-local tenant context lasts exactly as\n"

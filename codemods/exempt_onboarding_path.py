@@ -10,9 +10,10 @@ from __future__ import annotations
 import libcst as cst
 from libcst.codemod import CodemodContext, SkipFile, VisitorBasedCodemodCommand
 
-from codemods._registry import register
 from scaffold.errors import SourceError
 from scaffold.registration import add_to_sequence
+
+from ._registry import register
 
 
 @register

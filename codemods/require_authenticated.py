@@ -16,10 +16,11 @@ from libcst.codemod.visitors import RemoveImportsVisitor
 from libcst.helpers import ensure_type
 from libcst.metadata import QualifiedNameProvider
 
-from codemods._registry import register
-from codemods._viewset import ViewsetCodemod, _body, _with_body, insert_statement
 from scaffold import pattern
 from scaffold.viewsets import ALLOW_ANY, Action, ViewPlan
+
+from ._registry import register
+from ._viewset import ViewsetCodemod, _body, _with_body, insert_statement
 
 
 @register

@@ -10,8 +10,8 @@ import re
 
 import libcst as cst
 
-from codemods._registry import register
-from codemods._targeted import TargetedCodemod
+from ._registry import register
+from ._targeted import TargetedCodemod
 
 
 def rename_in_route(route_literal: str, old: str, new: str) -> str:

@@ -16,9 +16,10 @@ from __future__ import annotations
 import libcst as cst
 from libcst.codemod import SkipFile
 
-from codemods._registry import register
-from codemods._viewset import FunctionScopeTransformer, ViewsetCodemod, insert_guard, replace_method
 from scaffold.viewsets import Action, ViewPlan
+
+from ._registry import register
+from ._viewset import FunctionScopeTransformer, ViewsetCodemod, insert_guard, replace_method
 
 
 class _ScopeReturns(FunctionScopeTransformer):

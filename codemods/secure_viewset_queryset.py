@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from codemods._registry import register
-from codemods._viewset import ViewsetCodemod, insert_method
 from scaffold import pattern
 from scaffold.viewsets import Action, ViewPlan
+
+from ._registry import register
+from ._viewset import ViewsetCodemod, insert_method
 
 
 @register

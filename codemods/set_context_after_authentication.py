@@ -16,8 +16,8 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 
-from codemods._registry import register
-from codemods._targeted import TargetedCodemod, Targets
+from ._registry import register
+from ._targeted import TargetedCodemod, Targets
 
 
 @register

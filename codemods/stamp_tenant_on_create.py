@@ -17,8 +17,11 @@ from typing import ClassVar
 import libcst as cst
 from libcst.codemod import SkipFile
 
-from codemods._registry import register
-from codemods._viewset import (
+from scaffold import pattern
+from scaffold.viewsets import Action, ActionKind, ViewPlan
+
+from ._registry import register
+from ._viewset import (
     FunctionScopeTransformer,
     ViewsetCodemod,
     _body,
@@ -27,8 +30,6 @@ from codemods._viewset import (
     insert_method,
     replace_method,
 )
-from scaffold import pattern
-from scaffold.viewsets import Action, ActionKind, ViewPlan
 
 
 @register

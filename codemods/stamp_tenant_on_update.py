@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from codemods._registry import register
-from codemods.stamp_tenant_on_create import StampTenantOnCreate
 from scaffold import pattern
 from scaffold.viewsets import ActionKind
+
+from ._registry import register
+from .stamp_tenant_on_create import StampTenantOnCreate
 
 
 @register

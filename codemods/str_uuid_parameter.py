@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from codemods._registry import register
-from codemods._targeted import TargetedCodemod
+from ._registry import register
+from ._targeted import TargetedCodemod
 
 
 @register

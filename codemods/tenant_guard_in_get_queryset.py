@@ -17,9 +17,10 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 
-from codemods._registry import register
-from codemods._targeted import TargetedCodemod, Targets
 from scaffold import pattern
+
+from ._registry import register
+from ._targeted import TargetedCodemod, Targets
 
 
 @register

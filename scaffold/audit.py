@@ -197,13 +197,26 @@ class AuditReport:
             tail += f", {len(self.problems)} could not be analyzed"
         return f"{head}; {tail}."
 
-    def to_text(self) -> str:
+    def by_rule(self) -> list[tuple[str, str, int, int]]:
+        """``(code, rule name, findings, fixable)`` per rule with findings, by code."""
+        counts: dict[str, list[int]] = {}
+        for f in self.findings:
+            entry = counts.setdefault(f.code, [0, 0])
+            entry[0] += 1
+            entry[1] += int(f.fixable)
+        return [(code, get_rule(code).name, n, fixable) for code, (n, fixable) in sorted(counts.items())]
+
+    def to_text(self, *, table: bool = False) -> str:
+        """One line per finding, then the summary; ``table`` (a terminal) puts a table of
+        findings per rule (count, fixable) before the summary."""
         lines = []
         for f in self.findings:
             if f.line:
                 lines.append(f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}")
             else:
                 lines.append(f"{f.path}:{f.symbol}: {f.code} {f.message}")
+        if table and self.findings:
+            lines.append(rule_table(self.by_rule()))
         lines.append(self.summary())
         return "\n".join(lines)
 
@@ -230,6 +243,25 @@ class AuditReport:
 
     def to_sarif(self) -> str:
         return json.dumps(sarif(self), indent=2)
+
+
+def rule_table(rows: list[tuple[str, str, int, int]]) -> str:
+    """A small box table (rich) of ``(code, name, count, fixable)`` rows with a total row."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    grid = Table(show_footer=True, box=None, pad_edge=False, header_style="bold")
+    grid.add_column("rule", footer="total")
+    grid.add_column("name")
+    grid.add_column("count", justify="right", footer=str(sum(r[2] for r in rows)))
+    grid.add_column("fixable", justify="right", footer=str(sum(r[3] for r in rows)))
+    for code, name, count, fixable in rows:
+        grid.add_row(code, name, str(count), str(fixable) if fixable else "-")
+    buffer = io.StringIO()
+    Console(file=buffer, width=200, force_terminal=False, color_system=None).print(grid)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines())
 
 
 def sarif(report: AuditReport) -> dict[str, Any]:

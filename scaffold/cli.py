@@ -25,9 +25,13 @@ project_option = click.option(
 
 
 def _version_message() -> str:
-    from scaffold.versioning import template_version
+    from scaffold.templates import template_version
 
-    return f"scaffold {__version__} (module template {template_version()})"
+    try:
+        version = template_version("module")
+    except ScaffoldError:
+        version = "missing"
+    return f"scaffold {__version__} (module template {version})"
 
 
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -64,7 +68,13 @@ def config_cmd(project: Path | None, as_json: bool) -> int:
 @cli.command("init")
 @project_option
 @click.option("--no-input", "no_input", is_flag=True, help="Do not ask; apply the detected values.")
-@click.option("--dry-run", "dry_run", is_flag=True, help="Print the diffs; write nothing (exit 1 if due).")
+@click.option(
+    "--dry-run",
+    "dry_run",
+    is_flag=True,
+    help="Print the plan (new files by name, diffs of edited files); write nothing (exit 1 if due).",
+)
+@click.option("--full", "-v", "full", is_flag=True, help="Show the diff of every file, new ones too.")
 @click.option("--package", default=None, help="Package for a new tenancy core (default: tenancy).")
 @click.option(
     "--allow-non-postgres",
@@ -72,13 +82,18 @@ def config_cmd(project: Path | None, as_json: bool) -> int:
     help="Proceed although DATABASES['default'] is not PostgreSQL (isolation needs PostgreSQL RLS).",
 )
 def init_cmd(
-    project: Path | None, no_input: bool, dry_run: bool, package: str | None, allow_non_postgres: bool
+    project: Path | None,
+    no_input: bool,
+    dry_run: bool,
+    full: bool,
+    package: str | None,
+    allow_non_postgres: bool,
 ) -> int:
     """Record the [tool.scaffold] config and add (or record) the project's tenancy core."""
     from scaffold.init import InitResult, init_project
 
     def confirm(result: InitResult) -> bool:
-        click.echo(result.to_text())
+        click.echo(result.to_text(full=full))
         return click.confirm("Apply these changes?", default=True)
 
     interactive = not no_input and not dry_run and sys.stdin.isatty()
@@ -92,7 +107,7 @@ def init_cmd(
     if interactive and result.applied:
         click.echo(f"wrote {len(result.changes.changes)} file(s)")
     else:
-        click.echo(result.to_text())
+        click.echo(result.to_text(full=full))
     return 1 if dry_run and result.changes else 0
 
 
@@ -154,9 +169,19 @@ def migrate_viewsets_cmd(
 @click.option("--exempt", "exempt_flag", is_flag=True, help="Register under EXEMPT_PATHS (the default).")
 @click.option("--no-input", is_flag=True, help="Never prompt; use the options and defaults.")
 @click.option(
-    "--dry-run", is_flag=True, help="Print the diff of every file created or edited; write nothing."
+    "--dry-run",
+    is_flag=True,
+    help="Print the plan (new files by name, diffs of edited files); write nothing (exit 1).",
+)
+@click.option(
+    "--full", "-v", "full", is_flag=True, help="With --dry-run: the diff of every file, new ones too."
 )
 @click.option("--force", is_flag=True, help="Overwrite the generated files of an existing module.")
+@click.option(
+    "--unversioned",
+    is_flag=True,
+    help="Without git: generate a module that records no template version (`scaffold update` cannot update it).",
+)
 @click.option(
     "--allow-non-postgres",
     is_flag=True,
@@ -171,8 +196,10 @@ def new_module_cmd(
     exempt_flag: bool,
     no_input: bool,
     dry_run: bool,
+    full: bool,
     force: bool,
     allow_non_postgres: bool,
+    unversioned: bool,
 ) -> int:
     """Generate a secure, tenant-isolated business module NAME and register it."""
     from scaffold import newmodule
@@ -181,8 +208,13 @@ def new_module_cmd(
         raise UsageError("--protected and --exempt exclude each other; pass one (the default is --exempt)")
     protected: bool | None = True if protected_flag else False if exempt_flag else None
 
+    if not no_input and not fields and not newmodule.interactive_possible():
+        raise UsageError(
+            "stdin is not a terminal, so new-module cannot ask for the model's fields: pass "
+            "--no-input with a --field NAME:TYPE for each field (--no-input alone: a model without fields)"
+        )
     if not no_input and newmodule.interactive_possible():
-        newmodule.precheck(project, name, allow_non_postgres=allow_non_postgres)
+        newmodule.precheck(project, name, allow_non_postgres=allow_non_postgres, unversioned=unversioned)
         model, fields_list, protected = newmodule.ask(name, model=model, fields=fields, protected=protected)
         fields = tuple(fields_list)
     plan = newmodule.plan_module(
@@ -193,6 +225,7 @@ def new_module_cmd(
         protected=bool(protected),
         force=force,
         allow_non_postgres=allow_non_postgres,
+        unversioned=unversioned,
     )
     if plan.up_to_date:
         click.echo(f"{name}: already up to date")
@@ -200,7 +233,7 @@ def new_module_cmd(
             click.echo(f"warning: {warning}", err=True)
         return 0
     if dry_run:
-        click.echo(plan.diff(), nl=False)
+        click.echo(plan.preview(full=full), nl=False)
         for warning in plan.warnings:
             click.echo(f"warning: {warning}", err=True)
         return 1
@@ -267,7 +300,7 @@ def audit_cmd(
     elif fmt == "sarif":
         click.echo(report.to_sarif())
     else:
-        click.echo(report.to_text())
+        click.echo(report.to_text(table=sys.stdout.isatty()))
     return report.exit_code
 
 
@@ -352,8 +385,19 @@ def fix_cmd(
 ) -> int:
     """Apply the safe fixes for audit findings (migrate-viewsets is the TEN001-TEN004 subset)."""
     from scaffold.fix import fix
+    from scaffold.progress import progress_bar
 
-    result = fix(project, paths, select=select, check=check, diff=diff, jobs=jobs, cache=not no_cache)
+    with progress_bar("fix") as progress:
+        result = fix(
+            project,
+            paths,
+            select=select,
+            check=check,
+            diff=diff,
+            jobs=jobs,
+            cache=not no_cache,
+            progress=progress,
+        )
     if diff:
         click.echo(result.diff_text(), nl=False)
     click.echo(result.summary(), err=diff)

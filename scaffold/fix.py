@@ -319,7 +319,7 @@ PLANNERS = {
 
 def _codemod(name: str) -> Callable[..., VisitorBasedCodemodCommand]:
     """The registered codemod class (each takes the context plus its own arguments)."""
-    from codemods import CODEMODS
+    from scaffold.codemods import CODEMODS
 
     return CODEMODS[name]
 
@@ -390,7 +390,7 @@ class FixUnit:
         import libcst as cst
         from libcst.codemod import CodemodContext, SkipFile
 
-        from codemods._imports import tidy_added_imports
+        from scaffold.codemods._imports import tidy_added_imports
 
         if text == ectx.text:
             ctx = FileContext.from_engine(ectx)
@@ -552,8 +552,10 @@ def fix(
     diff: bool = False,
     jobs: int | None = None,
     cache: bool = True,
+    progress: engine.ProgressFn | None = None,
 ) -> FixResult:
-    """Fix what the audit finds (or, with ``check``/``diff``, only report). All or nothing."""
+    """Fix what the audit finds (or, with ``check``/``diff``, only report). All or nothing.
+    ``progress(done, total)`` is called as files are analysed."""
     from scaffold.api import load_project
     from scaffold.migrate import MigrateViewSets
     from scaffold.project import iter_python_files, resolve_paths
@@ -586,6 +588,7 @@ def fix(
         jobs=jobs,
         fix=True,
         cache=cache,
+        progress=progress,
     )
     changes = engine.changeset(report)
     notes = onboarding_changes(cfg, report, changes) if "TEN020" in codes else []

@@ -82,7 +82,11 @@ class InitResult:
             self.changes.apply()
             self.applied = True
 
-    def to_text(self) -> str:
+    def to_text(self, *, full: bool = False) -> str:
+        """The plan (or what was done): new files by name and line count, the diffs of
+        edited files; ``full`` shows the diff of every file."""
+        from scaffold.preview import preview
+
         lines: list[str] = []
         warnings = [f"warning: {w}" for w in self.warnings]
         if not self.changes:
@@ -91,12 +95,7 @@ class InitResult:
             lines.extend(self.notes)
             lines.extend(warnings)
             return "\n".join(lines)
-        for change in sorted(self.changes, key=lambda c: str(c.path)):
-            rel = change.path.relative_to(self.root)
-            why = self.reasons.get(change.path, "")
-            verb = "create" if change.created else "edit"
-            lines.append(f"# {verb} {rel}: {why}" if why else f"# {verb} {rel}")
-            lines.append(change.diff(self.root).rstrip("\n"))
+        lines.append(preview(self.changes, self.root, full=full, reasons=self.reasons).rstrip("\n"))
         lines.append(f"tenancy core: {self.tenancy_module}")
         lines.extend(self.notes)
         lines.extend(warnings)
@@ -177,11 +176,17 @@ def _render_core_files(package: str, answers: dict[str, str]) -> dict[str, bytes
             )
         except Exception as exc:  # noqa: BLE001 - copier raises many kinds; nothing was written yet
             raise OperationFailed(f"rendering the tenancy core failed ({exc}); nothing was written") from exc
-        return {
+        files = {
             p.relative_to(tmp).as_posix(): p.read_bytes()
             for p in sorted(Path(tmp).rglob("*"))
             if p.is_file() and "__pycache__" not in p.parts
         }
+    # copier records the template folder as _src_path: inside a virtualenv, meaningless
+    # anywhere else (the core is re-rendered by init, never by `copier update`).
+    answers_rel = f"{package}/.copier-answers.yml"
+    if answers_rel in files:
+        files[answers_rel] = re.sub(rb"(?m)^_src_path:.*\n", b"", files[answers_rel])
+    return files
 
 
 def _answers(cfg: Config) -> dict[str, str]:

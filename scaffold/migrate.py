@@ -47,9 +47,9 @@ class MigrateViewSets:
         import libcst as cst
         from libcst.codemod import CodemodContext, SkipFile
 
-        from codemods import CODEMODS
-        from codemods._imports import drop_unused_added_imports, tidy_added_imports
-        from codemods._viewset import ViewsetCodemod
+        from scaffold.codemods import CODEMODS
+        from scaffold.codemods._imports import drop_unused_added_imports, tidy_added_imports
+        from scaffold.codemods._viewset import ViewsetCodemod
 
         settings = _settings(ctx.settings)
         due = ctx.scratch.get(self.code)

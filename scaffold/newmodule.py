@@ -81,7 +81,6 @@ RESERVED_MODULES = {
     "django",
     "rest_framework",
     "scaffold",
-    "codemods",
     "tests",
     "test",
     "manage",
@@ -511,6 +510,12 @@ class ModulePlan:
     def diff(self) -> str:
         return self.changes.diff(self.root)
 
+    def preview(self, *, full: bool = False) -> str:
+        """New files by name and line count, diffs of edited files (``full``: every diff)."""
+        from scaffold.preview import preview
+
+        return preview(self.changes, self.root, full=full)
+
     def apply(self) -> None:
         self.changes.apply()
 
@@ -536,22 +541,42 @@ def answers_file_name(name: str) -> str:
     return f".copier-answers.{name}.yml"
 
 
-def render_module(data: dict[str, Any], dest: Path) -> None:
-    """Render the module template into ``dest`` (pure copier; no tasks, no prompts)."""
+def module_template_source(*, unversioned: bool = False) -> tuple[str, str | None]:
+    """``template_source("module")``, the missing git a :class:`UsageError` naming both fixes."""
+    from scaffold.template_store import TemplateStoreError
+
+    try:
+        return template_source("module", allow_unversioned=unversioned)
+    except TemplateStoreError as exc:
+        raise UsageError(f"{exc}, or pass --unversioned to accept a module that cannot be updated") from exc
+
+
+def render_module(data: dict[str, Any], dest: Path, *, unversioned: bool = False) -> bool:
+    """Render the module template into ``dest`` (pure copier; no tasks, no prompts).
+
+    Returns whether the rendering is versioned (its answers file records ``_commit``). A
+    template that cannot be versioned (no git) is a :class:`UsageError` naming the fix,
+    unless ``unversioned``: then the answers file records no ``_src_path`` either (it would
+    be the template folder inside this virtualenv, meaningless anywhere else)."""
     import copier
 
-    src, ref = template_source("module")
+    src, ref = module_template_source(unversioned=unversioned)
+    answers = dest / answers_file_name(data["module_name"])
     copier.run_copy(
         src,
         dst_path=dest,
         data=data,
-        answers_file=answers_file_name(data["module_name"]),
+        answers_file=answers.name,
         vcs_ref=ref,
         defaults=True,
         quiet=True,
         unsafe=False,
         overwrite=True,
     )
+    if ref is None and answers.is_file():
+        text = answers.read_text(encoding="utf-8")
+        answers.write_text(re.sub(r"(?m)^_src_path:.*\n", "", text), encoding="utf-8")
+    return ref is not None
 
 
 def _strings_in(node: cst.CSTNode) -> set[str]:
@@ -745,13 +770,15 @@ def plan_module(
     protected: bool = False,
     force: bool = False,
     allow_non_postgres: bool = False,
+    unversioned: bool = False,
 ) -> ModulePlan:
     """Validate the request, render the module and plan every registration edit.
 
     A default database known not to be PostgreSQL is refused (the RLS migration would
     crash ``migrate``) unless ``allow_non_postgres``; a user model known to lack
     ``user_tenant_attr`` is a warning (the generated views fail closed, and middleware may
-    set the attribute at runtime, which no static check can see)."""
+    set the attribute at runtime, which no static check can see). Without git the module
+    cannot record its template version: refused unless ``unversioned``."""
     root = find_project(project)
     cfg = Config.load(root)
     warnings = project_warnings(cfg, allow_non_postgres=allow_non_postgres)
@@ -874,9 +901,19 @@ def plan_module(
     changes = ChangeSet()
     plan = ModulePlan(root, name, model, f"{url_prefix}{plural_segment}/", changes)
     plan.warnings = warnings
+    if not specs:
+        plan.warnings.append(
+            f"{model} has no business fields (only its id, {cfg.tenant_field} and timestamps); "
+            "pass --field NAME:TYPE (repeatable) to give it some"
+        )
     with tempfile.TemporaryDirectory(prefix="scaffold-module-") as tmp:
-        render_module(data, Path(tmp))
+        versioned = render_module(data, Path(tmp), unversioned=unversioned)
         rendered = changes.add_tree(Path(tmp), root)
+    if not versioned:
+        plan.notes.append(
+            f"--unversioned: {answers_file_name(name)} records no template version, so "
+            f"`scaffold update` can never bring {name} forward"
+        )
     kept = _keep_existing_migrations(changes, module_dir / "migrations") if exists else []
     if exists and changes and not force:
         raise UsageError(
@@ -986,11 +1023,18 @@ def project_warnings(cfg: Config, *, allow_non_postgres: bool = False) -> list[s
     return [w for w in warnings if w]
 
 
-def precheck(project: str | os.PathLike[str] | None, name: str, *, allow_non_postgres: bool = False) -> None:
+def precheck(
+    project: str | os.PathLike[str] | None,
+    name: str,
+    *,
+    allow_non_postgres: bool = False,
+    unversioned: bool = False,
+) -> None:
     """Refuse a bad NAME (or a project scaffold cannot work in) before asking anything."""
     root = find_project(project)
     cfg = Config.load(root)
     project_warnings(cfg, allow_non_postgres=allow_non_postgres)
+    module_template_source(unversioned=unversioned)
     ours = (root / answers_file_name(name)).is_file()
     check_module_name(name, root, _installed_apps(cfg), ours)
     if (root / name).exists() and not ours:

@@ -11,7 +11,10 @@ from scaffold.engine import ProgressFn
 
 @contextlib.contextmanager
 def progress_bar(label: str, min_total: int = 50) -> Iterator[ProgressFn | None]:
-    """Yield a ``progress(done, total)`` callback, or None when stderr is not a TTY."""
+    """Yield a ``progress(done, total)`` callback, or None when stderr is not a TTY.
+
+    The bar (``label ━━━━ 12/80 files 0:00:03``) appears once a run has ``min_total``
+    files to analyse; it is transient: the line is cleared when the run ends."""
     if not sys.stderr.isatty():
         yield None
         return
@@ -22,6 +25,7 @@ def progress_bar(label: str, min_total: int = 50) -> Iterator[ProgressFn | None]
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("files"),
         TimeElapsedColumn(),
         console=Console(stderr=True),
         transient=True,

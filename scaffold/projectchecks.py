@@ -380,13 +380,23 @@ def _imported_has_attr(
     return None
 
 
+# The one fix named for a user model without the tenant attribute: by this warning, by the
+# tenancy core's system check tenancy.W005 (templates/tenancy/.../checks.py.jinja) and by the
+# README. The key is [tool.scaffold] user_tenant_attr; `scaffold init` renders it into the
+# core's USER_TENANT_ATTR (tests/test_one_fix_named.py holds the three to this text).
+USER_TENANT_ATTR_FIX = (
+    "set [tool.scaffold] user_tenant_attr to the user attribute that holds the tenant id and "
+    "re-run `scaffold init` (the tenancy core's USER_TENANT_ATTR follows it)"
+)
+
+
 def user_model_problem(root: Path, settings_module: str, attr: str) -> str | None:
     """Why ``request.user.<attr>`` cannot exist, naming the fix; None when it can or when
     that cannot be told statically."""
     statements = _settings_statements(root, settings_module)
     user_model, _where = _last_literal(statements, "AUTH_USER_MODEL")
     apps, apps_where = _last_literal(statements, "INSTALLED_APPS")
-    fix_key = "or set [tool.scaffold] user_tenant_attr to the user attribute that holds the tenant id"
+    fix_key = f"or {USER_TENANT_ATTR_FIX}"
     if user_model is None:
         if not isinstance(apps, list) or "django.contrib.auth" not in apps:
             return None

@@ -246,17 +246,92 @@ def sequence_values(
     return [v for _, seq in target.literals for v in _strings(seq)]
 
 
-def _quote(seq: _Seq, value: str) -> str:
-    quote = '"'
-    for el in seq.elements:
-        if isinstance(el, cst.Element) and isinstance(el.value, cst.SimpleString):
-            prefix_free = el.value.value.lstrip("rRbBuUfF")
-            if prefix_free[:1] in ("'", '"'):
-                quote = prefix_free[:1]
+class _QuoteCount(cst.CSTVisitor):
+    """How many one-line string literals use ``'`` and ``"``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts = {"'": 0, '"': 0}
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        body = node.value.lstrip("rRbBuUfF")
+        if body[:3] not in ("'''", '"""') and body[:1] in self.counts:
+            self.counts[body[:1]] += 1
+
+
+class _Contains(cst.CSTVisitor):
+    def __init__(self, target: cst.CSTNode) -> None:
+        super().__init__()
+        self.target = target
+        self.found = False
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if node is self.target:
+            self.found = True
+        return not self.found
+
+
+def _surroundings(module: cst.Module, node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The top-level statement holding ``node``, then the other statements nearest first
+    (the one before, the one after, two before, ...)."""
+    body = list(module.body)
+    index = None
+    for i, stmt in enumerate(body):
+        probe = _Contains(node)
+        stmt.visit(probe)
+        if probe.found:
+            index = i
             break
-    if quote in value or "\\" in value or "\n" in value:
-        return repr(value) if quote == "'" else '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return f"{quote}{value}{quote}"
+    if index is None:
+        return list(body)
+    order: list[cst.CSTNode] = [body[index]]
+    for distance in range(1, len(body)):
+        order += [body[i] for i in (index - distance, index + distance) if 0 <= i < len(body)]
+    return order
+
+
+def _quote_char(seq: cst.CSTNode, module: cst.Module | None = None) -> str:
+    """The quote the surrounding code writes its strings with: the more common of ``'``
+    and ``"`` among the one-line string literals of the first scope that has any: the
+    sequence being edited, its statement, then the statements nearest to it. ``"`` when
+    there are none or as many of each."""
+    scopes = [seq, *(_surroundings(module, seq) if module is not None else [])]
+    for scope in scopes:
+        count = _QuoteCount()
+        scope.visit(count)
+        single, double = count.counts["'"], count.counts['"']
+        if single != double:
+            return "'" if single > double else '"'
+    return '"'
+
+
+def _literal(value: str, quote: str) -> str:
+    """``value`` as a one-line string literal, in ``quote`` unless it holds that quote."""
+    if quote == "'" and "'" not in value:
+        return repr(value) if "\\" in value or "\n" in value else f"'{value}'"
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _quote(seq: _Seq, value: str, module: cst.Module | None = None) -> str:
+    return _literal(value, _quote_char(seq, module))
+
+
+def _requote(expression: str, quote: str) -> str:
+    """``expression`` with its plain string literals in ``quote`` (values unchanged)."""
+    node = cst.parse_expression(expression)
+
+    class Requote(cst.CSTTransformer):
+        def leave_SimpleString(
+            self, original_node: cst.SimpleString, updated_node: cst.SimpleString
+        ) -> cst.SimpleString:
+            value = original_node.evaluated_value
+            if original_node.prefix or not isinstance(value, str):
+                return updated_node
+            return updated_node.with_changes(value=_literal(value, quote))
+
+    requoted = node.visit(Requote())
+    assert isinstance(requoted, cst.BaseExpression)
+    return cst.Module(body=[]).code_for_node(requoted)
 
 
 def _opener_ws(seq: _Seq) -> cst.BaseParenthesizableWhitespace:
@@ -423,7 +498,7 @@ def add_to_sequence(
     seq = _string_target(target)
     if seq is None:
         raise _no_literal(filename, name)
-    return bom + _edit(module, seq, _quote(seq, value), filename, name)
+    return bom + _edit(module, seq, _quote(seq, value, module), filename, name)
 
 
 def add_expression_to_sequence(
@@ -440,7 +515,9 @@ def add_expression_to_sequence(
 
     ``present(node)`` tells whether an existing item, or any part of the expression (a
     call such as ``i18n_patterns(...)`` included), already holds the entry; when one does,
-    the source comes back unchanged (idempotent).
+    the source comes back unchanged (idempotent). Its string literals take the quote the
+    sequence (else the file) already uses: startproject's ``path('admin/', ...)`` gets
+    ``path('api/x/', include('x.urls'))``.
     """
     bom, text = split_bom(source)
     module = _parse(text, filename)
@@ -452,7 +529,7 @@ def add_expression_to_sequence(
     if not target.literals:
         raise _no_literal(filename, name)
     seq = target.literals[0][1]
-    return bom + _edit(module, seq, expression, filename, name)
+    return bom + _edit(module, seq, _requote(expression, _quote_char(seq, module)), filename, name)
 
 
 # -- settings: INSTALLED_APPS -----------------------------------------------------------

@@ -17,7 +17,8 @@ folder inside scaffold's checkout (a sub-folder of a git repo) or inside an inst
   deterministic commit in the store, tagged ``v<version>.dev0+t<tree>``, so even modules
   generated from it record a commit that exists (on this machine).
 
-See docs/template-versioning.md.
+Releasing a template (appending a version to its bundle) is :mod:`scaffold.release`, a
+maintainer tool; this module is what every run needs. See docs/template-versioning.md.
 """
 
 from __future__ import annotations
@@ -27,16 +28,16 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from scaffold.errors import ScaffoldError, UsageError
+from scaffold.errors import ScaffoldError
 from scaffold.fsutil import atomic_write_bytes
 
 STORE_HOME = "~/.local/share/scaffold/templates"
@@ -416,163 +417,27 @@ class TemplateStore:
         git("tag", tag, commit, git_dir=self.git_dir)
 
 
-def templates_dir() -> Path:
-    """Where the templates and their bundles live: ``$SCAFFOLD_TEMPLATES_DIR`` (template
-    development, tests) or the ones shipped with scaffold."""
-    override = os.environ.get("SCAFFOLD_TEMPLATES_DIR")
-    if override:
-        return Path(override).expanduser().resolve()
-    from scaffold.templates import templates_root
+def resolve(name: str, *, allow_unversioned: bool = False) -> TemplateSource:
+    """The versioned source of template ``name`` (syncing the per-user store first).
 
-    return templates_root()
+    Versioning needs git and a writable per-user store. Without them this raises
+    :class:`TemplateStoreError` naming the reason, unless ``allow_unversioned``: then the
+    template folder itself is the source and ``vcs_ref`` is None (what is rendered from it
+    records no version, so ``copier update`` can never bring it forward)."""
+    from scaffold.templates import packaged_bundle, template_path, template_version
 
-
-def packaged_bundle(name: str) -> Path | None:
-    """The release history shipped with the template (``templates/<name>.bundle``), if any."""
-    path = templates_dir() / f"{name}.bundle"
-    return path if path.is_file() else None
-
-
-def template_folder(name: str) -> Path:
-    folder = templates_dir() / name
-    if not (folder / "copier.yml").is_file():
-        raise ScaffoldError(f"template {name!r} not found in {templates_dir()}; reinstall scaffold")
-    return folder
-
-
-def template_version_file(name: str) -> str:
-    path = template_folder(name) / "VERSION"
-    return path.read_text(encoding="utf-8").strip() if path.is_file() else "0.0.0"
-
-
-def resolve(name: str) -> TemplateSource:
-    """The versioned source of template ``name`` (syncing the per-user store first)."""
-    folder = template_folder(name)
-    version = template_version_file(name)
-    store = TemplateStore(name)
-    try:
-        source = store.sync(packaged_bundle(name), folder, version)
-    except (TemplateStoreError, OSError) as exc:
-        # No git or no writable home: render the folder; the module will not be updatable.
-        import warnings
-
-        warnings.warn(
-            f"template {name!r} is not versioned ({exc}); generated files cannot be updated later",
-            stacklevel=2,
-        )
-        return TemplateSource(str(folder), None, version, False)
-    return source
-
-
-# --------------------------------------------------------------------------- releasing
-
-
-def changelog_section(changelog: Path, version: str) -> str | None:
-    """The body of ``## <version>`` (optionally ``## [<version>] - date``) in CHANGELOG.md."""
-    if not changelog.is_file():
-        return None
-    text = changelog.read_text(encoding="utf-8")
-    pattern = rf"^## \[?{re.escape(version)}\]?(?:[ \t][^\n]*)?\n(.*?)(?=^## |\Z)"
-    match = re.search(pattern, text, flags=re.M | re.S)
-    return match[1].strip() if match else None
-
-
-def release(name: str, templates_dir: Path, changelog: Path) -> str:
-    """Append ``templates/<name>/`` as release ``v<VERSION>`` to ``templates/<name>.bundle``.
-
-    Refuses a VERSION that is not PEP 440, not newer than the last release, or without a
-    CHANGELOG section. Returns the new tag. Re-running on an already released, unchanged
-    template is a no-op.
-    """
-    folder = templates_dir / name
-    bundle = templates_dir / f"{name}.bundle"
-    version = (folder / "VERSION").read_text(encoding="utf-8").strip()
-    try:
-        parsed = Version(version)
-    except InvalidVersion as exc:
-        raise UsageError(f"{folder}/VERSION: {version!r} is not a PEP 440 version") from exc
-    if str(parsed) != version or parsed.is_devrelease or parsed.local:
-        raise UsageError(
-            f"{folder}/VERSION: release {version!r} must be a normalised, non-dev PEP 440 version"
-        )
-    tag = f"{TAG_PREFIX}{version}"
-    files = template_files(folder)
-    tree = tree_hash(files)
-    with tempfile.TemporaryDirectory(prefix="scaffold-release.") as tmp:
-        git_dir = Path(tmp) / "history.git"
-        git("init", "--quiet", "--bare", str(git_dir))
-        if bundle.is_file():
-            git("fetch", "--quiet", "--no-tags", str(bundle), "refs/tags/*:refs/tags/*", git_dir=git_dir)
-        refs = list_refs(git_dir)
-        if f"refs/tags/{tag}" in refs:
-            if refs[f"refs/tags/{tag}"]["tree"] == tree:
-                return tag
-            raise UsageError(
-                f"{tag} is already released with different content; bump {folder}/VERSION and add a CHANGELOG section"
-            )
-        newest = newest_release(refs)
-        if newest and parsed <= tag_version(newest):  # type: ignore[operator]
-            raise UsageError(
-                f"VERSION {version} is not newer than the last release {newest.removeprefix('refs/tags/')}"
-            )
-        notes = changelog_section(changelog, version)
-        if not notes:
-            raise UsageError(f"{changelog} has no `## {version}` section; describe the release there first")
-        # Release date: SOURCE_DATE_EPOCH for reproducible builds, else now; identity is fixed.
-        stamp = f"@{os.environ.get('SOURCE_DATE_EPOCH') or int(time.time())} +0000"
-        env = {"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
-        commit, _ = write_commit(
-            git_dir,
-            files,
-            parent=refs[newest]["commit"] if newest else None,
-            message=f"{name} template {version}\n\n{notes}\n",
-            env=env,
-        )
-        git("tag", tag, commit, git_dir=git_dir)
-        write_bundle(git_dir, bundle)
-    return tag
-
-
-def bundle_tree(bundle: Path, ref: str) -> dict[str, bytes]:
-    """``{relpath: content}`` of ``ref`` in ``bundle`` (for tests and the release check)."""
-    with tempfile.TemporaryDirectory(prefix="scaffold-bundle.") as tmp:
-        git_dir = Path(tmp) / "b.git"
-        git("init", "--quiet", "--bare", str(git_dir))
-        git("fetch", "--quiet", "--no-tags", str(bundle), "refs/tags/*:refs/tags/*", git_dir=git_dir)
-        work = Path(tmp) / "work"
-        work.mkdir()
-        git("--work-tree", str(work), "checkout", "--quiet", f"{ref}^{{commit}}", "--", ".", git_dir=git_dir)
-        return {rel: path.read_bytes() for rel, path in template_files(work)}
-
-
-@dataclass(frozen=True)
-class ReleaseState:
-    released: bool  # VERSION is a release and templates/<name>/ is exactly its content
-    drifted: bool  # VERSION is released but the folder differs: must bump VERSION
-    message: str
-
-
-def release_state(name: str, templates_dir: Path) -> ReleaseState:
-    """How ``templates/<name>/`` relates to the releases in ``templates/<name>.bundle``."""
-    folder = templates_dir / name
-    bundle = templates_dir / f"{name}.bundle"
-    version = (folder / "VERSION").read_text(encoding="utf-8").strip()
-    tags = [r.removeprefix("refs/tags/") for r in (read_bundle_refs(bundle) if bundle.is_file() else {})]
-    tags = sorted((t for t in tags if is_release(t)), key=lambda t: tag_version(t))  # type: ignore[arg-type,return-value]
-    tag = f"{TAG_PREFIX}{version}"
-    if tag not in tags:
-        newest = tags[-1] if tags else "none"
-        return ReleaseState(False, False, f"{tag} is not released yet (newest release: {newest})")
-    released = bundle_tree(bundle, tag)
-    current = {rel: path.read_bytes() for rel, path in template_files(folder)}
-    changed = sorted(
-        set(released) ^ set(current) | {k for k in released if current.get(k, b"") != released[k]}
-    )
-    if changed:
-        return ReleaseState(
-            False,
-            True,
-            f"templates/{name} differs from its release {tag} ({', '.join(changed)}): bump "
-            f"templates/{name}/VERSION, add a CHANGELOG.md section, run python -m scaffold.release",
-        )
-    return ReleaseState(True, False, f"templates/{name} is release {tag}")
+    folder = template_path(name)
+    version = template_version(name)
+    reason: str | None = None
+    if shutil.which("git") is None:
+        reason = "git is not on PATH; install git"
+    else:
+        try:
+            return TemplateStore(name).sync(packaged_bundle(name), folder, version)
+        except TemplateStoreError as exc:
+            reason = str(exc)
+        except OSError as exc:
+            reason = f"cannot write the template store {STORE_HOME} ({exc.strerror or exc}); make it writable"
+    if not allow_unversioned:
+        raise TemplateStoreError(f"template {name!r} cannot be versioned: {reason}")
+    return TemplateSource(str(folder), None, version, False)

@@ -654,7 +654,7 @@ def check_updates(project: str | os.PathLike[str] | None) -> CheckReport:
     """Which generated modules are behind the installed template (for CI: exit 1 if any)."""
     root = find_project(project)
     Config.load(root)  # a broken [tool.scaffold] is an error here too, as in every command
-    source = resolve(TEMPLATE)
+    source = resolve(TEMPLATE, allow_unversioned=True)  # reads only: works without git
     store = TemplateStore(TEMPLATE)
     target = tag_version(source.vcs_ref or "") or tag_version(f"v{source.version}")
     statuses: list[ModuleStatus] = []

@@ -123,7 +123,7 @@ def test_settings_package_tuple_and_existing_pyproject(
 def test_dry_run_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = settings_package(tmp_path)
     before = snapshot(root)
-    code, out, _ = run(root, "--dry-run", capsys=capsys)
+    code, out, _ = run(root, "--dry-run", "--full", capsys=capsys)
     assert code == 1  # changes are due
     assert "+++ b/tenancy/context.py" in out and '+    "tenancy",\n' in out
     assert "dry run: " in out and "nothing was written" in out
@@ -232,7 +232,7 @@ def test_declined_confirmation_writes_nothing(tmp_path: Path) -> None:
 
     result = init_project(root, confirm=decline)
     assert not result.applied and "declined: nothing was written" in result.to_text()
-    assert "+++ b/tenancy/__init__.py" in seen[0]
+    assert "    tenancy/__init__.py (" in seen[0]  # listed by name and line count
     assert snapshot(root) == before
     assert init_project(root, confirm=lambda r: True).applied
     assert (root / "tenancy" / "__init__.py").is_file()

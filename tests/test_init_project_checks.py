@@ -131,10 +131,13 @@ def test_postgres_project_with_a_user_model_lacking_the_attribute_warns(
     warning = (
         "accounts/models.py: the user model User (AUTH_USER_MODEL) has no field or attribute tenant_id: "
         "generated views refuse every request; add a tenant_id field to User, or set [tool.scaffold] "
-        "user_tenant_attr to the user attribute that holds the tenant id"
+        "user_tenant_attr to the user attribute that holds the tenant id and re-run `scaffold init` "
+        "(the tenancy core's USER_TENANT_ATTR follows it)"
     )
     assert f"warning: {warning}" in out
-    code, out, _err = run(untouched, capsys, "new-module", "stock", "--no-input", "--dry-run")
+    code, out, _err = run(
+        untouched, capsys, "new-module", "stock", "--no-input", "--field", "name:str", "--dry-run"
+    )
     assert code == 1
     assert _err == f"warning: {warning}\n"
     # with the field, no warning
@@ -142,7 +145,7 @@ def test_postgres_project_with_a_user_model_lacking_the_attribute_warns(
         "from django.contrib.auth.models import AbstractUser\nfrom django.db import models\n\n\n"
         "class User(AbstractUser):\n    tenant_id = models.UUIDField(null=True)\n"
     )
-    code, out, err = run(untouched, capsys, "new-module", "stock", "--no-input")
+    code, out, err = run(untouched, capsys, "new-module", "stock", "--no-input", "--field", "name:str")
     assert (code, err) == (0, "")
     assert "warning" not in out
 

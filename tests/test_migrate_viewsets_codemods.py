@@ -13,13 +13,13 @@ import textwrap
 import pytest
 from libcst.codemod import CodemodTest
 
-from codemods import CODEMODS
-from codemods.require_authenticated import RequireAuthenticated
-from codemods.scope_get_queryset import ScopeGetQueryset
-from codemods.secure_viewset_queryset import SecureViewsetQueryset
-from codemods.stamp_tenant_on_create import StampTenantOnCreate
-from codemods.stamp_tenant_on_update import StampTenantOnUpdate
 from scaffold import pattern
+from scaffold.codemods import CODEMODS
+from scaffold.codemods.require_authenticated import RequireAuthenticated
+from scaffold.codemods.scope_get_queryset import ScopeGetQueryset
+from scaffold.codemods.secure_viewset_queryset import SecureViewsetQueryset
+from scaffold.codemods.stamp_tenant_on_create import StampTenantOnCreate
+from scaffold.codemods.stamp_tenant_on_update import StampTenantOnUpdate
 from tests.helpers.rewrite import rewrite, rewrite_text
 
 REWRITES = [
@@ -918,7 +918,7 @@ def test_registry_is_filled_on_import() -> None:
         "stamp_tenant_on_update": StampTenantOnUpdate,
     }.items() <= CODEMODS.items()
     for name, cls in CODEMODS.items():
-        assert cls.__module__ == f"codemods.{name}"
+        assert cls.__module__ == f"scaffold.codemods.{name}"
         assert cls.DESCRIPTION
         assert (cls.__doc__ or "") or __import__(cls.__module__).__doc__
 
@@ -926,7 +926,7 @@ def test_registry_is_filled_on_import() -> None:
 def test_readme_names_exactly_the_registered_viewset_codemods() -> None:
     from pathlib import Path
 
-    from codemods._viewset import ViewsetCodemod
+    from scaffold.codemods._viewset import ViewsetCodemod
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = readme.split("### `scaffold migrate-viewsets`")[1].split("\n### ")[0]

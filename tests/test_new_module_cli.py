@@ -212,7 +212,7 @@ def test_dry_run_prints_every_diff_and_writes_nothing(
     legacy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = snapshot(legacy)
-    assert run(legacy, "stock", "--no-input", "--field", "name:str", "--dry-run") == 1
+    assert run(legacy, "stock", "--no-input", "--field", "name:str", "--dry-run", "--full") == 1
     out = capsys.readouterr().out
     for path in (
         "stock/models.py",

@@ -140,7 +140,7 @@ def test_modules_use_the_rendered_core_and_are_registered(project: DjangoProject
         assert f"    '{module}',\n" in settings  # the file's quote style is kept
     urls = (project.root / "mysite/urls.py").read_text()
     assert "from django.urls import include, path" in urls
-    assert 'path("api/inventory/", include("inventory.urls"))' in urls
+    assert "path('api/inventory/', include('inventory.urls'))" in urls  # single-quoted like startproject
 
 
 def test_generated_module_tests_pass_as_non_superuser(project: DjangoProject) -> None:

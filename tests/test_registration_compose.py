@@ -84,7 +84,8 @@ def test_new_module_registers_app_and_paths_in_the_same_settings_file(project: D
     assert 'EXEMPT_PATHS = [\n    "/api/auth/",\n    "/api/stock/",\n]' in settings
     assert 'PROTECTED_PATHS = ["/api/billing/"]' in settings
     urls = (project.root / "mysite/urls.py").read_text()
-    assert 'include("stock.urls")' in urls and 'include("billing.urls")' in urls
+    # startproject's urls.py is single-quoted: the edits follow it.
+    assert "include('stock.urls')" in urls and "include('billing.urls')" in urls
 
     project.manage("check")
     project.migrate()

@@ -13,7 +13,7 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from codemods._imports import runtime_imports, tidy_added_imports
+from scaffold.codemods._imports import runtime_imports, tidy_added_imports
 from scaffold.fix import fix
 from scaffold.migrate import migrate_viewsets
 from tests.helpers.audit_fixtures import BASE

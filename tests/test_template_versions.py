@@ -13,7 +13,7 @@ import pytest
 import yaml
 from packaging.version import Version
 
-from scaffold import template_store
+from scaffold import release, template_store
 from scaffold.errors import UsageError
 from scaffold.template_store import TemplateStore, read_bundle_refs, tag_version, tree_hash
 from tests.helpers.template_repo import TemplateRepo
@@ -55,10 +55,8 @@ def test_release_appends_pep440_tags_to_the_bundle(toy: TemplateRepo) -> None:
     refs = read_bundle_refs(toy.bundle)
     assert {"refs/tags/v0.1.0", "refs/tags/v0.2.0", "refs/heads/main"} <= set(refs)
     assert refs["refs/heads/main"] == refs["refs/tags/v0.2.0"]
-    assert (
-        b'FOOTER = "v1"' in template_store.bundle_tree(toy.bundle, "v0.1.0")["{{module_name}}/views.py.jinja"]
-    )
-    assert template_store.bundle_tree(toy.bundle, "v0.2.0") == {
+    assert b'FOOTER = "v1"' in release.bundle_tree(toy.bundle, "v0.1.0")["{{module_name}}/views.py.jinja"]
+    assert release.bundle_tree(toy.bundle, "v0.2.0") == {
         rel: p.read_bytes() for rel, p in template_store.template_files(toy.folder)
     }
 
@@ -68,16 +66,16 @@ def test_release_refuses_drift_and_bad_versions(toy: TemplateRepo) -> None:
     assert toy.release("0.1.0") == "v0.1.0"  # re-running an unchanged release is a no-op
     toy.edit("{{module_name}}/models.py.jinja", "pass", "id = None")
     with pytest.raises(UsageError, match="already released with different content"):
-        template_store.release("module", toy.root, toy.changelog)
+        release.release("module", toy.root, toy.changelog)
     (toy.folder / "VERSION").write_text("0.0.9\n")
     with pytest.raises(UsageError, match="not newer than the last release"):
-        template_store.release("module", toy.root, toy.changelog)
+        release.release("module", toy.root, toy.changelog)
     (toy.folder / "VERSION").write_text("0.2.0\n")
     with pytest.raises(UsageError, match="no `## 0.2.0` section"):
-        template_store.release("module", toy.root, toy.changelog)
+        release.release("module", toy.root, toy.changelog)
     (toy.folder / "VERSION").write_text("banana\n")
     with pytest.raises(UsageError, match="PEP 440"):
-        template_store.release("module", toy.root, toy.changelog)
+        release.release("module", toy.root, toy.changelog)
 
 
 def test_source_is_the_stable_store_and_a_release_tag(toy: TemplateRepo, home: Path) -> None:
@@ -174,12 +172,10 @@ def test_repo_tags_are_pep440_releases_with_changelog_sections() -> None:
     changelog = REPO / "CHANGELOG.md"
     for tag in _released_tags():
         assert re.fullmatch(r"v\d+(\.\d+)*([abc]|rc)?\d*", tag), f"{tag} is not a v<PEP 440 release> tag"
-        assert template_store.changelog_section(changelog, tag[1:]), (
-            f"CHANGELOG.md has no `## {tag[1:]}` section"
-        )
+        assert release.changelog_section(changelog, tag[1:]), f"CHANGELOG.md has no `## {tag[1:]}` section"
     version = (REPO / "templates" / "module" / "VERSION").read_text().strip()
     Version(version)
-    assert template_store.changelog_section(changelog, version), f"CHANGELOG.md has no `## {version}` section"
+    assert release.changelog_section(changelog, version), f"CHANGELOG.md has no `## {version}` section"
 
 
 def test_repo_bundle_matches_templates_module() -> None:
@@ -189,17 +185,17 @@ def test_repo_bundle_matches_templates_module() -> None:
         pytest.skip("templates/module has no release yet (run python -m scaffold.release)")
     version = (REPO / "templates" / "module" / "VERSION").read_text().strip()
     assert Version(version) >= Version(tags[-1]), f"VERSION {version} is older than the released {tags[-1]}"
-    state = template_store.release_state("module", REPO / "templates")
+    state = release.release_state("module", REPO / "templates")
     assert not state.drifted, state.message
 
 
 def test_release_state_and_command(toy: TemplateRepo) -> None:
     (toy.folder / "VERSION").write_text("0.1.0\n")
-    assert "not released yet" in template_store.release_state("module", toy.root).message
+    assert "not released yet" in release.release_state("module", toy.root).message
     toy.release("0.1.0")
-    assert template_store.release_state("module", toy.root).released
+    assert release.release_state("module", toy.root).released
     toy.edit("{{module_name}}/models.py.jinja", "pass", "id = None")
-    state = template_store.release_state("module", toy.root)
+    state = release.release_state("module", toy.root)
     assert state.drifted and "{{module_name}}/models.py.jinja" in state.message
     # `python -m scaffold.release --check` reports on the repo's own template: 0 released, 1 not (yet).
     proc = subprocess.run(

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scaffold import template_store
+from scaffold import release, template_store
 from tests.helpers.djproject import DjangoProject, copy_example, git
 from tests.helpers.lint import assert_ruff_clean
 from tests.helpers.template_repo import TemplateRepo
@@ -144,7 +144,7 @@ def from_first_release(
     home = base / "home"
     home.mkdir()
     old = base / "templates"  # v0.1.0 exactly as released, next to the shipped history
-    for rel, data in template_store.bundle_tree(SHIPPED, "v0.1.0").items():
+    for rel, data in release.bundle_tree(SHIPPED, "v0.1.0").items():
         (old / "module" / rel).parent.mkdir(parents=True, exist_ok=True)
         (old / "module" / rel).write_bytes(data)
     shutil.copyfile(SHIPPED, old / "module.bundle")

@@ -47,8 +47,58 @@ def test_wheel_contains_templates(wheel: Path) -> None:
     assert "scaffold/_templates/module/copier.yml" in names
     assert "scaffold/_templates/module/_macros/secure.jinja" in names
     assert "scaffold/_templates/tenancy/copier.yml" in names
-    assert any(n.startswith("codemods/") for n in names)
     assert not any(n.startswith("templates/") for n in names)
+
+
+def test_wheel_claims_no_top_level_name_but_scaffold(wheel: Path) -> None:
+    """codemods/ is the repository's layout, not an import name: installed, it is
+    scaffold.codemods (pyproject's force-include), each file once."""
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/", 1)[0] for n in names if not n.split("/", 1)[0].endswith(".dist-info")}
+    assert top == {"scaffold"}, top
+    assert "scaffold/codemods/__init__.py" in names and "scaffold/codemods/_imports.py" in names
+    codemods = sorted(p.name for p in (REPO / "codemods").glob("*.py"))
+    assert sorted(n.rsplit("/", 1)[1] for n in names if n.startswith("scaffold/codemods/")) == codemods
+    assert len(names) == len(set(names))
+    (dist_info,) = {n.split("/", 1)[0] for n in names if n.split("/", 1)[0].endswith(".dist-info")}
+    top_level = zipfile.ZipFile(wheel).read(f"{dist_info}/RECORD").decode()
+    assert "\ncodemods/" not in "\n" + top_level
+
+
+def test_installed_wheel_imports_scaffold_codemods_and_no_top_level_codemods(
+    venv: Path, tmp_path: Path
+) -> None:
+    code = (
+        "import importlib.util, scaffold.codemods as c;"
+        "print(sorted(c.CODEMODS)[0], c.__file__);"
+        "print(importlib.util.find_spec('codemods'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    proc = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    first, found = proc.stdout.splitlines()
+    assert "site-packages/scaffold/codemods/__init__.py" in first
+    assert found == "None"
+
+
+def test_installed_wheel_migrates_a_project_with_its_own_codemods_package(venv: Path, tmp_path: Path) -> None:
+    from tests.helpers.djproject import copy_example
+    from tests.test_no_generic_import_names import add_own_codemods, assert_migrates_with_own_codemods
+
+    project = copy_example("legacy_erp", tmp_path / "legacy_erp").root
+    add_own_codemods(project)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE")}
+    for cmd in ([str(venv / "bin" / "scaffold")], [str(venv / "bin" / "python"), "-m", "scaffold"]):
+        proc = subprocess.run(
+            [*cmd, "migrate-viewsets", "--diff", "--no-cache", "--project", "."],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert_migrates_with_own_codemods(project, proc)
 
 
 def test_installed_wheel_finds_template_outside_repo(venv: Path, tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """Template versions built on the fly, as copier's own tests do: write files, release them as
-a tag of a git bundle (``scaffold.template_store.release``), render, update, assert."""
+a tag of a git bundle (``scaffold.release.release``), render, update, assert."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import shutil
 import textwrap
 from pathlib import Path
 
-from scaffold import template_store
+from scaffold import release as releasing
 
 TOY_COPIER_YML = """\
 _answers_file: .copier-answers.yml
@@ -90,7 +90,7 @@ class TemplateRepo:
         (self.folder / "VERSION").write_text(version + "\n", encoding="utf-8")
         with self.changelog.open("a", encoding="utf-8") as fh:
             fh.write(f"\n## {version}\n\n{notes}\n")
-        return template_store.release(self.name, self.root, self.changelog)
+        return releasing.release(self.name, self.root, self.changelog)
 
     @property
     def bundle(self) -> Path:
