@@ -1,8 +1,9 @@
 """Live-database rules: read-only catalog queries over psycopg.
 
 The connection is opened read-only (``default_transaction_read_only``), runs only
-``SELECT``s against ``pg_catalog``, and is closed afterwards. The URL's password is never
-echoed in errors.
+``SELECT``s against ``pg_catalog``, and is closed afterwards. No secret of the connection
+string (password in the userinfo, the query or a ``key=value`` pair) is ever echoed in
+errors: see :mod:`scaffold.conninfo`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
+from scaffold.conninfo import mask, redact
 from scaffold.errors import UsageError
 from scaffold.rules import RULES, Finding, Rule
 
@@ -111,14 +112,6 @@ class DatabaseContext:
         return Finding("database", 0, 0, code, message, symbol, RULES[code].fixable)
 
 
-def redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
-
-
 def load(url: str, tenant_field: str, tenant_setting: str, exempt: Iterable[str]) -> DatabaseContext:
     import psycopg
 
@@ -126,7 +119,9 @@ def load(url: str, tenant_field: str, tenant_setting: str, exempt: Iterable[str]
         conn = psycopg.connect(url, connect_timeout=10, autocommit=False)
     except Exception as exc:  # noqa: BLE001 - any connection failure is a usage error
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"--database-url {redact(url)}: cannot connect ({reason}); check the URL") from exc
+        raise UsageError(
+            f"--database-url {redact(url)}: cannot connect ({mask(reason, url)}); check the URL"
+        ) from None
     try:
         conn.read_only = True
         with conn.cursor() as cur:
