@@ -377,6 +377,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScaffoldError as exc:
         click.echo(f"error: {exc}", err=True)
         return exc.exit_code
+    except OSError as exc:  # a file scaffold must read or write is unreadable, ...: one line
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"error: {where}{exc.strerror or exc}; fix its permissions and re-run", err=True)
+        return 2
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130

@@ -35,7 +35,7 @@ import libcst as cst
 from scaffold.config import Config
 from scaffold.errors import ConfigError, SourceError, UsageError
 from scaffold.fsutil import ChangeSet, read_source
-from scaffold.project import find_project, module_file
+from scaffold.project import find_project, module_file, read_required
 from scaffold.registration import (
     add_expression_to_sequence,
     add_to_sequence,
@@ -681,7 +681,8 @@ def _register_middleware(
         if det.candidates:
             cfg.require("middleware")  # raises: ambiguous, naming the candidates and the key
         for rel in det.unparsable:  # the onboarding middleware itself may be what is broken
-            check_syntax((cfg.root / rel).read_bytes(), rel)
+            check_syntax(read_required(cfg.root, cfg.root / rel, "find EXEMPT_PATHS"), rel)
+        cfg.refuse_unreadable("middleware", '"accounts.middleware:OnboardingMiddleware"')
         if protected:
             raise UsageError(
                 "--protected needs an onboarding middleware with PROTECTED_PATHS, and none was found; "
@@ -839,13 +840,14 @@ def plan_module(
             answers["constraint"] = constraint_name(f"{table}_tenant_{spec.name}_uniq")
 
     if cfg.get("tenancy_module") is None and not cfg.detect("tenancy_module").candidates:
+        cfg.refuse_unreadable("tenancy_module", '"tenancy"')
         raise ConfigError(
             "the project has no tenancy core (no module defines set_tenant_context); run "
             '`scaffold init` first, or set tenancy_module = "..." under [tool.scaffold]'
         )
     tenancy = cfg.require("tenancy_module")
     core = cfg.file_for("tenancy_module")
-    core_text = core.read_text(encoding="utf-8", errors="replace")
+    core_text = read_required(cfg.root, core, "check the tenancy core").decode("utf-8", errors="replace")
     missing = [n for n in ("set_tenant_context", "TenantManager") if n not in core_text]
     if missing:
         raise ConfigError(
@@ -902,6 +904,7 @@ def plan_module(
     for path in [*settings_files, urls_file, middleware_file]:
         if path is not None and path in changed and path not in plan.edited:
             plan.edited.append(path)
+    plan.warnings += cfg.unreadable_lines()
     return plan
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from scaffold.errors import ProjectNotFound, UsageError
+from scaffold.errors import ProjectNotFound, SourceError, UsageError
 
 DEFAULT_EXCLUDE: tuple[str, ...] = (
     ".venv",
@@ -163,6 +163,18 @@ def rel_path(root: Path, path: Path) -> str:
         return path.relative_to(root).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+def read_required(root: Path, path: Path, purpose: str) -> bytes:
+    """The bytes of a project file a command must read (and usually edit); a file that
+    cannot be read is one line (:class:`SourceError`, exit 2), never a traceback."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise SourceError(
+            f"{rel_path(root, path)}: cannot read ({exc.strerror or type(exc).__name__}); scaffold must "
+            f"read it to {purpose}: fix its permissions (chmod u+rw) and re-run"
+        ) from None
 
 
 def module_file(root: Path, dotted: str) -> Path | None:

@@ -328,19 +328,19 @@ def judge_policies(
         for p in policies
         if not p.permissive and not p.applies and p.using is not None and verdict(p.using).ok
     ]
-    for (name, expr, reason), sides in opened.items():
+    for (name, expr, reason), opens in opened.items():
         p = by_name[name]
-        if set(sides) == {"using"}:
+        if set(opens) == {"using"}:
             clause = "USING"
-        elif set(sides) == {"check"}:
+        elif set(opens) == {"check"}:
             clause = "WITH CHECK" if p.check is not None else "WITH CHECK (defaulting to USING)"
         else:
             clause = "USING and WITH CHECK" if p.check is not None else "USING (which WITH CHECK defaults to)"
         effects = []
-        if "using" in sides:
-            effects.append(f"can {'/'.join(_VERBS[c] for c in sides['using'])} rows of every tenant")
-        if "check" in sides:
-            effects.append(f"can {'/'.join(_VERBS[c] for c in sides['check'])} rows for another tenant")
+        if "using" in opens:
+            effects.append(f"can {'/'.join(_VERBS[c] for c in opens['using'])} rows of every tenant")
+        if "check" in opens:
+            effects.append(f"can {'/'.join(_VERBS[c] for c in opens['check'])} rows for another tenant")
         effect = " and ".join(effects)
         others = [q.name for q in policies if q.permissive and q.name != name and q.applies]
         ored = f"; permissive policies are ORed, so {', '.join(others)} cannot close it" if others else ""

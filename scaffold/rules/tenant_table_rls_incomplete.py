@@ -66,8 +66,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scaffold.rules import Finding, Rule, register
 from scaffold.rls import judge_policies
+from scaffold.rules import Finding, Rule, register
 from scaffold.rules._live import DatabaseContext, index_defeating
 
 
