@@ -502,7 +502,16 @@ def atomic_requests_changes(cfg: Any, report: engine.RunReport, changes: ChangeS
 
     if not any(m.code == "TEN050" and LOST_MARKER in m.message for _, m in report.findings):
         return []
-    candidates = [p for p in cfg.settings_files() if b"DATABASES" in p.read_bytes()]
+    candidates = []
+    for p in cfg.settings_files():
+        try:
+            if b"DATABASES" in p.read_bytes():
+                candidates.append(p)
+        except OSError as exc:  # chmod 000: a manual-review line, never a traceback
+            rel = p.relative_to(cfg.root).as_posix()
+            return [
+                f"{rel}: manual review: TEN050: cannot read ({exc.strerror}); set ATOMIC_REQUESTS = True by hand"
+            ]
     if not candidates:
         rel = cfg.settings_files()[0].relative_to(cfg.root).as_posix()
         return [

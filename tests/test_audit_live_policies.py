@@ -339,3 +339,23 @@ def test_policy_set_semantics() -> None:
     assert "no permissive policy" in p.message
     # a read-only table (SELECT policy only) denies writes by design: not reported
     assert judge(policy("read", TENANT, command="SELECT")) == []
+
+
+def test_definer_body_matching() -> None:
+    from scaffold.rules._live import DefinerFunction, Table
+
+    orders = Table("public", "orders", True, True, "owner", False)
+
+    def fn(src: str, depends: tuple[str, ...] = ()) -> DefinerFunction:
+        return DefinerFunction("public", "f", "", "owner", "plpgsql", src, depends, False)
+
+    for src in (
+        "SELECT * FROM orders",
+        'select 1 from "orders" o',
+        "FROM public.orders",
+        'FROM "public"."orders"',
+    ):
+        assert fn(src).reads(orders), src
+    for src in ("SELECT * FROM orders_archive", "FROM other.orders", "SELECT my_orders FROM t"):
+        assert not fn(src).reads(orders), src
+    assert fn("", ("public.orders",)).reads(orders)  # an SQL-standard body: pg_depend
