@@ -108,7 +108,7 @@ def redact(conninfo: str) -> str:
             key, sep, _ = raw.partition("=")
             pairs.append(f"{key}={MASK}" if sep and _is_secret_key(unquote(key)) else raw)
         out = scheme + (f"{userinfo}@" if userinfo else "") + hostpath
-        return out + ("?" + "&".join(pairs) if query else "")
+        return mask(out + ("?" + "&".join(pairs) if query else ""), conninfo, quoted=False)
 
     def one(m: re.Match[str]) -> str:
         return f"{m['key']}={MASK}" if _is_secret_key(m["key"]) else m.group(0)
