@@ -7,6 +7,15 @@ rows or writes a row into tenant B (security checklist T1-T4: RLS enabled, force
 policy, a runtime role RLS binds). Then the audit, connected as that same role, must report
 the break with its reason, and must not report the policy scaffold generates
 (:func:`scaffold.rls.enable_rls_sql`), alone or as a restrictive guard.
+
+Checklist cases exercised: T1 (the runtime role is checked to be NOSUPERUSER NOBYPASSRLS and
+owns no table), T2/T3 (every table ENABLE + FORCE; a set where no policy applies to the role
+returns 0 rows and is reported), T4 (isolation is only ever asserted as the runtime role),
+T5 (no tenant context: 0 rows under the generated policy), T6 (cross-tenant INSERT and
+UPDATE refused under the generated policy, accepted under `WITH CHECK (true)`, which is
+reported), T22 (the OR branch is also still reported as index-defeating). The audit only
+reads the catalog; the request-level cases (T7-T21, T23-T32) are proven where the isolating
+code lives.
 """
 
 from __future__ import annotations
@@ -100,6 +109,22 @@ def visible(db: PgDatabase, table: str, **settings: str) -> set[str]:
         return {r[0] for r in conn.execute(f"SELECT note FROM {table}").fetchall()}
 
 
+def can_move_to_b(db: PgDatabase, table: str) -> bool:
+    """Whether the runtime role, in tenant A's context, can UPDATE A's row into tenant B.
+
+    No WHERE clause: with one, PostgreSQL also checks the new row against the SELECT/ALL
+    policies' USING, which a bare ``UPDATE ... SET tenant_id = B`` does not (read access to
+    the row is not needed)."""
+    with db.runtime() as conn:
+        conn.execute("SELECT set_config('app.current_tenant_id', %s, true)", [str(TENANT_A)])
+        try:
+            moved = conn.execute(f"UPDATE {table} SET tenant_id = %s", [TENANT_B]).rowcount
+        except psycopg.errors.InsufficientPrivilege:
+            return False
+        conn.rollback()
+        return moved > 0
+
+
 def can_insert_for_b(db: PgDatabase, table: str) -> bool:
     with db.runtime() as conn:
         conn.execute("SELECT set_config('app.current_tenant_id', %s, true)", [str(TENANT_A)])
@@ -133,6 +158,12 @@ def test_generated_policy_isolates_and_is_not_flagged(setup: tuple[PgDatabase, P
     db, root = setup
     assert visible(db, "t_ok") == {"a"}
     assert not can_insert_for_b(db, "t_ok")
+    assert not can_move_to_b(db, "t_ok")
+    with db.runtime() as conn:  # T5: no tenant context, fresh and after the setting existed
+        assert conn.execute("SELECT count(*) FROM t_ok").fetchone() == (0,)
+        conn.execute("SELECT set_config('app.current_tenant_id', '', false)")
+        assert conn.execute("SELECT count(*) FROM t_ok").fetchone() == (0,)
+        assert conn.execute("UPDATE t_ok SET note = 'x' WHERE note = 'b'").rowcount == 0
     assert visible(db, "t_restrictive_ok") == {"a"}
     assert not can_insert_for_b(db, "t_restrictive_ok")
     assert visible(db, "t_true_other_role") == {"a"}  # the open policy is TO another role
@@ -153,6 +184,7 @@ def test_with_check_true_allows_cross_tenant_insert_and_is_flagged(setup: tuple[
     db, root = setup
     assert visible(db, "t_check_true") == {"a"}
     assert can_insert_for_b(db, "t_check_true")  # the leak, for real
+    assert can_move_to_b(db, "t_check_true")
     (message,) = findings(db, root)["t_check_true"]
     assert "policy tenant_rw" in message and "WITH CHECK (true)" in message
     assert "insert/update rows for another tenant" in message
