@@ -151,3 +151,13 @@ def test_an_unrelated_unreadable_file_is_a_warning_line(project: Path) -> None:
     line = one_line_about(result, "crm/views.py")
     assert "warning: crm/views.py: cannot read (Permission denied)" in line
     assert (project / "widgets" / "views.py").is_file()
+
+
+def test_config_lists_unreadable_files_one_line_each(project: Path) -> None:
+    lock(project, "crm/views.py")
+    lock(project, "erp/settings.py")
+    result = scaffold(project, "config")
+    assert result.returncode == 0, result.stderr
+    for rel in ("crm/views.py", "erp/settings.py"):
+        line = one_line_about(result, rel)
+        assert line.startswith(f"warning: {rel}: cannot read (Permission denied)"), line
