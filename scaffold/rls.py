@@ -205,7 +205,8 @@ def _bare(text: str) -> str:
 
 
 _SETTING = re.compile(
-    r"^current_setting\('(?P<name>(?:[^']|'')*)'(?:::text)?(?:,\s*(?:true|false))?\)$", re.IGNORECASE
+    r"^(?:pg_catalog\.)?current_setting\('(?P<name>(?:[^']|'')*)'(?:::text)?(?:,\s*(?:true|false))?\)$",
+    re.IGNORECASE,
 )
 _SUBSELECT = re.compile(
     r"^SELECT\s+(?P<expr>.*?)(?:\s+AS\s+\"?[A-Za-z_][A-Za-z0-9_$]*\"?)?$", re.IGNORECASE | re.S
@@ -280,6 +281,25 @@ def tenant_predicate(expr: str, column: str, setting: str) -> Verdict:
 _VERBS = {"SELECT": "read", "UPDATE": "update", "DELETE": "delete", "INSERT": "insert"}
 
 
+Exprs = list[tuple[Policy, str]]
+
+
+def _split_kinds(applicable: Sequence[Policy], side: str) -> tuple[Exprs, Exprs]:
+    """The (policy, expression) pairs on ``side``: permissive ones, restrictive ones."""
+    exprs = [(p, e) for p in applicable if (e := p.expression(side)) is not None]
+    return [(p, e) for p, e in exprs if p.permissive], [(p, e) for p, e in exprs if not p.permissive]
+
+
+def _admits_nothing(applicable: Sequence[Policy], side: str) -> bool:
+    """Whether the policies provably admit no row on ``side`` (their combination is false)."""
+    permissive, restrictive = _split_kinds(applicable, side)
+    return all(_is_false(e) for _, e in permissive) or any(_is_false(e) for _, e in restrictive)
+
+
+def _is_false(expr: str) -> bool:
+    return _strip_parens(expr).lower() == "false"
+
+
 def _short(expr: str) -> str:
     text = " ".join(expr.split())
     return text if len(text) <= 120 else text[:117] + "..."
@@ -304,17 +324,15 @@ def judge_policies(
     denied: list[str] = []
     for command, sides in SIDES.items():
         applicable = [p for p in policies if p.applies and p.command in (command, "ALL")]
+        if not _split_kinds(applicable, sides[0])[0]:
+            denied.append(command)
+            continue
+        # an UPDATE needs a row USING admits and a new row WITH CHECK admits: when either
+        # side admits nothing, no UPDATE succeeds, and the other side cannot leak
+        if len(sides) > 1 and any(_admits_nothing(applicable, side) for side in sides):
+            continue
         for side in sides:
-            permissive = [
-                (p, e) for p in applicable if p.permissive and (e := p.expression(side)) is not None
-            ]
-            restrictive = [
-                (p, e) for p in applicable if not p.permissive and (e := p.expression(side)) is not None
-            ]
-            if not permissive:
-                if command not in denied:
-                    denied.append(command)
-                continue
+            permissive, restrictive = _split_kinds(applicable, side)
             if any(verdict(e).ok for _, e in restrictive):
                 continue
             for p, e in permissive:
