@@ -13,7 +13,8 @@ DELETE) and side (`USING` for the rows a command sees, `WITH CHECK` for the rows
 writes; `WITH CHECK` defaults to `USING`): permissive policies are ORed, restrictive ones
 ANDed, and only policies `TO PUBLIC` or to a role the runtime role has the privileges of
 apply. The set passes when, for every command and side, some applicable restrictive policy
-is the tenant predicate, or every applicable permissive one is. The tenant predicate is
+is the tenant predicate, or every applicable permissive one is (an UPDATE whose USING or
+WITH CHECK admits no row at all cannot leak through the other side). The tenant predicate is
 `tenant_field = current_setting('<tenant_setting>', ...)` (with `NULLIF(..., '')`, casts or
 a scalar `(SELECT ...)` around the setting), alone, AND-ed with other terms, or ORed only with
 other tenant predicates. Each finding names the policy and the reason: `USING (true)` ORed
