@@ -260,6 +260,11 @@ def test_security_definer_function_leaks_and_is_flagged(setup: tuple[PgDatabase,
         conn.execute(
             "CREATE FUNCTION now_utc() RETURNS timestamptz LANGUAGE sql SECURITY DEFINER AS $$ SELECT now() $$"
         )
+        conn.execute(  # owned by the runtime role itself: no other rights than the caller's
+            "CREATE FUNCTION own_notes() RETURNS SETOF text LANGUAGE sql SECURITY DEFINER "
+            "AS $$ SELECT note FROM t_ok $$"
+        )
+        conn.execute(sql.SQL("ALTER FUNCTION own_notes() OWNER TO {}").format(sql.Identifier(rt)))
         conn.execute(
             "CREATE FUNCTION atomic_count() RETURNS bigint LANGUAGE sql SECURITY DEFINER "
             "BEGIN ATOMIC SELECT count(*) FROM t_check_true; END"
@@ -269,7 +274,8 @@ def test_security_definer_function_leaks_and_is_flagged(setup: tuple[PgDatabase,
             conn.execute("SELECT set_config('app.current_tenant_id', %s, true)", [str(TENANT_A)])
             leaked = {r[0] for r in conn.execute("SELECT all_notes()").fetchall()}
             scoped = {r[0] for r in conn.execute("SELECT my_notes()").fetchall()}
-        assert leaked == {"a", "b"} and scoped == {"a"}
+            own = {r[0] for r in conn.execute("SELECT own_notes()").fetchall()}
+        assert leaked == {"a", "b"} and scoped == {"a"} and own == {"a"}
         found = findings(db, root, "TEN063")
         assert set(found) == {"all_notes()", "atomic_count()"}, found
         (message,) = found["all_notes()"]
@@ -278,7 +284,7 @@ def test_security_definer_function_leaks_and_is_flagged(setup: tuple[PgDatabase,
         assert "public.t_check_true" in found["atomic_count()"][0]
     finally:
         with db.owner() as conn:
-            for fn in ("all_notes", "my_notes", "admin_notes", "now_utc", "atomic_count"):
+            for fn in ("all_notes", "my_notes", "admin_notes", "now_utc", "atomic_count", "own_notes"):
                 conn.execute(f"DROP FUNCTION {fn}()")
 
 

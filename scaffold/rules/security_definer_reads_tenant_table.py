@@ -6,7 +6,8 @@ schemas that the runtime role may execute and whose body names a table with the 
 column (or, for an SQL-standard `BEGIN ATOMIC` body, depends on one). The message says
 whether the function's owner bypasses row-level security (superuser or `BYPASSRLS`) and
 whether it owns the table without `FORCE ROW LEVEL SECURITY`. Tables listed in
-`rls_exempt_tables` are skipped. The body is matched by name, so a table named only in a
+`rls_exempt_tables` are skipped, and so are functions owned by the runtime role itself (its
+rights are the caller's) unless it owns the table unforced. The body is matched by name, so a table named only in a
 comment or a string is reported too: the rule prefers a false alarm to a miss.
 
 ## Why is this bad?
@@ -57,6 +58,8 @@ def check(ctx: DatabaseContext) -> Iterator[Finding]:
         if not read:
             continue
         unforced = [t.qualname for t in read if t.owner == fn.owner and not (t.rls and t.force)]
+        if fn.owner == ctx.role and not fn.owner_bypasses and not unforced:
+            continue  # owned by the runtime role itself: its rights are the caller's
         if fn.owner_bypasses:
             why = f"its owner {fn.owner} is a superuser or BYPASSRLS, so it returns every tenant's rows"
         elif unforced:
