@@ -378,8 +378,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"error: {exc}", err=True)
         return exc.exit_code
     except OSError as exc:  # a file scaffold must read or write is unreadable, ...: one line
+        import errno
+
         where = f"{exc.filename}: " if exc.filename else ""
-        click.echo(f"error: {where}{exc.strerror or exc}; fix its permissions and re-run", err=True)
+        hint = "fix its permissions and re-run" if exc.errno in (errno.EACCES, errno.EPERM) else "re-run"
+        click.echo(f"error: {where}{exc.strerror or exc}; {hint}", err=True)
         return 2
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
