@@ -161,3 +161,20 @@ def test_config_lists_unreadable_files_one_line_each(project: Path) -> None:
     for rel in ("crm/views.py", "erp/settings.py"):
         line = one_line_about(result, rel)
         assert line.startswith(f"warning: {rel}: cannot read (Permission denied)"), line
+
+
+def test_any_other_os_error_is_one_line_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The last line of defence in ``main``: an OSError no command turned into its own
+    message (here raised by the audit itself) is still one line, exit 2."""
+    import scaffold.audit
+    from scaffold.cli import main
+
+    def unreadable(*_args: object, **_kw: object) -> None:
+        raise PermissionError(13, "Permission denied", str(tmp_path / "x.py"))
+
+    monkeypatch.setattr(scaffold.audit, "audit", unreadable)
+    assert main(["audit", "--project", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {tmp_path / 'x.py'}: Permission denied; fix its permissions and re-run\n"
