@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ def load_project(project: str | os.PathLike[str] | None) -> Config:
 class ConfigReport:
     root: Path
     rows: list[tuple[str, Any, str]]  # key, value, source (pyproject / detected / default / ...)
+    warnings: list[str] = field(default_factory=list)  # files detection could not read
 
     def to_text(self) -> str:
         width = max(len(k) for k, _, _ in self.rows)
@@ -29,16 +30,17 @@ class ConfigReport:
         for key, value, source in self.rows:
             shown = "-" if value is None else json.dumps(value)
             lines.append(f"  {key:<{width}}  {shown}  ({source})")
+        lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "project": str(self.root),
-                "config": {k: {"value": v, "source": s} for k, v, s in self.rows},
-            },
-            indent=2,
-        )
+        data: dict[str, Any] = {
+            "project": str(self.root),
+            "config": {k: {"value": v, "source": s} for k, v, s in self.rows},
+        }
+        if self.warnings:
+            data["warnings"] = self.warnings
+        return json.dumps(data, indent=2)
 
 
 def describe_config(project: str | os.PathLike[str] | None) -> ConfigReport:
@@ -58,4 +60,4 @@ def describe_config(project: str | os.PathLike[str] | None) -> ConfigReport:
                 rows.append((key, None, f"not found: {det.reason}"))
         else:
             rows.append((key, cfg.get(key), "default"))
-    return ConfigReport(cfg.root, rows)
+    return ConfigReport(cfg.root, rows, cfg.unreadable_lines())

@@ -3,7 +3,7 @@
 Static rules run through the shared engine (:mod:`scaffold.engine`: byte prefilter, stdlib
 ``ast``, a process pool and a content-hash cache; libcst is never imported), so an audit of
 thousands of files parses only the files that can hold a finding. Database rules
-(TEN060-TEN062) run only with a database URL, over read-only catalog queries.
+(TEN060-TEN063) run only with a database URL, over read-only catalog queries.
 
 ``audit(...)`` returns an :class:`AuditReport`; its ``to_text``/``to_json``/``to_sarif``
 are the three output formats. Findings are silenced per line with ``# noqa: TEN001`` (a
@@ -175,6 +175,7 @@ class AuditReport:
     problems: list[tuple[str, int, str]] = field(default_factory=list)  # unparsable / skipped files
     notes: list[str] = field(default_factory=list)
     silenced: int = 0
+    unanalyzed: int = 0  # files the engine could not analyze, reported as TEN090 findings
 
     @property
     def exit_code(self) -> int:
@@ -193,8 +194,8 @@ class AuditReport:
             if self.fixable:
                 head += f" ({self.fixable} fixable with `scaffold fix`)"
         tail = f"{counted(self.scanned, 'file')} scanned"
-        if self.problems:
-            tail += f", {len(self.problems)} could not be analyzed"
+        if self.unanalyzed or self.problems:
+            tail += f", {self.unanalyzed + len(self.problems)} could not be analyzed"
         return f"{head}; {tail}."
 
     def by_rule(self) -> list[tuple[str, str, int, int]]:
@@ -494,6 +495,13 @@ def audit(
         raise UsageError(f"--jobs {jobs}: must be 1 or more")
     targets = resolve_paths(cfg.root, paths)
     report = AuditReport(cfg.root, rules)
+    # TEN090 is on whatever --select says (a narrower selection must not make a file that
+    # could not be read pass); only --ignore turns it into a warning line again
+    from scaffold.rules import unanalyzed_source_file
+
+    report_unanalyzed = not any(
+        sel == "ALL" or unanalyzed_source_file.CODE.startswith(sel) for sel in parse_codes(ignore)
+    )
     units = [RuleUnit(r.code, r.needles) for r in rules if r.scope == "file"]
     if units:
         files = iter_python_files(cfg.root, cfg.exclude_globs, targets or None)
@@ -509,6 +517,10 @@ def audit(
         report.scanned = run.scanned
         for res in run.results:
             if res.status in ("unparsable", "skipped"):
+                if report_unanalyzed:  # TEN090: a finding, so the run cannot pass without looking
+                    report.unanalyzed += 1
+                    report.findings.extend(unanalyzed_source_file.check(res))
+                    continue
                 msg = res.messages[0] if res.messages else None
                 report.problems.append((res.rel, msg.line if msg else 1, msg.message if msg else res.status))
             for m in res.messages:

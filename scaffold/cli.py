@@ -263,7 +263,7 @@ def new_module_cmd(
     default=None,
     envvar="SCAFFOLD_AUDIT_DATABASE_URL",
     metavar="URL",
-    help="Also run the live-database rules (TEN060-TEN062), read-only, as this role.",
+    help="Also run the live-database rules (TEN060-TEN063), read-only, as this role.",
 )
 @click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: CPU count).")
 @click.option("--no-cache", is_flag=True, help="Ignore and don't update .scaffold-cache/.")
@@ -421,6 +421,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScaffoldError as exc:
         click.echo(f"error: {exc}", err=True)
         return exc.exit_code
+    except OSError as exc:  # a file scaffold must read or write is unreadable, ...: one line
+        import errno
+
+        where = f"{exc.filename}: " if exc.filename else ""
+        hint = "fix its permissions and re-run" if exc.errno in (errno.EACCES, errno.EPERM) else "re-run"
+        click.echo(f"error: {where}{exc.strerror or exc}; {hint}", err=True)
+        return 2
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scaffold.errors import ConfigError
-from scaffold.project import DEFAULT_EXCLUDE, file_module, iter_python_files, module_file
+from scaffold.errors import ConfigError, SourceError
+from scaffold.project import DEFAULT_EXCLUDE, SourceFile, file_module, iter_python_files, module_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -143,6 +143,9 @@ class Config:
             )
         self.explicit: dict[str, Any] = {k: _validate(k, v) for k, v in raw.items()}
         self._detected: dict[str, Detection] = {}
+        # Files autodetection could not read (project-relative path -> reason): never a
+        # traceback; commands list them, one line each (see :meth:`unreadable_lines`).
+        self.unreadable: dict[str, str] = {}
 
     @classmethod
     def load(cls, root: Path) -> Config:
@@ -211,6 +214,34 @@ class Config:
             return [path, *sorted(p for p in path.parent.glob("*.py") if p.name != "__init__.py")]
         return [path]
 
+    def read(self, src: SourceFile) -> bytes | None:
+        """The bytes of a project file autodetection scans; None (and the file recorded in
+        :attr:`unreadable`) when it cannot be read."""
+        try:
+            return src.path.read_bytes()
+        except OSError as exc:
+            self.unreadable[src.rel] = f"cannot read ({exc.strerror or type(exc).__name__})"
+            return None
+
+    def refuse_unreadable(self, key: str, example: str) -> None:
+        """Raise when detecting ``key`` found nothing but skipped unreadable files: one of
+        them may be what it looks for, and acting as if there were none would be wrong."""
+        if self.unreadable:
+            rel, why = sorted(self.unreadable.items())[0]
+            more = f" (and {len(self.unreadable) - 1} more)" if len(self.unreadable) > 1 else ""
+            raise SourceError(
+                f"cannot detect `{key}`: {rel}{more}: {why}, and it may be the one; fix its permissions, "
+                f"or set {key} = {example} under [tool.scaffold] in pyproject.toml"
+            )
+
+    def unreadable_lines(self) -> list[str]:
+        """One line per file autodetection skipped because it cannot be read."""
+        return [
+            f"{rel}: {why}; not searched for settings, middleware or the tenancy core "
+            "(fix its permissions, or exclude it)"
+            for rel, why in sorted(self.unreadable.items())
+        ]
+
     def as_dict(self) -> dict[str, Any]:
         """Every key with its effective value (None where detection failed)."""
         return {key: self.get(key) for key in KEYS}
@@ -256,7 +287,10 @@ def _detect_settings(cfg: Config) -> Detection:
                 return Detection(value)
     candidates = []
     for src in iter_python_files(cfg.root, cfg.exclude_globs):
-        if "settings" in src.rel and b"INSTALLED_APPS" in src.path.read_bytes():
+        if "settings" not in src.rel:
+            continue
+        data = cfg.read(src)
+        if data is not None and b"INSTALLED_APPS" in data:
             candidates.append(file_module(cfg.root, src.path))
     if len(candidates) == 1:
         return Detection(candidates[0])
@@ -340,8 +374,8 @@ def _detect_middleware(cfg: Config) -> Detection:
     candidates: list[str] = []
     unparsable: list[str] = []
     for src in iter_python_files(cfg.root, cfg.exclude_globs):
-        data = src.path.read_bytes()
-        if b"EXEMPT_PATHS" not in data and b"PROTECTED_PATHS" not in data:
+        data = cfg.read(src)
+        if data is None or (b"EXEMPT_PATHS" not in data and b"PROTECTED_PATHS" not in data):
             continue
         tree = parse_file(src.path)
         if tree is None:
@@ -364,8 +398,8 @@ def _detect_middleware(cfg: Config) -> Detection:
 def _detect_tenancy(cfg: Config) -> Detection:
     candidates: list[str] = []
     for src in iter_python_files(cfg.root, cfg.exclude_globs):
-        data = src.path.read_bytes()
-        if b"def set_tenant_context" not in data:
+        data = cfg.read(src)
+        if data is None or b"def set_tenant_context" not in data:
             continue
         tree = parse_file(src.path)
         if tree is None:

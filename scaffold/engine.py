@@ -515,6 +515,8 @@ def run(
             )
             continue
         if len(data) > MAX_BYTES:
+            if not any(not u.needles or any(n in data for n in u.needles) for u in units):
+                continue  # no unit looks for anything it holds: nothing to analyze, nothing missed
             result.status = "skipped"
             result.messages.append(
                 Message(

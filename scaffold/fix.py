@@ -466,6 +466,32 @@ def onboarding_changes(cfg: Any, report: engine.RunReport, changes: ChangeSet) -
     return notes
 
 
+def middleware_unparsable(cfg: Any, report: engine.RunReport) -> list[str]:
+    """Lines for candidate onboarding middlewares that do not parse when none was found:
+    TEN020 could not be judged (EXEMPT_PATHS may be in them), which must not pass as clean.
+    Files the engine already reported are not repeated."""
+    if cfg.get("middleware") is not None:
+        return []
+    seen = {res.rel for res in (*report.unparsable, *report.skipped)}
+    lines = []
+    for rel in cfg.detect("middleware").unparsable:
+        if rel in seen:
+            continue
+        try:
+            compile((cfg.root / rel).read_bytes(), rel, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+            why = "cannot parse"
+        except SyntaxError as exc:
+            rel = f"{rel}:{exc.lineno or 1}"
+            why = f"cannot parse: {exc.msg}"
+        except (ValueError, OSError) as exc:
+            why = f"cannot parse: {exc}"
+        lines.append(
+            f"{rel}: unparsable: {why}; it mentions EXEMPT_PATHS / PROTECTED_PATHS, so TEN020 was neither "
+            "checked nor fixed: fix the file, or set middleware in [tool.scaffold]"
+        )
+    return lines
+
+
 def atomic_requests_changes(cfg: Any, report: engine.RunReport, changes: ChangeSet) -> list[str]:
     """Turn on ATOMIC_REQUESTS when a transaction-local tenant context has no transaction."""
     import libcst as cst
@@ -476,7 +502,16 @@ def atomic_requests_changes(cfg: Any, report: engine.RunReport, changes: ChangeS
 
     if not any(m.code == "TEN050" and LOST_MARKER in m.message for _, m in report.findings):
         return []
-    candidates = [p for p in cfg.settings_files() if b"DATABASES" in p.read_bytes()]
+    candidates = []
+    for p in cfg.settings_files():
+        try:
+            if b"DATABASES" in p.read_bytes():
+                candidates.append(p)
+        except OSError as exc:  # chmod 000: a manual-review line, never a traceback
+            rel = p.relative_to(cfg.root).as_posix()
+            return [
+                f"{rel}: manual review: TEN050: cannot read ({exc.strerror}); set ATOMIC_REQUESTS = True by hand"
+            ]
     if not candidates:
         rel = cfg.settings_files()[0].relative_to(cfg.root).as_posix()
         return [
@@ -506,14 +541,23 @@ class FixResult:
     applied: bool
     noted: set[tuple[str, str, str]] = field(default_factory=set)  # (path, code, symbol) in notes
     remaining: list[Finding] = field(default_factory=list)  # audit findings left after applying
+    # Files a fix depends on that do not parse although the engine did not need to parse
+    # them (the onboarding middleware TEN020 edits): "path:line: reason" lines.
+    unparsable: list[str] = field(default_factory=list)
+
+    @property
+    def unanalyzed(self) -> bool:
+        """Some file that could need a fix was not analyzed (TEN090): never a clean pass."""
+        return bool(self.report.unparsable or self.report.skipped or self.unparsable)
 
     @property
     def exit_code(self) -> int:
         """``--check``: 1 when fixes are due; ``--diff``: 0; applying: 1 when findings are
-        left afterwards (like ``ruff check --fix``), 0 when the audit is clean."""
+        left afterwards (like ``ruff check --fix``), 0 when the audit is clean. With
+        ``--check`` or applying, a file that could need a fix but was not analyzed is 1 too."""
         if self.check:
-            return 1 if self.changes else 0
-        return 1 if self.remaining else 0
+            return 1 if self.changes or self.unanalyzed else 0
+        return 1 if self.remaining or self.unanalyzed else 0
 
     def diff_text(self) -> str:
         return self.changes.diff(self.report.root)
@@ -528,7 +572,13 @@ class FixResult:
             lines.append(f"{res.rel}:{msg.line}: manual review: {msg.code}: {msg.message}")
         lines.extend(self.notes)
         lines += engine.problem_lines(self.report)
+        lines += self.unparsable
         reported = self.noted | {(res.rel, msg.code, msg.symbol) for res, msg in self.report.manual}
+        listed = {r.rel for r in (*self.report.unparsable, *self.report.skipped)}
+        listed |= {line.split(":", 1)[0] for line in self.unparsable}
+        reported |= {
+            (f.path, f.code, f.symbol) for f in self.remaining if f.code == "TEN090" and f.path in listed
+        }
         for f in self.remaining:
             where = f"{f.path}:{f.line}" if f.line else f"{f.path}:{f.symbol}"
             if (f.path, f.code, f.symbol) not in reported:  # else already listed, with the reason
@@ -538,7 +588,8 @@ class FixResult:
         tail = f", {counted(len(self.remaining), 'finding')} left" if self.remaining else ""
         lines.append(
             f"{counted(self.report.scanned, 'file')} scanned, {len(self.changes.changes)} {verb}, "
-            f"{manual} need manual review, {engine.problem_counts(self.report)}{tail}"
+            f"{manual} need manual review, {len(self.report.unparsable) + len(self.unparsable)} unparsable, "
+            f"{len(self.report.skipped)} skipped{tail}"
         )
         return "\n".join(lines)
 
@@ -592,6 +643,7 @@ def fix(
     )
     changes = engine.changeset(report)
     notes = onboarding_changes(cfg, report, changes) if "TEN020" in codes else []
+    unparsable = middleware_unparsable(cfg, report) if "TEN020" in codes else []
     if "TEN050" in codes:
         notes += atomic_requests_changes(cfg, report, changes)
     applied = False
@@ -608,4 +660,4 @@ def fix(
         for res, msg in report.findings
         if msg.code == "TEN020" and "in both" in msg.message
     }
-    return FixResult(report, changes, notes, check, applied, noted, remaining)
+    return FixResult(report, changes, notes, check, applied, noted, remaining, unparsable)

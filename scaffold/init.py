@@ -355,6 +355,7 @@ def plan_init(
             cfg.require("tenancy_module")  # raises, naming the candidates
             raise AssertionError("unreachable")
         else:
+            cfg.refuse_unreadable("tenancy_module", '"tenancy"')  # never a second core beside one
             core = render_package = package or "tenancy"
     if render_package is not None:
         _check_package(
@@ -412,6 +413,7 @@ def plan_init(
         result.reasons[root / "pyproject.toml"] = (
             "record the detected [tool.scaffold] configuration for review"
         )
+    result.warnings += cfg.unreadable_lines()
     return result
 
 

@@ -137,7 +137,10 @@ class MigrateResult:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.check and self.report.rewritten else 0
+        """``--check``: 1 when rewrites are due or a file that could need one was not
+        analyzed (unreadable, over 1 MB, not decodable, not parsable: TEN090)."""
+        problems = self.report.unparsable or self.report.skipped
+        return 1 if self.check and (self.report.rewritten or problems) else 0
 
     def diff_text(self) -> str:
         return self.changes.diff(self.report.root)

@@ -35,7 +35,14 @@ import libcst as cst
 from scaffold.config import Config
 from scaffold.errors import ConfigError, SourceError, UsageError
 from scaffold.fsutil import ChangeSet, read_source
-from scaffold.project import find_project, module_file
+from scaffold.project import (
+    DEFAULT_EXCLUDE,
+    find_project,
+    git_ignored,
+    is_excluded,
+    module_file,
+    read_required,
+)
 from scaffold.registration import (
     add_expression_to_sequence,
     add_to_sequence,
@@ -459,9 +466,16 @@ def _importable_elsewhere(name: str, root: Path) -> bool:
         return False
 
 
-def check_module_name(name: str, root: Path, apps: Iterable[str], ours: bool) -> None:
-    """Refuse a NAME that is not a fresh, lower-case, importable package name."""
-    if not MODULE_NAME.match(name) or len(name) > MAX_NAME:
+def check_module_name(
+    name: str, root: Path, apps: Iterable[str], ours: bool, exclude: Iterable[str] = DEFAULT_EXCLUDE
+) -> None:
+    """Refuse a NAME that is not a fresh, lower-case, importable package name, or whose
+    folder audit would skip (an ``exclude`` glob) or git would ignore."""
+    if name != name.strip():
+        raise UsageError(
+            f"module name {name!r} has leading or trailing whitespace; pass {name.strip()!r} exactly"
+        )
+    if not MODULE_NAME.fullmatch(name) or len(name) > MAX_NAME:
         raise UsageError(
             f"module name {name!r} must be a lower-case Python identifier like inventory "
             f"(letters, digits, '_'; at most {MAX_NAME} characters)"
@@ -474,6 +488,20 @@ def check_module_name(name: str, root: Path, apps: Iterable[str], ours: bool) ->
         )
     if name in RESERVED_MODULES:
         raise UsageError(f"module name {name!r} is reserved; choose another name")
+    globs = tuple(exclude)
+    glob = next((g for g in globs if is_excluded(name, (g,))), None)
+    if glob is not None:
+        where = "a default exclude" if glob in DEFAULT_EXCLUDE else "[tool.scaffold] exclude"
+        raise UsageError(
+            f"module name {name!r} matches the glob {glob!r} ({where}), so audit and migrate-viewsets "
+            "would never look at it; choose another name"
+        )
+    ignored = git_ignored(root, name)
+    if ignored:
+        raise UsageError(
+            f"module name {name!r}: {name}/ is ignored by git ({ignored}), so the module would never be "
+            "committed; choose another name"
+        )
     if not ours:
         for entry in apps:
             if entry == name or entry.split(".")[0] == name or entry.rsplit(".", 1)[-1] == name:
@@ -706,7 +734,8 @@ def _register_middleware(
         if det.candidates:
             cfg.require("middleware")  # raises: ambiguous, naming the candidates and the key
         for rel in det.unparsable:  # the onboarding middleware itself may be what is broken
-            check_syntax((cfg.root / rel).read_bytes(), rel)
+            check_syntax(read_required(cfg.root, cfg.root / rel, "find EXEMPT_PATHS"), rel)
+        cfg.refuse_unreadable("middleware", '"accounts.middleware:OnboardingMiddleware"')
         if protected:
             raise UsageError(
                 "--protected needs an onboarding middleware with PROTECTED_PATHS, and none was found; "
@@ -782,13 +811,12 @@ def plan_module(
     root = find_project(project)
     cfg = Config.load(root)
     warnings = project_warnings(cfg, allow_non_postgres=allow_non_postgres)
-    name = name.strip()
-    if not MODULE_NAME.match(name) or len(name) > MAX_NAME:
+    if not MODULE_NAME.fullmatch(name) or len(name) > MAX_NAME:
         check_module_name(name, root, (), ours=False)
     answers_path = root / answers_file_name(name)
     ours = answers_path.is_file()
     apps = _installed_apps(cfg)
-    check_module_name(name, root, apps, ours)
+    check_module_name(name, root, apps, ours, cfg.exclude_globs)
     module_dir = root / name
     exists = module_dir.exists()
     if (root / f"{name}.py").exists():
@@ -866,13 +894,14 @@ def plan_module(
             answers["constraint"] = constraint_name(f"{table}_tenant_{spec.name}_uniq")
 
     if cfg.get("tenancy_module") is None and not cfg.detect("tenancy_module").candidates:
+        cfg.refuse_unreadable("tenancy_module", '"tenancy"')
         raise ConfigError(
             "the project has no tenancy core (no module defines set_tenant_context); run "
             '`scaffold init` first, or set tenancy_module = "..." under [tool.scaffold]'
         )
     tenancy = cfg.require("tenancy_module")
     core = cfg.file_for("tenancy_module")
-    core_text = core.read_text(encoding="utf-8", errors="replace")
+    core_text = read_required(cfg.root, core, "check the tenancy core").decode("utf-8", errors="replace")
     missing = [n for n in ("set_tenant_context", "TenantManager") if n not in core_text]
     if missing:
         raise ConfigError(
@@ -939,6 +968,7 @@ def plan_module(
     for path in [*settings_files, urls_file, middleware_file]:
         if path is not None and path in changed and path not in plan.edited:
             plan.edited.append(path)
+    plan.warnings += cfg.unreadable_lines()
     return plan
 
 
@@ -1036,7 +1066,7 @@ def precheck(
     project_warnings(cfg, allow_non_postgres=allow_non_postgres)
     module_template_source(unversioned=unversioned)
     ours = (root / answers_file_name(name)).is_file()
-    check_module_name(name, root, _installed_apps(cfg), ours)
+    check_module_name(name, root, _installed_apps(cfg), ours, cfg.exclude_globs)
     if (root / name).exists() and not ours:
         raise UsageError(
             f"{name}/ already exists and was not generated by scaffold "

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from scaffold.errors import ProjectNotFound, UsageError
+from scaffold.errors import ProjectNotFound, SourceError, UsageError
 
 DEFAULT_EXCLUDE: tuple[str, ...] = (
     ".venv",
@@ -163,6 +163,61 @@ def rel_path(root: Path, path: Path) -> str:
         return path.relative_to(root).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+def git_ignored(root: Path, rel: str) -> str | None:
+    """Where git ignores the folder ``rel`` of ``root`` (``.gitignore:4:/static/``), or None.
+
+    Asks git itself (``git check-ignore --no-index``) inside a work tree; elsewhere reads
+    ``root/.gitignore`` for the patterns that can match a top-level folder."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git"):
+        try:
+            result = subprocess.run(
+                ["git", "-C", str(root), "check-ignore", "-v", "--no-index", f"{rel}/", f"{rel}/__init__.py"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            result = None
+        if result is not None and result.returncode == 1:  # 128: not a git work tree
+            return None
+        if result is not None and result.returncode == 0:
+            sources = [line.split("\t")[0] for line in result.stdout.splitlines()]
+            return next((src for src in sources if ":!" not in src), None) or "git check-ignore"
+    try:
+        lines = (root / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    found = None
+    for number, raw in enumerate(lines, 1):
+        pattern = raw.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        negate = pattern.startswith("!")
+        core = pattern[1:] if negate else pattern
+        core = core.rstrip("/")
+        core = core[1:] if core.startswith("/") else core
+        if "/" in core.strip("*") or not fnmatch.fnmatchcase(rel, core):
+            continue
+        found = None if negate else f".gitignore:{number}:{raw.strip()}"
+    return found
+
+
+def read_required(root: Path, path: Path, purpose: str) -> bytes:
+    """The bytes of a project file a command must read (and usually edit); a file that
+    cannot be read is one line (:class:`SourceError`, exit 2), never a traceback."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise SourceError(
+            f"{rel_path(root, path)}: cannot read ({exc.strerror or type(exc).__name__}); scaffold must "
+            f"read it to {purpose}: fix its permissions (chmod u+rw) and re-run"
+        ) from None
 
 
 def module_file(root: Path, dotted: str) -> Path | None:

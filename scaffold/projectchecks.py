@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from scaffold.config import import_from_target, parse_file
 from scaffold.errors import ConfigError
-from scaffold.project import module_file, rel_path
+from scaffold.project import module_file, read_required, rel_path
 from scaffold.registration import check_syntax
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def _statements(root: Path, path: Path, seen: set[Path] | None = None) -> Iterat
     if path in seen:
         return
     seen.add(path)
-    tree = check_syntax(path.read_bytes(), rel_path(root, path))
+    tree = check_syntax(read_required(root, path, "read the settings"), rel_path(root, path))
     for stmt in tree.body:
         if isinstance(stmt, ast.ImportFrom) and any(a.name == "*" for a in stmt.names):
             target = import_from_target(root, path, stmt)

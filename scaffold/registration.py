@@ -27,7 +27,7 @@ import libcst as cst
 from scaffold.config import star_imported_files
 from scaffold.errors import ConfigError, SourceError
 from scaffold.fsutil import ChangeSet
-from scaffold.project import module_file, rel_path
+from scaffold.project import module_file, read_required, rel_path
 
 __all__ = [
     "add_expression_to_sequence",
@@ -78,7 +78,13 @@ def _parse(source: str, filename: str) -> cst.Module:
 def pending_text(changes: ChangeSet, path: Path, filename: str, fix: str) -> str:
     """The text ``path`` will hold once ``changes`` is applied (its disk text when nothing
     edits it yet), so successive registration edits of one file compose."""
-    data = changes.pending(path)
+    try:
+        data = changes.pending(path)
+    except OSError as exc:  # chmod 000: one line, never a traceback
+        raise SourceError(
+            f"{filename}: cannot read ({exc.strerror or type(exc).__name__}); scaffold must edit it: "
+            "fix its permissions (chmod u+rw) and re-run"
+        ) from None
     if data is None:
         raise SourceError(f"{filename}: no such file; {fix}")
     try:
@@ -556,6 +562,8 @@ def installed_apps_files(root: Path, settings_module: str, changes: ChangeSet | 
         try:
             data = changes.pending(path) if changes is not None else path.read_bytes()
         except OSError:
+            if path in executed:  # the settings Django runs: INSTALLED_APPS may be there
+                read_required(root, path, "register the app in INSTALLED_APPS")
             continue
         if data is None:
             continue

@@ -87,9 +87,20 @@ def test_sarif(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
         assert loc["region"]["startLine"] >= 1 and loc["region"]["startColumn"] >= 1
 
 
-def test_sarif_notifies_files_that_could_not_be_analyzed(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_sarif_reports_files_that_could_not_be_analyzed(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     (project / "shop" / "broken.py").write_text("queryset = (\n")
     rc, out, _ = run(capsys, "--project", str(project), "--format", "sarif", "--no-cache")
+    (run_,) = json.loads(out)["runs"]
+    (result,) = [r for r in run_["results"] if r["ruleId"] == "TEN090"]  # a result, not a note
+    assert result["message"]["text"].startswith("not analyzed: cannot parse:")
+    loc = result["locations"][0]["physicalLocation"]
+    assert loc["artifactLocation"] == {"uri": "shop/broken.py", "uriBaseId": "%SRCROOT%"}
+    assert "TEN090" in {d["id"] for d in run_["tool"]["driver"]["rules"]}
+    assert rc == 1
+    # --ignore TEN090 turns it back into a tool notification (still never silent)
+    rc, out, _ = run(
+        capsys, "--project", str(project), "--format", "sarif", "--no-cache", "--ignore", "TEN090"
+    )
     (invocation,) = json.loads(out)["runs"][0]["invocations"]
     assert invocation["executionSuccessful"] is True
     (note,) = invocation["toolExecutionNotifications"]
@@ -104,7 +115,8 @@ def test_summaries_count_in_english(project: Path, capsys) -> None:  # type: ign
     assert out.strip() == "No findings; 1 file scanned."
     (project / "shop" / "broken.py").write_text("queryset = (\n")
     rc, out, _ = run(capsys, "shop/broken.py", "--project", str(project), "--no-cache")
-    assert out.strip() == "No findings; 1 file scanned, 1 could not be analyzed."
+    assert out.strip().splitlines()[-1] == "Found 1 finding; 1 file scanned, 1 could not be analyzed."
+    assert rc == 1
     assert main(["migrate-viewsets", "shop/models.py", "--project", str(project), "--no-cache"]) == 0
     assert capsys.readouterr().out.startswith("1 file scanned, 0 to rewrite,")
     assert main(["fix", "shop/models.py", "--project", str(project), "--no-cache"]) == 0
@@ -122,10 +134,10 @@ def test_clean_is_exit_0_and_paths_limit_the_run(project: Path, capsys) -> None:
         (["--select", "TEN999"], "unknown rule code 'TEN999'"),
         (["--ignore", "XYZ"], "unknown rule code 'XYZ'"),
         (["--select", "TEN061"], "pass --database-url"),
-        (["--select", "TEN06"], "TEN06 (TEN060-TEN062) query a live database; pass --database-url URL"),
+        (["--select", "TEN06"], "TEN06 (TEN060-TEN063) query a live database; pass --database-url URL"),
         (
             ["--select", "TEN001,TEN06"],
-            "TEN06 (TEN060-TEN062) query a live database; pass --database-url URL",
+            "TEN06 (TEN060-TEN063) query a live database; pass --database-url URL",
         ),
         (["no/such/file.py"], "no such file or directory"),
         (["--format", "xml"], "error:"),
@@ -152,7 +164,8 @@ def test_paths_relative_to_the_project(project: Path, capsys, monkeypatch) -> No
 def test_unparsable_files_are_reported_not_fatal(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     (project / "shop" / "broken.py").write_text("queryset = (\n")
     rc, out, err = run(capsys, "--project", str(project), "--select", "TEN001", "--no-cache")
-    assert rc == 1 and "shop/broken.py" in err and "could not be analyzed" in out
+    assert rc == 1 and "shop/broken.py:1:" in out and "TEN090 not analyzed" in out and err == ""
+    assert "could not be analyzed" in out
 
 
 def test_cache_follows_changes_in_other_files(tmp_path: Path) -> None:

@@ -152,18 +152,26 @@ def test_fix_lists_files_it_could_not_analyze(tmp_path: Path, capsys: pytest.Cap
     root = project(tmp_path, {"app/views.py": HEAD + leaky("B")})
     (root / "app/broken.py").write_text("class V(viewsets.ModelViewSet):\n    queryset = (\n")
     (root / "app/latin.py").write_bytes("# queryset \xe9t\xe9\n".encode("latin-1"))
-    (root / "app/huge.py").write_text("x = 1\n" * 200_000)
+    (root / "app/huge.py").write_text("queryset = None\n" + "x = 1\n" * 200_000)
+    (root / "app/huge_data.py").write_text("x = 1\n" * 200_000)  # nothing any rule looks for: not missed
     for command in ("fix", "migrate-viewsets"):
         for args in (["--check"], ["--diff"], []):
             capsys.readouterr()
-            cli(root, command, *args)
+            code = cli(root, command, *args)
             captured = capsys.readouterr()
             out = captured.out + captured.err
             assert "app/broken.py:2: unparsable: cannot parse:" in out, (command, args, out)
             assert "app/latin.py: skipped: not valid UTF-8" in out
             assert "app/huge.py: skipped: 1171 KiB is over the 1 MB limit" in out
+            assert "huge_data" not in out
             assert "1 unparsable, 2 skipped" in out
+            if args == ["--check"] or command == "fix" and not args:
+                assert code == 1, (command, args)  # never a pass without having looked (TEN090)
     capsys.readouterr()
-    assert cli(root, "audit") == 0
-    err = capsys.readouterr().err
-    assert "warning: app/broken.py:2: cannot parse:" in err and "app/latin.py" in err and "app/huge.py" in err
+    assert cli(root, "audit") == 1
+    out = capsys.readouterr().out
+    assert "app/broken.py:2:" in out and "TEN090 not analyzed: cannot parse:" in out
+    assert (
+        "app/latin.py:1:1: TEN090 not analyzed: not valid UTF-8" in out and "app/huge.py:1:1: TEN090" in out
+    )
+    assert "huge_data" not in out

@@ -227,8 +227,12 @@ def test_cli_check_diff_apply_and_idempotence(tmp_path: Path) -> None:
     assert not list(root.rglob("*.tmp"))
 
     again = scaffold(root, "--check", "--exclude", "extra")
-    assert again.returncode == 0, again.stdout
-    assert "0 to rewrite" in again.stdout
+    # nothing left to rewrite, but the unparsable (leaky) file was never looked at: not a pass
+    assert again.returncode == 1, again.stdout
+    assert "0 to rewrite" in again.stdout and "scripts/broken.py:9: unparsable" in again.stdout
+    clean = scaffold(root, "--check", "--exclude", "extra", "--exclude", "scripts")
+    assert clean.returncode == 0, clean.stdout
+    assert "0 to rewrite" in clean.stdout and "0 unparsable" in clean.stdout
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,10 @@ A rule's ``scope`` says what ``check`` receives:
   the project index to resolve names, base classes, models, urls and the middleware across
   files); the rule runs through the engine only on files containing one of its ``needles``;
 - ``"database"``: a :class:`scaffold.rules._live.DatabaseContext` (read-only catalog
-  queries, only with ``--database-url``).
+  queries, only with ``--database-url``);
+- ``"engine"``: a :class:`scaffold.engine.FileResult` of a file the engine could not
+  analyze (unreadable, over 1 MB, not decodable, not parsable): the rule reports that the
+  file was not looked at, so a run never passes without having looked.
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ class Rule:
     check: Callable[[Any], Iterable[Finding]]
     doc: str
     fixable: bool = False
-    scope: Literal["file", "database"] = "file"
+    scope: Literal["file", "database", "engine"] = "file"
     # Byte strings one of which must occur in a file before it is parsed for this rule.
     needles: tuple[bytes, ...] = ()
     # Top-level packages the file must import for the rule to run (return early otherwise).

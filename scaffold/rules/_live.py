@@ -1,8 +1,9 @@
 """Live-database rules: read-only catalog queries over psycopg.
 
 The connection is opened read-only (``default_transaction_read_only``), runs only
-``SELECT``s against ``pg_catalog``, and is closed afterwards. The URL's password is never
-echoed in errors.
+``SELECT``s against ``pg_catalog``, and is closed afterwards. No secret of the connection
+string (password in the userinfo, the query or a ``key=value`` pair) is ever echoed in
+errors: see :mod:`scaffold.conninfo`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
+from scaffold.conninfo import mask, redact
 from scaffold.errors import UsageError
+from scaffold.rls import COMMANDS, Policy
 from scaffold.rules import RULES, Finding, Rule
 
 TABLES_SQL = """
@@ -30,10 +32,18 @@ WHERE c.relkind IN ('r', 'p')
   AND n.nspname NOT LIKE 'pg_toast%%'
 ORDER BY n.nspname, c.relname
 """
+# polroles holds 0 for PUBLIC; a policy applies to the current role when it is TO PUBLIC or
+# TO a role whose privileges the current role has (pg_has_role USAGE: membership with
+# INHERIT), as PostgreSQL decides it.
 POLICIES_SQL = """
-SELECT n.nspname, c.relname, p.polname, p.polpermissive,
+SELECT n.nspname, c.relname, p.polname, p.polpermissive, p.polcmd,
        pg_get_expr(p.polqual, p.polrelid) AS using_expr,
-       pg_get_expr(p.polwithcheck, p.polrelid) AS check_expr
+       pg_get_expr(p.polwithcheck, p.polrelid) AS check_expr,
+       ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r)::text END
+             FROM unnest(p.polroles) AS r ORDER BY 1) AS roles,
+       (0 = ANY (p.polroles) OR EXISTS (
+          SELECT 1 FROM unnest(p.polroles) AS r WHERE r <> 0 AND pg_has_role(current_user, r, 'USAGE')
+       )) AS applies
 FROM pg_policy p
 JOIN pg_class c ON c.oid = p.polrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -52,6 +62,27 @@ JOIN pg_namespace tn ON tn.oid = t.relnamespace
 WHERE v.relkind IN ('v', 'm')
   AND vn.nspname NOT IN ('pg_catalog', 'information_schema')
 ORDER BY 1, 2, 4, 5
+"""
+# SECURITY DEFINER functions the current role may call, outside the system schemas, with
+# their source (plpgsql/sql text) and the relations an SQL-standard body depends on.
+DEFINER_SQL = """
+SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid) AS args,
+       pg_get_userbyid(p.proowner) AS owner, l.lanname, COALESCE(p.prosrc, '') AS src,
+       ARRAY(SELECT dn.nspname || '.' || dc.relname
+             FROM pg_depend d
+             JOIN pg_class dc ON dc.oid = d.refobjid AND d.refclassid = 'pg_class'::regclass
+             JOIN pg_namespace dn ON dn.oid = dc.relnamespace
+             WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid) AS depends,
+       r.rolsuper OR r.rolbypassrls AS owner_bypasses
+FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_language l ON l.oid = p.prolang
+JOIN pg_roles r ON r.oid = p.proowner
+WHERE p.prosecdef
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg_toast%%'
+  AND has_function_privilege(current_user, p.oid, 'EXECUTE')
+ORDER BY n.nspname, p.proname, args
 """
 ROLE_SQL = "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
 UNIQUE_SQL = """
@@ -82,11 +113,39 @@ class Table:
     runtime_owns: bool
     can_truncate: bool = False
     can_reference: bool = False
-    policies: list[dict[str, Any]] = field(default_factory=list)
+    policies: list[Policy] = field(default_factory=list)
 
     @property
     def qualname(self) -> str:
         return f"{self.schema}.{self.name}"
+
+
+@dataclass(frozen=True)
+class DefinerFunction:
+    """A SECURITY DEFINER function the runtime role may execute."""
+
+    schema: str
+    name: str
+    args: str
+    owner: str
+    language: str
+    source: str
+    depends: tuple[str, ...]  # relations an SQL-standard body depends on (schema.name)
+    owner_bypasses: bool  # owner is superuser or BYPASSRLS
+
+    @property
+    def signature(self) -> str:
+        return f"{self.schema}.{self.name}({self.args})"
+
+    def reads(self, table: Table) -> bool:
+        """Whether the function's body names ``table`` (or, for an SQL-standard body,
+        depends on it). A name in a comment or string counts too: the rule prefers a
+        false alarm to a miss."""
+        if table.qualname in self.depends:
+            return True
+        name = re.escape(table.name)
+        pattern = rf'(?<![\w$."])(?:"?{re.escape(table.schema)}"?\s*\.\s*)?"?{name}"?(?![\w$"])'
+        return re.search(pattern, self.source, re.IGNORECASE) is not None
 
 
 @dataclass
@@ -102,6 +161,7 @@ class DatabaseContext:
     uniques: list[dict[str, Any]]
     exempt: set[str]
     views: list[dict[str, Any]] = field(default_factory=list)  # views/matviews over tenant tables
+    definers: list[DefinerFunction] = field(default_factory=list)  # SECURITY DEFINER the role may call
 
     def is_exempt(self, table: Table | str) -> bool:
         schema, name = (table.schema, table.name) if isinstance(table, Table) else table.split(".", 1)
@@ -111,14 +171,6 @@ class DatabaseContext:
         return Finding("database", 0, 0, code, message, symbol, RULES[code].fixable)
 
 
-def redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
-
-
 def load(url: str, tenant_field: str, tenant_setting: str, exempt: Iterable[str]) -> DatabaseContext:
     import psycopg
 
@@ -126,7 +178,9 @@ def load(url: str, tenant_field: str, tenant_setting: str, exempt: Iterable[str]
         conn = psycopg.connect(url, connect_timeout=10, autocommit=False)
     except Exception as exc:  # noqa: BLE001 - any connection failure is a usage error
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"--database-url {redact(url)}: cannot connect ({reason}); check the URL") from exc
+        raise UsageError(
+            f"--database-url {redact(url)}: cannot connect ({mask(reason, url)}); check the URL"
+        ) from None
     try:
         conn.read_only = True
         with conn.cursor() as cur:
@@ -135,10 +189,18 @@ def load(url: str, tenant_field: str, tenant_setting: str, exempt: Iterable[str]
             cur.execute(TABLES_SQL, [tenant_field])
             tables = {(r[0], r[1]): Table(*r) for r in cur.fetchall()}
             cur.execute(POLICIES_SQL)
-            for schema, name, polname, permissive, using, check in cur.fetchall():
+            for schema, name, polname, permissive, cmd, using, check, roles, applies in cur.fetchall():
                 if (schema, name) in tables:
                     tables[(schema, name)].policies.append(
-                        {"name": polname, "permissive": permissive, "using": using, "check": check}
+                        Policy(
+                            polname,
+                            bool(permissive),
+                            COMMANDS.get(cmd, "ALL"),
+                            tuple(roles or ()),
+                            bool(applies),
+                            using,
+                            check,
+                        )
                     )
             cur.execute(UNIQUE_SQL, [tenant_field])
             uniques = [
@@ -164,7 +226,18 @@ def load(url: str, tenant_field: str, tenant_setting: str, exempt: Iterable[str]
                 for r in cur.fetchall()
                 if (r[3], r[4]) in tables
             ]
+            cur.execute(DEFINER_SQL)
+            definers = [
+                DefinerFunction(r[0], r[1], r[2], r[3], r[4], r[5], tuple(r[6] or ()), bool(r[7]))
+                for r in cur.fetchall()
+            ]
         conn.rollback()
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(
+            f"--database-url {redact(url)}: reading the catalog failed ({mask(reason, url)}); "
+            "connect as the application's role with CONNECT on the database"
+        ) from None
     finally:
         conn.close()
     return DatabaseContext(
@@ -177,6 +250,7 @@ def load(url: str, tenant_field: str, tenant_setting: str, exempt: Iterable[str]
         uniques,
         set(exempt),
         views,
+        definers,
     )
 
 
