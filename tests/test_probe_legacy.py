@@ -21,6 +21,7 @@ from tests.helpers.djproject import DjangoProject, copy_example, git
 from tests.helpers.pg import PgDatabase
 from tests.helpers.probe import (
     PYPROJECT,
+    VIEWSET_CHECKS,
     ProbeRun,
     as_runner,
     database_exists,
@@ -33,20 +34,6 @@ pytestmark = pytest.mark.db
 
 SUPPLIERS = "/api/purchasing/suppliers/"
 SUPPLIER = "/api/purchasing/suppliers/<pk>/"
-# What the probe checks on a ModelViewSet whose model has no foreign key to another tenant model.
-VIEWSET_CHECKS = {
-    *(f"list as {who}" for who in ("A", "user without tenant", "anonymous")),
-    "create as A with B's tenant id",
-    "create as user without tenant",
-    "create as anonymous",
-    *(
-        f"{action} as {who}"
-        for action in ("retrieve", "update", "partial_update", "destroy")
-        for who in ("A on B's row", "user without tenant on A's row", "anonymous on A's row")
-    ),
-    "update as A moving own row to B",
-    "partial_update as A moving own row to B",
-}
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,20 @@ from tests.helpers.djproject import DjangoProject
 from tests.helpers.pg import PgDatabase, admin_url
 
 PYPROJECT = "[tool.scaffold]\nprobe_user = { onboarding_completed = true }\n"
+# What the probe checks on a ModelViewSet whose model has no foreign key to another tenant model.
+VIEWSET_CHECKS = {
+    *(f"list as {who}" for who in ("A", "user without tenant", "anonymous")),
+    "create as A with B's tenant id",
+    "create as user without tenant",
+    "create as anonymous",
+    *(
+        f"{action} as {who}"
+        for action in ("retrieve", "update", "partial_update", "destroy")
+        for who in ("A on B's row", "user without tenant on A's row", "anonymous on A's row")
+    ),
+    "update as A moving own row to B",
+    "partial_update as A moving own row to B",
+}
 
 
 @dataclass
