@@ -15,6 +15,7 @@ import importlib.util
 import io
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -115,13 +116,17 @@ def _precheck(keep_db: bool) -> None:
     conn = connections["default"]
     test_name = conn.creation._get_test_db_name()
     try:
-        with conn._nodb_cursor() as cursor:
-            cursor.execute(
-                "SELECT current_user, rolsuper OR rolcreatedb FROM pg_roles WHERE rolname = current_user"
-            )
-            role, can_create = cursor.fetchone()
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [test_name])
-            exists = cursor.fetchone() is not None
+        # Django warns when it falls back from the 'postgres' database to the configured one
+        # for this connection (as its test runner does); the error below says it all.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            with conn._nodb_cursor() as cursor:
+                cursor.execute(
+                    "SELECT current_user, rolsuper OR rolcreatedb FROM pg_roles WHERE rolname = current_user"
+                )
+                role, can_create = cursor.fetchone()
+                cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [test_name])
+                exists = cursor.fetchone() is not None
     except Exception as exc:  # noqa: BLE001 - psycopg/Django raise several kinds
         raise ProbeUnavailable(
             f"cannot reach PostgreSQL at {_server(conn.settings_dict)} ({first_line(exc)}); start the "
