@@ -11,8 +11,12 @@ more generated modules are then broken on purpose, one layer at a time:
   returns every row); only RLS protects (the ViewSet still sets the context);
 * ``neither``: both: the probe must report the leak.
 
-The first two probe clean, the last leaks (list, retrieve, update, delete). One project
-and one probe run (``--select`` on the generated routes) for the whole module.
+The first two probe clean, the last leaks (list, retrieve, update, delete). And
+``handmade`` (RLS off, the view filter protects) gets what teams add by hand: a list-level
+``@action`` that is scoped, one that is not (``Handmade.objects.all()``: the probe must
+find it although the list is clean), a detail ``@action`` that writes, and a pair of
+generic views (``ListCreateAPIView``, ``RetrieveUpdateDestroyAPIView``). One project and
+one probe run (``--select`` on the generated routes) for the whole module.
 """
 
 from __future__ import annotations
@@ -41,7 +45,72 @@ GENERATED = {
     ],
     "ledger": ["--protected", "--field", "title:str"],
 }
-BROKEN = ("rlsoff", "rlsonly", "neither")
+BROKEN = ("rlsoff", "rlsonly", "neither", "handmade")
+
+HANDMADE_VIEWS = """
+
+from django.urls import path  # noqa: E402
+from rest_framework import generics  # noqa: E402
+from rest_framework.decorators import action  # noqa: E402
+from rest_framework.response import Response  # noqa: E402
+
+
+class HandmadeActionsViewSet(HandmadeViewSet):
+    @action(detail=False)
+    def recent(self, request):
+        return Response(self.get_serializer(self.get_queryset()[:5], many=True).data)
+
+    @action(detail=False)
+    def everything(self, request):
+        return Response(HandmadeSerializer(Handmade.objects.all(), many=True).data)
+
+    @action(detail=True, methods=["post"])
+    def touch(self, request, pk=None):
+        row = self.get_object()
+        row.save()
+        return Response({"id": str(row.pk)})
+
+
+class Scoped:
+    serializer_class = HandmadeSerializer
+    permission_classes = (IsAuthenticated,)
+
+    def get_queryset(self):
+        tenant_id = getattr(self.request.user, "tenant_id", None)
+        if not tenant_id:
+            raise PermissionDenied("User is not associated with a tenant.")
+        return Handmade.objects.filter(tenant_id=tenant_id)
+
+    def perform_create(self, serializer):
+        tenant_id = getattr(self.request.user, "tenant_id", None)
+        if not tenant_id:
+            raise PermissionDenied("User is not associated with a tenant.")
+        serializer.save(tenant_id=tenant_id)
+
+
+class HandmadeList(Scoped, generics.ListCreateAPIView):
+    pass
+
+
+class HandmadeDetail(Scoped, generics.RetrieveUpdateDestroyAPIView):
+    pass
+
+
+GENERIC_URLS = [
+    path("generic/", HandmadeList.as_view()),
+    path("generic/<uuid:pk>/", HandmadeDetail.as_view()),
+]
+"""
+HANDMADE_URLS = """\
+from rest_framework.routers import DefaultRouter
+
+from .views import GENERIC_URLS, HandmadeActionsViewSet
+
+router = DefaultRouter()
+router.register("handmades", HandmadeActionsViewSet, basename="handmade-handmade")
+
+urlpatterns = router.urls + GENERIC_URLS
+"""
 
 NO_RLS = """\
 from django.db import migrations
@@ -68,7 +137,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, pg_database: PgDatabase) -
         proj.scaffold("new-module", name, "--no-input", *args)
     for name in BROKEN:
         proj.scaffold("new-module", name, "--no-input", "--field", "title:str")
-    for name in ("rlsoff", "neither"):
+    for name in ("rlsoff", "neither", "handmade"):
         (proj.root / name / "migrations" / "0003_no_rls.py").write_text(NO_RLS.format(m=name))
     for name in ("rlsonly", "neither"):
         views = proj.root / name / "views.py"
@@ -77,6 +146,9 @@ def project(tmp_path_factory: pytest.TempPathFactory, pg_database: PgDatabase) -
         filtered = f"return {model}.objects.filter(tenant_id=tenant_id)"
         assert filtered in source
         views.write_text(source.replace(filtered, f"return {model}.objects.all()"))
+    with (proj.root / "handmade" / "views.py").open("a") as views:
+        views.write(HANDMADE_VIEWS)
+    (proj.root / "handmade" / "urls.py").write_text(HANDMADE_URLS)
     git(proj.root, "add", "-A")
     git(proj.root, "commit", "-q", "-m", "generated")
     return as_runner(proj)
@@ -137,6 +209,29 @@ def test_both_missing_leaks(run: ProbeRun) -> None:
         "partial_update as A on B's row",
         "destroy as A on B's row",
     }
-    assert run.report["summary"]["leaks"] == 5
+    assert run.report["summary"]["leaks"] == 5 + 2  # and handmade's unscoped action
     detail = run.verdict("/api/neither/neithers/", "list as A")["detail"]
     assert detail.startswith("B's ids in the response: tenant B's id, B's neither.Neither ")
+
+
+def test_every_action_and_generic_view_is_probed(run: ProbeRun) -> None:
+    found = verdicts(run, "handmade")
+    base = "/api/handmade/handmades/"
+    # the scoped list-level action is clean, the unscoped one leaks although list is clean
+    assert found[(base, "list as A")] == "ok"
+    assert found[(f"{base}recent/", "recent as A")] == "ok"
+    assert found[(f"{base}everything/", "everything as A")] == "leak"
+    everything = run.verdict(f"{base}everything/", "everything as A")["detail"]
+    assert everything.startswith("B's ids in the response: tenant B's id, B's handmade.Handmade ")
+    # it bypasses get_queryset's guard: a user without a tenant gets every tenant's rows too
+    assert found[(f"{base}everything/", "everything as user without tenant")] == "leak"
+    assert found[(f"{base}everything/", "everything as anonymous")] == "ok"  # IsAuthenticated
+    # the detail action that writes: B's row is a 404 and unchanged
+    assert found[(f"{base}<pk>/touch/", "touch as A on B's row")] == "ok"
+    touch = run.verdict(f"{base}<pk>/touch/", "touch as A on B's row")
+    assert touch["method"] == "POST" and touch["detail"].startswith("refused (404)")
+    # the generic views get the same checks as a ViewSet's routes
+    generic = {check for (route, check) in found if route.startswith("/api/handmade/generic/")}
+    assert generic == VIEWSET_CHECKS
+    others = {k: v for k, v in found.items() if k[0] != f"{base}everything/"}
+    assert set(others.values()) == {"ok"}, others
