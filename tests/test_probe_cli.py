@@ -168,3 +168,11 @@ def test_role_warnings() -> None:
     assert "BYPASSRLS" in DatabaseInfo("app", bypassrls=True).warnings()[0]
     (owned,) = DatabaseInfo("app", unforced_owned=["public.t"]).warnings()
     assert "owns public.t without FORCE ROW LEVEL SECURITY" in owned
+
+
+def test_unbuilt_models_are_warned_about() -> None:
+    probe = ProbeReport([], DatabaseInfo("app"), unbuilt=["shop.Order (IntegrityError: boom)"])
+    assert probe.warnings() == [
+        "cannot build rows of shop.Order (IntegrityError: boom): checks that need them are skipped"
+    ]
+    assert "warning: cannot build rows of shop.Order" in probe.to_text()

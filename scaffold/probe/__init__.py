@@ -50,13 +50,13 @@ def probe(
     try:
         # Whatever the project prints goes to stderr: stdout is the report (JSON included).
         with contextlib.redirect_stdout(sys.stderr), test_database(keep_db) as database:
-            results = _run(cfg, globs, module)
+            results, unbuilt = _run(cfg, globs, module)
     finally:
         os.chdir(previous)
-    return ProbeReport(results, database, fail_on_skip)
+    return ProbeReport(results, database, fail_on_skip, unbuilt)
 
 
-def _run(cfg: Config, globs: tuple[str, ...], module: str) -> list[CheckResult]:
+def _run(cfg: Config, globs: tuple[str, ...], module: str) -> tuple[list[CheckResult], list[str]]:
     from django.conf import settings
 
     from scaffold.probe.checks import Prober
@@ -88,4 +88,5 @@ def _run(cfg: Config, globs: tuple[str, ...], module: str) -> list[CheckResult]:
             prober.run(endpoint)
     finally:
         logging.disable(logging.NOTSET)
-    return prober.results
+    unbuilt = [f"{model._meta.label} ({why})" for model, why in data.broken.items()]
+    return prober.results, unbuilt

@@ -206,9 +206,9 @@ class ProbeData:
         with self.context(tenant):
             try:
                 return baker.make(self.user_model, **kwargs)
-            except (TypeError, ValueError) as exc:
+            except Exception as exc:  # noqa: BLE001 - a probe_user key or value the model refuses
                 raise ProbeUnavailable(
-                    f"cannot create a probe user ({exc}); check probe_user under [tool.scaffold]"
+                    f"cannot create a probe user ({first_line(exc)}); check probe_user under [tool.scaffold]"
                 ) from exc
 
     def row_kwargs(self, model: Any, tenant: Tenant) -> dict[str, Any]:

@@ -59,6 +59,13 @@ class ProbeReport:
     results: list[CheckResult]
     database: DatabaseInfo
     fail_on_skip: bool = False
+    # models whose rows could not be built: "label: why" (their endpoints are skipped)
+    unbuilt: list[str] = field(default_factory=list)
+
+    def warnings(self) -> list[str]:
+        return self.database.warnings() + [
+            f"cannot build rows of {what}: checks that need them are skipped" for what in self.unbuilt
+        ]
 
     def count(self, verdict: Verdict) -> int:
         return sum(1 for r in self.results if r.verdict == verdict)
@@ -95,7 +102,7 @@ class ProbeReport:
                     "test_database": db.test_database,
                     "kept": db.kept,
                 },
-                "warnings": db.warnings(),
+                "warnings": self.warnings(),
             },
             indent=2,
         )
@@ -107,7 +114,7 @@ class ProbeReport:
         )
         kept = " (kept: --keep-db)" if db.kept else " (dropped at the end)"
         lines = [f"probe: as role {db.role} ({flags}) on test database {db.test_database}{kept}"]
-        lines += [f"warning: {w}" for w in db.warnings()]
+        lines += [f"warning: {w}" for w in self.warnings()]
         groups: dict[tuple[str, str], list[CheckResult]] = {}
         for result in self.results:
             groups.setdefault((result.route, result.view), []).append(result)
