@@ -360,7 +360,7 @@ def fix_cmd(
     return result.exit_code
 
 
-@cli.command("probe", short_help="Prove tenant isolation over HTTP on a test database (exit 1 on leaks).")
+@cli.command("probe", short_help="Prove tenant isolation over HTTP (exit 1 on leaks).")
 @project_option
 @click.option(
     "--format",
