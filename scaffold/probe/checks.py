@@ -374,6 +374,30 @@ class Prober:
             self.add(endpoint, method, check, "ok", f"refused ({r.status}); nothing written")
 
     # -- detail -------------------------------------------------------------------------
+    def judge_b_row(
+        self, endpoint: Endpoint, method: str, check: str, r: Response, label: str, changed: str
+    ) -> None:
+        """A's request on one of B's rows: only 403, 404 or 405 with the row untouched is ok.
+
+        A 2xx served or touched the row; a 400/409/422 means the view found it (DRF looks
+        the object up before it validates the body, and the same body worked on A's row)."""
+        if changed:
+            self.add(endpoint, method, check, "leak", f"{label} {changed} ({r.status})")
+        elif r.status >= 500:
+            self.add(endpoint, method, check, "error", r.error())
+        elif r.status in (403, 404, 405):
+            self.add(endpoint, method, check, "ok", f"refused ({r.status}); {label} untouched")
+        elif r.status == 401:
+            self.add(endpoint, method, check, "skipped", f"A was not authenticated (401): {r.short()}")
+        elif ok2xx(r.status) or r.status in (400, 409, 422):
+            hits = r.hits(self.data.evidence("B")) if ok2xx(r.status) else []
+            shown = f": {', '.join(hits)} in the response" if hits else ""
+            self.add(
+                endpoint, method, check, "leak", f"answered {r.status} for {label}{shown} (not 403/404/405)"
+            )
+        else:
+            self.add(endpoint, method, check, "skipped", f"answered {r.status}: {r.short()}")
+
     def check_read(self, endpoint: Endpoint, method: str, action: str, model: Any) -> None:
         data = self.data
         a_row = data.main_row(model, "A")
@@ -381,21 +405,8 @@ class Prober:
         self.control(r, action)
         b_row = data.main_row(model, "B")
         r = self.request("A", endpoint, method, endpoint.url(self.lookup(endpoint, b_row)))
-        check = f"{action} as A on B's row"
-        label = f"{model._meta.label} {b_row.pk}"
-        if r.status >= 500:
-            self.add(endpoint, method, check, "error", r.error())
-        elif r.status == 401:
-            self.add(endpoint, method, check, "skipped", f"A was not authenticated (401): {r.short()}")
-        elif ok2xx(r.status):
-            hits = r.hits(data.evidence("B"))
-            if action == "retrieve" or hits:
-                shown = ", ".join(hits) if hits else "no B id in the body"
-                self.add(endpoint, method, check, "leak", f"answered {r.status} for B's {label}: {shown}")
-            else:
-                self.add(endpoint, method, check, "ok", f"answered {r.status} without B's data")
-        else:
-            self.add(endpoint, method, check, "ok", f"refused ({r.status})")
+        label = f"B's {model._meta.label} {b_row.pk}"
+        self.judge_b_row(endpoint, method, f"{action} as A on B's row", r, label, "")
         for who in ("none", "anon"):
             self.check_other_read(
                 endpoint,
@@ -409,8 +420,7 @@ class Prober:
         """update, partial_update and custom detail actions that write."""
         data = self.data
         a, b = data.tenants["A"], data.tenants["B"]
-        standard = action in UPDATES
-        serializer = self.serializer(endpoint, action, method) if standard else None
+        serializer = self.serializer(endpoint, action, method) if action in UPDATES else None
 
         def body(tenant: Tenant) -> dict[str, Any]:
             return self.payload(serializer, model, tenant) if serializer is not None else {}
@@ -423,20 +433,8 @@ class Prober:
         before = data.snapshot(model, b_row.pk, "B")
         r = self.request("A", endpoint, method, endpoint.url(self.lookup(endpoint, b_row)), body(a))
         changed = changes(before, data.snapshot(model, b_row.pk, "B"))
-        check = f"{action} as A on B's row"
         label = f"B's {model._meta.label} {b_row.pk}"
-        if changed:
-            self.add(endpoint, method, check, "leak", f"{label} {changed} ({r.status})")
-        elif r.status >= 500:
-            self.add(endpoint, method, check, "error", r.error())
-        elif r.status == 401:
-            self.add(endpoint, method, check, "skipped", f"A was not authenticated (401): {r.short()}")
-        elif ok2xx(r.status) and (standard or r.hits(data.evidence("B"))):
-            self.add(endpoint, method, check, "leak", f"answered {r.status} for {label}")
-        elif ok2xx(r.status):
-            self.add(endpoint, method, check, "ok", f"answered {r.status}; {label} unchanged and not shown")
-        else:
-            self.add(endpoint, method, check, "ok", f"refused ({r.status}); {label} unchanged")
+        self.judge_b_row(endpoint, method, f"{action} as A on B's row", r, label, changed)
 
         if serializer is not None:
             a_row = data.main_row(model, "A")
@@ -478,18 +476,9 @@ class Prober:
 
         spare = data.make_row(model, b)
         r = self.request("A", endpoint, method, endpoint.url(self.lookup(endpoint, spare)))
-        check = f"{action} as A on B's row"
         label = f"B's {model._meta.label} {spare.pk}"
-        if data.snapshot(model, spare.pk, "B") is None:
-            self.add(endpoint, method, check, "leak", f"{label} was deleted ({r.status})")
-        elif r.status >= 500:
-            self.add(endpoint, method, check, "error", r.error())
-        elif r.status == 401:
-            self.add(endpoint, method, check, "skipped", f"A was not authenticated (401): {r.short()}")
-        elif ok2xx(r.status):
-            self.add(endpoint, method, check, "leak", f"answered {r.status} for {label}")
-        else:
-            self.add(endpoint, method, check, "ok", f"refused ({r.status}); {label} still there")
+        deleted = "was deleted" if data.snapshot(model, spare.pk, "B") is None else ""
+        self.judge_b_row(endpoint, method, f"{action} as A on B's row", r, label, deleted)
 
         for who in ("none", "anon"):
             check = f"{action} as {WHO[who]} on A's row"
