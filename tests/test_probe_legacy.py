@@ -172,3 +172,23 @@ def test_text_output_keep_db_and_fail_on_skip(
         assert "--select /api/nothing/* matches no endpoint" in bad.stderr
     finally:
         drop_database(name)
+
+
+def test_without_probe_user_a_blocked_own_request_is_skipped_never_ok(
+    project: DjangoProject, after: ProbeRun
+) -> None:
+    """The dashboard is a PROTECTED_PATHS module: a user mid-onboarding gets 403 from the
+    middleware, which proves nothing about B's data."""
+    pyproject = project.root / "pyproject.toml"
+    pyproject.write_text("[tool.scaffold]\n")
+    try:
+        run = probe(project, "--format", "json", "--select", "/api/dashboard/*")
+        strict = probe(project, "--format", "json", "--select", "/api/dashboard/*", "--fail-on-skip")
+    finally:
+        pyproject.write_text(PYPROJECT)
+    assert run.returncode == 0
+    blocked = run.verdict("/api/dashboard/summary/", "get as A")
+    assert blocked["verdict"] == "skipped"
+    assert blocked["detail"].startswith("A's own get answered 403: ")
+    assert "Complete onboarding" in blocked["detail"]
+    assert strict.returncode == 1, strict.stdout

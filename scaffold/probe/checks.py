@@ -117,6 +117,8 @@ class Prober:
 
     def request(self, who: str, endpoint: Endpoint, method: str, url: str, payload: Any = None) -> Response:
         client = self.client(who, self.uses_session(endpoint))
+        if method != "GET":
+            self.data.forget_evidence()
         extra = {"HTTP_ACCEPT": "application/json"}
         if method == "GET":
             raw = client.get(url, **extra)
@@ -189,8 +191,9 @@ class Prober:
                 mf = model._meta.get_field(field.source)
             except Exception:  # noqa: BLE001 - a source that is not a model field
                 continue
-            if mf.many_to_one and mf is not tf and mf.related_model in self.data.tenant_field_of:
-                found.append((str(name), mf.related_model, mf.attname))
+            rel = mf.related_model if mf.many_to_one else None
+            if rel in self.data.tenant_field_of and mf is not tf and rel not in self.data.broken:
+                found.append((str(name), rel, mf.attname))
         return found
 
     # -- per endpoint -------------------------------------------------------------------
@@ -200,6 +203,10 @@ class Prober:
                 self.run_method(endpoint, method, action)
             except Skip as skip:
                 self.add(endpoint, method, action, "skipped", str(skip))
+            except Exception as exc:  # noqa: BLE001 - building or reading rows outside a request
+                self.add(
+                    endpoint, method, action, "skipped", f"the probe could not run it ({first_line(exc)})"
+                )
 
     def run_method(self, endpoint: Endpoint, method: str, action: str) -> None:
         if endpoint.unfillable:

@@ -106,6 +106,7 @@ class ProbeData:
         self.no_tenant_reason = ""
         self.rows: dict[tuple[Any, str], Any] = {}
         self.broken: dict[Any, str] = {}  # model -> why its rows cannot be built
+        self._evidence: dict[str, Evidence] = {}
 
     # -- context ------------------------------------------------------------------------
     @contextmanager
@@ -230,6 +231,7 @@ class ProbeData:
     def make_row(self, model: Any, tenant: Tenant) -> Any:
         from model_bakery import baker
 
+        self.forget_evidence()
         with self.context(tenant):
             return baker.make(model, **self.row_kwargs(model, tenant), **self.pk_kwargs(model))
 
@@ -261,8 +263,17 @@ class ProbeData:
         with self.context(tenant):
             return set(model._base_manager.filter(**{tf.attname: tenant.value}).values_list("pk", flat=True))
 
+    def forget_evidence(self) -> None:
+        """Rows were (or may have been) written: read the ids again next time."""
+        self._evidence.clear()
+
     def evidence(self, label: str) -> Evidence:
         """Every id of tenant ``label`` right now: its tenant id, its user, its rows."""
+        if label not in self._evidence:
+            self._evidence[label] = self._read_evidence(label)
+        return self._evidence[label]
+
+    def _read_evidence(self, label: str) -> Evidence:
         tenant = self.tenants[label]
         found = Evidence()
         found.add(tenant.value, f"tenant {label}'s id")
