@@ -176,3 +176,16 @@ def test_unbuilt_models_are_warned_about() -> None:
         "cannot build rows of shop.Order (IntegrityError: boom): checks that need them are skipped"
     ]
     assert "warning: cannot build rows of shop.Order" in probe.to_text()
+
+
+def test_the_probe_extra_is_declared_and_tested_with() -> None:
+    """The exit-2 line names `scaffold-tenancy[probe]`: that extra must exist (and the test
+    extra must install what the probe tests need)."""
+    from scaffold.config import tomllib
+
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    assert project["name"] == "scaffold-tenancy"
+    extras = project["optional-dependencies"]
+    assert any(dep.startswith("model-bakery") for dep in extras["probe"])
+    assert set(extras["probe"]) <= set(extras["test"])
+    assert not any(dep.startswith("model-bakery") for dep in project["dependencies"])
