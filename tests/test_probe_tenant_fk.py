@@ -2,7 +2,9 @@
 ``Tenant`` model with integer primary keys (real PostgreSQL, the NOSUPERUSER NOBYPASSRLS
 CREATEDB runner role: T1, T4).
 
-The probe makes a tenant row per tenant, gives each user ``tenant`` (``user_tenant_attr =
+It is probed from another folder (``--project``), with settings that read a file relative
+to the project and print while loading: the report on stdout stays pure JSON. The probe
+makes a tenant row per tenant, gives each user ``tenant`` (``user_tenant_attr =
 "tenant_id"``, the foreign key's column) and builds every tenant model's rows inside it;
 integer ids come from its random range, so they count as evidence. ``notes`` filters by
 the user's tenant (no RLS: the view filter protects) and probes clean; ``leaky`` returns
@@ -13,13 +15,15 @@ RLS and generated code and are tested in test_probe_generated.py.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.djproject import DjangoProject, git_init
 from tests.helpers.pg import PgDatabase
-from tests.helpers.probe import ProbeRun, as_runner, probe
+from tests.helpers.probe import ProbeRun, as_runner
 
 pytestmark = pytest.mark.db
 
@@ -39,7 +43,8 @@ import os
 from urllib.parse import urlsplit
 
 url = urlsplit(os.environ["DATABASE_URL"])
-SECRET_KEY = "x"
+print("settings loaded")  # must not end up in the JSON report
+SECRET_KEY = open("secret.txt").read().strip()  # relative to the project, as manage.py runs
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 INSTALLED_APPS = [
@@ -71,6 +76,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }
 """,
+    "secret.txt": "not-so-secret\n",
     "site_urls.py": """\
 from django.urls import include, path
 
@@ -162,7 +168,18 @@ def run(tmp_path_factory: pytest.TempPathFactory, pg_database: PgDatabase) -> Pr
     git_init(root)
     project = as_runner(DjangoProject(root, pg_database))
     project.manage("makemigrations", "accounts", "notes", "-v", "0")
-    return probe(project, "--format", "json")
+    # from another folder, as `scaffold probe --project DIR` is used
+    proc = subprocess.run(
+        [sys.executable, "-m", "scaffold", "probe", "--project", str(root), "--format", "json"],
+        cwd=root.parent,
+        env=project.env(runtime=False),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    assert "settings loaded" in proc.stderr
+    return ProbeRun(proc.returncode, proc.stdout, proc.stderr)
 
 
 def test_every_tenant_model_was_built(run: ProbeRun) -> None:

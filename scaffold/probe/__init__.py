@@ -44,13 +44,14 @@ def probe(
 
     cfg = load_project(project)
     globs = tuple(g.strip() for item in select for g in item.split(",") if g.strip())
-    module = setup_django(cfg)
     previous = os.getcwd()
     os.chdir(cfg.root)  # as `manage.py` runs: relative paths in settings resolve
     try:
         # Whatever the project prints goes to stderr: stdout is the report (JSON included).
-        with contextlib.redirect_stdout(sys.stderr), test_database(keep_db) as database:
-            results, unbuilt = _run(cfg, globs, module)
+        with contextlib.redirect_stdout(sys.stderr):
+            module = setup_django(cfg)
+            with test_database(keep_db) as database:
+                results, unbuilt = _run(cfg, globs, module)
     finally:
         os.chdir(previous)
     return ProbeReport(results, database, fail_on_skip, unbuilt)
