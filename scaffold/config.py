@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "exclude": [],
     "per_file_ignores": {},
     "rls_exempt_tables": [],
+    "probe_user": {},
 }
 AUTODETECTED = ("settings", "urls", "middleware", "tenancy_module")
 KEYS = (*AUTODETECTED, *DEFAULTS)
@@ -56,6 +57,7 @@ KEY_DOCS: dict[str, str] = {
     "exclude": "extra globs to skip, added to the defaults",
     "per_file_ignores": "table of glob = [rule codes] that audit ignores in matching files",
     "rls_exempt_tables": "tables that hold the tenant column but are deliberately not under RLS (e.g. users)",
+    "probe_user": "extra field values for the users `scaffold probe` creates, e.g. { onboarding_completed = true }",
 }
 
 
@@ -94,6 +96,12 @@ def _validate(key: str, value: Any) -> Any:
     elif key in ("exclude", "rls_exempt_tables"):
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             raise bad("a list of strings")
+    elif key == "probe_user":
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and IDENT.match(k) and isinstance(v, (str, int, float, bool))
+            for k, v in value.items()
+        ):
+            raise bad("a table of user field = value, like { onboarding_completed = true }")
     elif key == "per_file_ignores":
         if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, list) and all(isinstance(c, str) for c in v)
