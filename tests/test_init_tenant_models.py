@@ -170,3 +170,26 @@ def test_cli_flags_with_no_input(project: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "next: python manage.py makemigrations tenancy" in proc.stdout
     assert (project / "tenancy" / "models.py").is_file()
+
+
+def test_on_a_terminal_init_offers_the_tenant(project: Path) -> None:
+    """stdin a real terminal (a pty): init asks, the answers render the models."""
+    import os
+
+    master, slave = os.openpty()
+    try:
+        os.write(master, b"y\nAccount\ny\n")  # render them? name? apply?
+        proc = subprocess.run(
+            [sys.executable, "-m", "scaffold", "init", "--project", str(project)],
+            stdin=slave,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "request.user is django.contrib.auth's User, which has no tenant" in proc.stdout
+    assert "class Account(models.Model)" in (project / "tenancy" / "models.py").read_text()
+    assert "next: python manage.py makemigrations tenancy" in proc.stdout
