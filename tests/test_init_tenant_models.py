@@ -43,7 +43,9 @@ def project(tmp_path: Path) -> Path:
 
 
 def snapshot(root: Path) -> dict[Path, bytes]:
-    return {p: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+    return {
+        p: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 def test_offer_only_while_the_user_is_auth_user(project: Path) -> None:
@@ -66,7 +68,9 @@ def test_user_model_renders_tenant_user_and_auth_user_model(project: Path) -> No
     text = result.to_text()
     assert "could not reach the database" in text  # said, not silently assumed
     assert "warning" not in text  # the user model now carries the tenant
-    assert text.index("next: python manage.py makemigrations tenancy") < text.index("next: python manage.py migrate")
+    assert text.index("next: python manage.py makemigrations tenancy") < text.index(
+        "next: python manage.py migrate"
+    )
     # A second run changes nothing.
     again = init_project(project, tenant_model="Organisation", user_model=True)
     assert not again.changes

@@ -84,8 +84,15 @@ def test_mixin_and_generated_views_share_the_safety_hooks() -> None:
     assert 'getattr(request.user, "org_id", None)' in generated
     for code in ("def check_permissions", "def get_parsers", "def perform_destroy"):
         assert code in generated
-    module_views = (template_path("module") / "{{module_name}}" / "views.py.jinja").read_text(encoding="utf-8")
+    module_views = (template_path("module") / "{{module_name}}" / "views.py.jinja").read_text(
+        encoding="utf-8"
+    )
     assert "secure.safety_hooks(" in module_views and "secure.parser_guard()" in module_views
     source = (template_path("tenancy") / "{{ package }}" / "views.py.jinja").read_text(encoding="utf-8")
-    for code in ("def check_permissions", "def perform_destroy", "class NestingSafeParser", "status_code = 409"):
+    for code in (
+        "def check_permissions",
+        "def perform_destroy",
+        "class NestingSafeParser",
+        "status_code = 409",
+    ):
         assert code not in source and code not in module_views, code
