@@ -326,6 +326,8 @@ a, b, n = client(alice), client(bob), client(nobody)
 item = a.post("/api/inventory/stock-items/", {"name": "bolt", "sku": "B1"}, format="json")
 order = a.post("/api/orders/orders/", {"item": item.json()["id"], "quantity": 3}, format="json")
 theirs = b.post("/api/inventory/stock-items/", {"name": "nut", "sku": "N1"}, format="json")
+cross_delete = b.delete(f"/api/inventory/stock-items/{item.json()['id']}/")
+missing_delete = b.delete(f"/api/inventory/stock-items/{uuid.uuid4()}/")
 delete = a.delete(f"/api/inventory/stock-items/{item.json()['id']}/")
 result = {
     "item": item.status_code,
@@ -334,6 +336,8 @@ result = {
     "bob_sees": [r["name"] for r in b.get("/api/inventory/stock-items/").json()],
     "cross_tenant": a.get(f"/api/inventory/stock-items/{theirs.json()['id']}/").status_code,
     "protected_delete": [delete.status_code, delete.json()],
+    "cross_tenant_delete": [cross_delete.status_code, cross_delete.json()],
+    "missing_delete": [missing_delete.status_code, missing_delete.json()],
     "still_there": a.get(f"/api/inventory/stock-items/{item.json()['id']}/").status_code,
     "api_no_tenant": n.get("/api/orders/orders/", {"format": "api"}).status_code,
     "api_no_tenant_post_form": n.get("/api/orders/orders/?format=api").status_code,
@@ -369,6 +373,8 @@ def test_protected_delete_is_a_409_naming_the_referencing_model(http: dict) -> N
     assert status == 409
     assert "orders.Order" in body["detail"] and "cannot be deleted" in body["detail"]
     assert http["still_there"] == 200
+    # T24: another tenant's protected row is the same 404 as a missing one, not a 409.
+    assert http["cross_tenant_delete"] == http["missing_delete"] and http["missing_delete"][0] == 404
 
 
 def test_browsable_api_is_a_403_without_tenant_and_works_with_one(http: dict) -> None:
@@ -388,13 +394,15 @@ def test_runtime_role_is_what_the_readme_says(with_orders: Newcomer) -> None:
         attrs = conn.execute(
             "SELECT rolsuper, rolbypassrls, rolcreatedb FROM pg_roles WHERE rolname = %s", [role]
         ).fetchone()
-        truncate = conn.execute(
-            "SELECT has_table_privilege(%s, 'django_session', 'TRUNCATE')", [role]
+        truncate = conn.execute(  # T11: no TRUNCATE, no REFERENCES
+            "SELECT has_table_privilege(%s, 'django_session', 'TRUNCATE'),"
+            " has_table_privilege(%s, 'inventory_stockitem', 'TRUNCATE, REFERENCES')",
+            [role, role],
         ).fetchone()
         dml = conn.execute(
             "SELECT has_table_privilege(%s, 'orders_order', 'SELECT, INSERT, UPDATE, DELETE')", [role]
         ).fetchone()
-    assert attrs == (False, False, False) and truncate == (False,) and dml == (True,)
+    assert attrs == (False, False, False) and truncate == (False, False) and dml == (True,)
 
 
 def test_user_model_is_refused_once_auth_is_migrated(newcomer: Newcomer, tmp_path: Path) -> None:
