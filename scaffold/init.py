@@ -484,7 +484,7 @@ def _plan_tenant_models(
         tenant_model=tenant_model,
         user_model=user_model,
         app=app,
-        app_is_new_core=app == render_package or app == core,
+        app_is_core=app == render_package or app == core,
     )
     for path, why in planned.reasons.items():
         earlier = result.reasons.get(path)

@@ -32,9 +32,9 @@ from pathlib import Path
 from scaffold.config import IDENT, Config
 from scaffold.errors import ConfigError, UsageError
 from scaffold.fsutil import ChangeSet
-from scaffold.project import rel_path
+from scaffold.project import module_file, rel_path
 from scaffold.projectchecks import auth_user_model
-from scaffold.registration import add_installed_app, installed_apps_files
+from scaffold.registration import add_installed_app
 from scaffold.templates import template_path
 
 MODEL_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
@@ -108,6 +108,7 @@ def auth_migrated(root: Path, settings_module: str) -> tuple[bool | None, str]:
     project's settings in a subprocess, as ``manage.py`` would."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # a dry run writes nothing into the project
     try:
         proc = subprocess.run(
             [sys.executable, "-c", _PROBE, settings_module],
@@ -156,7 +157,7 @@ def plan_tenant_models(
     tenant_model: str,
     user_model: bool,
     app: str,
-    app_is_new_core: bool,
+    app_is_core: bool,
 ) -> TenantModels:
     """Add the tenant (and user) model to ``changes``; see the module docstring."""
     check_model_name(tenant_model)
@@ -216,7 +217,7 @@ def plan_tenant_models(
             f"{rel_path(root, models_py)} already has models; pass --models-app with an app whose "
             "models.py is empty or missing (a new package name creates one)"
         )
-    if not app_is_new_core and changes.pending(folder / "__init__.py") is None:
+    if not app_is_core and changes.pending(folder / "__init__.py") is None:
         if folder.exists():
             raise ConfigError(
                 f"{rel_path(root, folder)} exists but is not a Python package; pass --models-app NAME"
@@ -232,17 +233,17 @@ def plan_tenant_models(
     if changes.pending(migrations) is None:
         changes.add(migrations, b"")
         result.reasons[migrations] = "so makemigrations writes the app's first migration"
-    if not app_is_new_core:
+    if not app_is_core:
         for path in add_installed_app(root, settings_module, app, changes):
             result.reasons.setdefault(path, f"add {app!r} to INSTALLED_APPS (it holds {what})")
 
     if user_model:
-        files = installed_apps_files(root, settings_module, changes)
-        target = files[-1] if files else None
-        if target is None:  # add_installed_app raised already; kept for mypy
-            raise ConfigError(f"no INSTALLED_APPS found from {settings_module!r}")
+        # Appended to the settings module itself: it runs last (after any star import).
+        target = module_file(root, settings_module)
+        if target is None:  # Config.require("settings") found it; kept for mypy
+            raise ConfigError(f"settings module {settings_module!r} not found")
         current_text = (changes.pending(target) or b"").decode("utf-8")
-        if "AUTH_USER_MODEL" not in current_text:
+        if auth_user_model(root, settings_module)[0] != label_model:
             q = _quote(current_text)
             nl = "\r\n" if "\r\n" in current_text else "\n"
             lead = (

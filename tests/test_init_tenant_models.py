@@ -197,3 +197,19 @@ def test_on_a_terminal_init_offers_the_tenant(project: Path) -> None:
     assert "request.user is django.contrib.auth's User, which has no tenant" in proc.stdout
     assert "class Account(models.Model)" in (project / "tenancy" / "models.py").read_text()
     assert "next: python manage.py makemigrations tenancy" in proc.stdout
+
+
+def test_a_foreign_core_needs_models_app(tmp_path: Path) -> None:
+    """legacy_erp's own core (custom_auth.rls) is not scaffold's package: the tenant model
+    goes where --models-app says, never into someone else's package."""
+    from tests.helpers.djproject import copy_example
+
+    proj = copy_example("legacy_erp", tmp_path / "legacy_erp", init_git=False)
+    before = snapshot(proj.root)
+    with pytest.raises(UsageError, match="pass --models-app NAME"):
+        init_project(proj.root, tenant_model="Tenant")
+    with pytest.raises(ConfigError, match="AUTH_USER_MODEL is already 'custom_auth.User'"):
+        init_project(proj.root, tenant_model="Tenant", user_model=True, models_app="tenants")
+    assert snapshot(proj.root) == before
+    init_project(proj.root, tenant_model="Tenant", models_app="tenants")
+    assert "class Tenant(models.Model)" in (proj.root / "tenants" / "models.py").read_text()
