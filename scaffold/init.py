@@ -354,6 +354,8 @@ def plan_init(
         result.warnings.append(warning)
     if user_model and tenant_model is None:
         tenant_model = "Tenant"
+    if models_app is not None and tenant_model is None:
+        raise UsageError("--models-app APP only says where --tenant-model NAME goes; pass --tenant-model too")
     if tenant_model is not None:
         from scaffold.tenant_models import check_model_name
 

@@ -105,6 +105,7 @@ def test_tenant_model_alone_leaves_the_user_model(project: Path) -> None:
     [
         (None, {"tenant_model": "tenant"}, UsageError, "expected a PascalCase model name"),
         (None, {"tenant_model": "User", "user_model": True}, UsageError, "other than User"),
+        (None, {"models_app": "accounts"}, UsageError, "pass --tenant-model too"),
         (
             "AUTH_USER_MODEL = 'accounts.Member'\n",
             {"user_model": True},
