@@ -88,6 +88,10 @@ class InitResult:
     def next_steps(self) -> list[str]:
         """What to run after init, for the state it leaves (the README's newcomer path)."""
         steps = []
+        if self.user_model_offer and not self.models_app:
+            steps.append(
+                "scaffold init --tenant-model Tenant --user-model   # before migrate: a tenant for request.user"
+            )
         if self.models_app:
             steps.append(f"python manage.py makemigrations {self.models_app}")
         steps.append("python manage.py migrate   # as the role that owns the tables (README: Security model)")
