@@ -216,3 +216,14 @@ def test_a_foreign_core_needs_models_app(tmp_path: Path) -> None:
     assert snapshot(proj.root) == before
     init_project(proj.root, tenant_model="Tenant", models_app="tenants")
     assert "class Tenant(models.Model)" in (proj.root / "tenants" / "models.py").read_text()
+
+
+def test_dry_run_writes_nothing_not_even_bytecode(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--user-model runs the project's settings (the auth probe); a dry run still writes
+    nothing into the project (no __pycache__ either, whatever the caller's environment)."""
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    before = sorted(p for p in project.rglob("*"))
+    result = init_project(project, tenant_model="Tenant", user_model=True, dry_run=True)
+    assert result.changes and not result.applied
+    assert sorted(p for p in project.rglob("*")) == before
+    assert "next:" not in result.to_text()
