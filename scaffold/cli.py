@@ -81,6 +81,27 @@ def config_cmd(project: Path | None, as_json: bool) -> int:
     is_flag=True,
     help="Proceed although DATABASES['default'] is not PostgreSQL (isolation needs PostgreSQL RLS).",
 )
+@click.option(
+    "--tenant-model",
+    "tenant_model",
+    default=None,
+    metavar="NAME",
+    help="Render a tenant model NAME (e.g. Tenant) into the tenancy core or --models-app.",
+)
+@click.option(
+    "--user-model",
+    "user_model",
+    is_flag=True,
+    help="Also render a custom user model with a tenant foreign key and set AUTH_USER_MODEL "
+    "(only before the first migrate).",
+)
+@click.option(
+    "--models-app",
+    "models_app",
+    default=None,
+    metavar="APP",
+    help="App for those models (default: the core).",
+)
 def init_cmd(
     project: Path | None,
     no_input: bool,
@@ -88,24 +109,37 @@ def init_cmd(
     full: bool,
     package: str | None,
     allow_non_postgres: bool,
+    tenant_model: str | None,
+    user_model: bool,
+    models_app: str | None,
 ) -> int:
     """Record the [tool.scaffold] config and add (or record) the project's tenancy core."""
-    from scaffold.init import InitResult, init_project
+    from scaffold.init import InitResult, init_project, tenant_offer
 
     def confirm(result: InitResult) -> bool:
         click.echo(result.to_text(full=full))
         return click.confirm("Apply these changes?", default=True)
 
     interactive = not no_input and not dry_run and sys.stdin.isatty()
+    if interactive and tenant_model is None and not user_model:
+        question = tenant_offer(project)
+        if question and click.confirm(question, default=True):
+            tenant_model = click.prompt("Tenant model name", default="Tenant")
+            user_model = True
     result = init_project(
         project,
         dry_run=dry_run,
         package=package,
         confirm=confirm if interactive else None,
         allow_non_postgres=allow_non_postgres,
+        tenant_model=tenant_model,
+        user_model=user_model,
+        models_app=models_app,
     )
     if interactive and result.applied:
         click.echo(f"wrote {len(result.changes.changes)} file(s)")
+        for step in result.next_steps():
+            click.echo(f"next: {step}")
     else:
         click.echo(result.to_text(full=full))
     return 1 if dry_run and result.changes else 0

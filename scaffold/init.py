@@ -35,6 +35,7 @@ from scaffold.project import find_project, module_file, rel_path
 from scaffold.projectchecks import (
     CORE_CONSTANTS,
     CoreValue,
+    auth_user_model,
     core_values,
     mismatch_message,
     require_postgres,
@@ -74,6 +75,8 @@ class InitResult:
     warnings: list[str] = field(default_factory=list)
     tenancy_module: str = ""
     rendered_core: bool = False
+    models_app: str = ""  # where --tenant-model rendered models.py ("" when it did not)
+    user_model_offer: bool = False  # AUTH_USER_MODEL is unset: --user-model can still help
     applied: bool = False
     dry_run: bool = False
 
@@ -81,6 +84,23 @@ class InitResult:
         if self.changes and not self.applied:
             self.changes.apply()
             self.applied = True
+
+    def next_steps(self) -> list[str]:
+        """What to run after init, for the state it leaves (the README's newcomer path)."""
+        steps = []
+        if self.user_model_offer and not self.models_app:
+            steps.append(
+                "scaffold init --tenant-model Tenant --user-model   # before migrate: a tenant for request.user"
+            )
+        if self.models_app:
+            steps.append(f"python manage.py makemigrations {self.models_app}")
+        steps.append("python manage.py migrate   # as the role that owns the tables (README: Security model)")
+        steps.append(
+            "create the runtime role (NOSUPERUSER NOBYPASSRLS; SELECT, INSERT, UPDATE, DELETE on "
+            "the tables) and run the application as it (README: Security model)"
+        )
+        steps.append("scaffold new-module NAME --field name:str   # your first tenant-isolated module")
+        return steps
 
     def to_text(self, *, full: bool = False) -> str:
         """The plan (or what was done): new files by name and line count, the diffs of
@@ -99,6 +119,8 @@ class InitResult:
         lines.append(f"tenancy core: {self.tenancy_module}")
         lines.extend(self.notes)
         lines.extend(warnings)
+        if not self.dry_run:
+            lines.extend(f"next: {step}" for step in self.next_steps())
         if self.dry_run:
             lines.append(f"dry run: {len(self.changes.changes)} file(s) would change; nothing was written")
         elif self.applied:
@@ -152,6 +174,8 @@ def core_answers(
         "user_tenant_attr": user_tenant_attr,
         "view_hooks": pattern.mixin_hooks(),
         "permission_classes": pattern.permission_classes(),
+        "safety_hooks": pattern.mixin_safety_hooks(),
+        "view_helpers": pattern.parser_guard(),
     }
 
 
@@ -320,6 +344,9 @@ def plan_init(
     *,
     package: str | None = None,
     allow_non_postgres: bool = False,
+    tenant_model: str | None = None,
+    user_model: bool = False,
+    models_app: str | None = None,
 ) -> InitResult:
     """Work out every edit ``scaffold init`` makes; touches nothing.
 
@@ -334,9 +361,14 @@ def plan_init(
     warning = require_postgres(root, settings_module, allow=allow_non_postgres)
     if warning:
         result.warnings.append(warning)
-    problem = user_model_problem(root, settings_module, cfg.user_tenant_attr)
-    if problem:
-        result.warnings.append(problem)
+    if user_model and tenant_model is None:
+        tenant_model = "Tenant"
+    if models_app is not None and tenant_model is None:
+        raise UsageError("--models-app APP only says where --tenant-model NAME goes; pass --tenant-model too")
+    if tenant_model is not None:
+        from scaffold.tenant_models import check_model_name
+
+        check_model_name(tenant_model)  # bad input first, before anything is planned
 
     # 1. The tenancy core: record the existing one, or render ours.
     if package is not None:  # checked even when an existing core makes it unused
@@ -381,6 +413,21 @@ def plan_init(
         result.rendered_core = True
         core = render_package
     result.tenancy_module = core
+    if tenant_model is not None:
+        _plan_tenant_models(
+            root, cfg, settings_module, core, render_package, tenant_model, user_model, models_app, result
+        )
+    problem = user_model_problem(root, settings_module, cfg.user_tenant_attr)
+    current_user_model, known = auth_user_model(root, settings_module)
+    result.user_model_offer = bool(problem) and known and current_user_model is None
+    if problem and not user_model:
+        result.warnings.append(problem)
+        if result.user_model_offer:
+            result.warnings.append(
+                "give the project its tenant now: scaffold init --tenant-model Tenant --user-model "
+                "(renders a Tenant model and a custom user with a tenant, sets AUTH_USER_MODEL; "
+                "only before the first migrate)"
+            )
     found = {} if render_package is not None else core_values(root, core)
     _check_core_values(root, core, cfg, found, changes, result)
     result.notes.append(
@@ -415,6 +462,48 @@ def plan_init(
         )
     result.warnings += cfg.unreadable_lines()
     return result
+
+
+def _plan_tenant_models(
+    root: Path,
+    cfg: Config,
+    settings_module: str,
+    core: str,
+    render_package: str | None,
+    tenant_model: str,
+    user_model: bool,
+    models_app: str | None,
+    result: InitResult,
+) -> None:
+    """``--tenant-model`` / ``--user-model``: see :mod:`scaffold.tenant_models`. The models go
+    into ``models_app``, else into the tenancy core when it is scaffold's own package."""
+    from scaffold.tenant_models import plan_tenant_models
+
+    app = models_app or render_package
+    if app is None:
+        start = module_file(root, core)
+        ours = start is not None and start.name == "__init__.py" and start.parent.parent == root
+        if not ours:
+            raise UsageError(
+                f"the tenancy core {core} is not a top-level package scaffold rendered; pass "
+                "--models-app NAME for the app that should hold the tenant model"
+            )
+        app = core
+    planned = plan_tenant_models(
+        root,
+        cfg,
+        settings_module,
+        result.changes,
+        tenant_model=tenant_model,
+        user_model=user_model,
+        app=app,
+        app_is_core=app == render_package or app == core,
+    )
+    for path, why in planned.reasons.items():
+        earlier = result.reasons.get(path)
+        result.reasons[path] = f"{earlier}; {why}" if earlier and why not in earlier else why
+    result.notes.extend(planned.notes)
+    result.models_app = planned.app_label
 
 
 def _check_core_values(
@@ -466,6 +555,23 @@ def _check_package(name: str, root: Path, how: str) -> None:
         raise UsageError(f"cannot render the tenancy core into {name!r}: {exc} ({how})") from exc
 
 
+def tenant_offer(project: str | os.PathLike[str] | None = None) -> str | None:
+    """The question an interactive ``init`` asks when the project has no tenant-carrying
+    user (``AUTH_USER_MODEL`` unset, so ``auth.User``), else None."""
+    root = find_project(project)
+    cfg = Config.load(root)
+    settings_module = cfg.require("settings")
+    current, known = auth_user_model(root, settings_module)
+    if not known or current is not None:
+        return None
+    if user_model_problem(root, settings_module, cfg.user_tenant_attr) is None:
+        return None
+    return (
+        "request.user is django.contrib.auth's User, which has no tenant. Render a Tenant model "
+        "and a custom user model with a tenant (AUTH_USER_MODEL; only before the first migrate)?"
+    )
+
+
 def init_project(
     project: str | os.PathLike[str] | None = None,
     *,
@@ -473,10 +579,20 @@ def init_project(
     package: str | None = None,
     confirm: Callable[[InitResult], bool] | None = None,
     allow_non_postgres: bool = False,
+    tenant_model: str | None = None,
+    user_model: bool = False,
+    models_app: str | None = None,
 ) -> InitResult:
     """Plan and apply ``scaffold init``. ``confirm`` (interactive use) sees the plan first
     and may decline; ``dry_run`` writes nothing."""
-    result = plan_init(project, package=package, allow_non_postgres=allow_non_postgres)
+    result = plan_init(
+        project,
+        package=package,
+        allow_non_postgres=allow_non_postgres,
+        tenant_model=tenant_model,
+        user_model=user_model,
+        models_app=models_app,
+    )
     result.dry_run = dry_run
     if dry_run or not result.changes:
         return result

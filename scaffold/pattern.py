@@ -49,3 +49,15 @@ def mixin_hooks() -> str:
     macro as :func:`context_hooks`, reading the mixin's ``user_tenant_attr`` and
     ``tenant_database`` attributes (``scaffold init`` renders it into the core)."""
     return str(macros("secure").transaction_hooks("self.user_tenant_attr", "self.tenant_database")) + "\n"
+
+
+def mixin_safety_hooks() -> str:
+    """``check_permissions``/``get_parsers``/``perform_destroy`` of the mixin: the macro the
+    generated ViewSets use (403 without a tenant, 400 for a too deeply nested body, 409 for a
+    protected delete), reading the mixin's ``user_tenant_attr``."""
+    return str(macros("secure").safety_hooks("self.user_tenant_attr")) + "\n"
+
+
+def parser_guard() -> str:
+    """The module-level ``NestingSafeParser`` class :func:`mixin_safety_hooks` uses."""
+    return str(macros("secure").parser_guard()) + "\n"

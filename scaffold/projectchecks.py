@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CoreValue",
     "DatabaseEngine",
+    "auth_user_model",
     "check_tenancy_core",
     "core_file",
     "core_values",
@@ -388,6 +389,15 @@ USER_TENANT_ATTR_FIX = (
     "set [tool.scaffold] user_tenant_attr to the user attribute that holds the tenant id and "
     "re-run `scaffold init` (the tenancy core's USER_TENANT_ATTR follows it)"
 )
+
+
+def auth_user_model(root: Path, settings_module: str) -> tuple[str | None, bool]:
+    """``(AUTH_USER_MODEL, known)``: the literal the settings assign (None when unset, so
+    ``auth.User``); ``known`` is False when it is computed and cannot be told statically."""
+    value, _where = _last_literal(_settings_statements(root, settings_module), "AUTH_USER_MODEL")
+    if value is None:
+        return None, True
+    return (value, True) if isinstance(value, str) else (None, False)
 
 
 def user_model_problem(root: Path, settings_module: str, attr: str) -> str | None:

@@ -68,3 +68,31 @@ def test_generated_and_mixin_hooks_roll_back_an_error_response_in_the_transactio
         rollback = dispatch.index(f"transaction.set_rollback(True{using})")
         assert atomic < check < rollback < dispatch.index("return response")
     assert 'getattr(request.user, "org_id", None)' in generated
+
+
+def test_mixin_and_generated_views_share_the_safety_hooks() -> None:
+    """403 without a tenant (a permission, so the browsable API renders no form), 400 for a
+    too deeply nested body, 409 for a protected delete: one macro, in both places; the
+    behaviour over HTTP is proven in tests/test_newcomer_path.py."""
+    views = render_tenancy("views.py.jinja", user_tenant_attr="org_id")
+    mixin = class_source(views, "TenantScopedViewMixin")
+    hooks = str(macros("secure").safety_hooks("self.user_tenant_attr"))
+    assert textwrap.indent(hooks, "    ") in mixin
+    assert str(macros("secure").parser_guard()) in views
+    ast.parse(views)
+    generated = str(macros("secure").safety_hooks('"org_id"'))
+    assert 'getattr(request.user, "org_id", None)' in generated
+    for code in ("def check_permissions", "def get_parsers", "def perform_destroy"):
+        assert code in generated
+    module_views = (template_path("module") / "{{module_name}}" / "views.py.jinja").read_text(
+        encoding="utf-8"
+    )
+    assert "secure.safety_hooks(" in module_views and "secure.parser_guard()" in module_views
+    source = (template_path("tenancy") / "{{ package }}" / "views.py.jinja").read_text(encoding="utf-8")
+    for code in (
+        "def check_permissions",
+        "def perform_destroy",
+        "class NestingSafeParser",
+        "status_code = 409",
+    ):
+        assert code not in source and code not in module_views, code
