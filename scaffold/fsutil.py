@@ -96,6 +96,15 @@ class ChangeSet:
     """A set of file changes applied all together or not at all."""
 
     changes: list[Change] = field(default_factory=list)
+    # what each file held when this set first read it: the base every edit is computed
+    # from, and so what apply() checks is still on disk (a second read could see another
+    # process's write and make its loss pass the check)
+    _read: dict[Path, bytes | None] = field(default_factory=dict, repr=False)
+
+    def _disk(self, path: Path) -> bytes | None:
+        if path not in self._read:
+            self._read[path] = path.read_bytes() if path.exists() else None
+        return self._read[path]
 
     def _find(self, path: Path) -> Change | None:
         return next((c for c in self.changes if c.path == path), None)
@@ -110,7 +119,7 @@ class ChangeSet:
         change = self._find(path)
         if change is not None:
             return change.new
-        return path.read_bytes() if path.exists() else None
+        return self._disk(path)
 
     def add(self, path: Path, new: bytes | str) -> None:
         """Plan ``path`` to hold ``new``. A second add for the same path supersedes the
@@ -118,7 +127,7 @@ class ChangeSet:
         and what the diff starts from); content equal to the disk drops the change."""
         data = new.encode("utf-8") if isinstance(new, str) else new
         earlier = self._find(path)
-        old = earlier.old if earlier is not None else (path.read_bytes() if path.exists() else None)
+        old = earlier.old if earlier is not None else self._disk(path)
         if earlier is not None:
             if data == old:
                 self.changes.remove(earlier)
@@ -161,8 +170,9 @@ class ChangeSet:
             self.changes.remove(earlier)
             if earlier.old is None:
                 return
-        old = earlier.old if earlier is not None else path.read_bytes()
-        self.changes.append(Change(path, None, old))
+        old = earlier.old if earlier is not None else self._disk(path)
+        if old is not None:
+            self.changes.append(Change(path, None, old))
 
     def apply(self) -> None:
         """Write every change as one set, through the project's write journal
