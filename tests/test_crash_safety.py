@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +69,9 @@ class Scenario:
     before: dict[str, str] = field(default_factory=dict)
     after: dict[str, str] = field(default_factory=dict)
     changes: int = 0
+    # update refuses a module with uncommitted changes, an updated one included: the user
+    # commits an update before anything else, and so does the test before re-running
+    commit_after: bool = False
 
     def fresh(self, dest: Path) -> Path:
         if dest.exists():
@@ -157,7 +161,7 @@ def update(scenarios_dir: Path) -> Scenario:
     templates.write({"{{module_name}}/filters.py.jinja": '"""Filters (template 0.2.0)."""\n'})
     templates.write({"{{module_name}}/admin.py.jinja": None})
     templates.release("0.2.0", "- views, filters.py, no admin.py")
-    s = Scenario(base, ("update", "inventory"), env)
+    s = Scenario(base, ("update", "inventory"), env, commit_after=True)
     s.measure(scenarios_dir / "up-measure")
     assert "inventory/admin.py" in s.before and "inventory/admin.py" not in s.after
     return s
@@ -171,66 +175,64 @@ def kill_points(changes: int) -> list[tuple[str, int]]:
     return [("STAGED", 1), ("STAGED", changes), *(("RENAMES", n) for n in range(changes + 1))]
 
 
-def sweep(s: Scenario, sig: str, work: Path, *, module: str | None = None) -> None:
+def trial(s: Scenario, sig: str, phase: str, n: int, root: Path, module: str | None) -> list[str]:
+    """Kill one run at one point; what went wrong (nothing, hopefully)."""
     failures: list[str] = []
-    points = kill_points(s.changes)
-    for phase, n in points:
-        root = s.fresh(work)
-        env = {**s.env, f"SCAFFOLD_FAULT_AFTER_{phase}": str(n), "SCAFFOLD_FAULT_SIGNAL": sig}
-        killed = scaffold(root, *s.args, env=env)
-        where = f"{sig} after {n} {phase.lower()}"
-        expected_rc = -signal.SIGKILL if sig == "KILL" else 130
-        if killed.returncode != expected_rc:
-            failures.append(f"{where}: exit {killed.returncode}, expected {expected_rc}: {killed.stderr}")
-            continue
-        if sig != "KILL":  # finished in the process: already whole, nothing left
-            verb = "completed first" if phase == "RENAMES" else "stopped before writing anything"
-            if verb not in killed.stderr or killed.stderr.count("\n") != 1:
-                failures.append(f"{where}: stderr {killed.stderr!r}")
+    where = f"{sig} after {n} {phase.lower()}"
+    s.fresh(root)
+    env = {**s.env, f"SCAFFOLD_FAULT_AFTER_{phase}": str(n), "SCAFFOLD_FAULT_SIGNAL": sig}
+    killed = scaffold(root, *s.args, env=env)
+    expected_rc = -signal.SIGKILL if sig == "KILL" else 130
+    if killed.returncode != expected_rc:
+        return [f"{where}: exit {killed.returncode}, expected {expected_rc}: {killed.stderr}"]
+    if sig == "KILL":
         # any other command finishes what the kill left: here a read-only one
         other = scaffold(root, "config", env=s.env)
-        state = tree(root)
-        expected = s.after if phase == "RENAMES" else s.before
-        if other.returncode != 0:
-            failures.append(f"{where}: config exited {other.returncode}: {other.stderr}")
-        if sig == "KILL":
-            said = [line for line in other.stderr.splitlines() if "interrupted" in line]
-            verb = "completed the interrupted" if phase == "RENAMES" else "rolled back the interrupted"
-            if len(said) != 1 or verb not in said[0]:
-                failures.append(f"{where}: recovery said {other.stderr!r}")
-        elif other.stderr:
-            failures.append(f"{where}: nothing to recover, yet config said {other.stderr!r}")
-        if state not in (s.before, s.after):
-            mixed = sorted(
-                k
-                for k in s.before.keys() | s.after.keys()
-                if state.get(k) not in (s.before.get(k), s.after.get(k))
-            )
-            half = sorted(
-                k
-                for k in s.before.keys() | s.after.keys()
-                if s.before.get(k) != s.after.get(k) and state.get(k) == s.before.get(k)
-            )
-            failures.append(f"{where}: mixed tree (unknown {mixed}, still old {half})")
-        elif state != expected:
-            failures.append(f"{where}: rolled the wrong way")
-        if leftovers(root):
-            failures.append(f"{where}: left {leftovers(root)}")
-        if module is not None and len(registration(root, module)) not in (0, 4):
-            failures.append(f"{where}: registration {sorted(registration(root, module))} is partial")
-        # A tree equal to a measured one re-runs as that one did: the re-run (what the user
-        # does next) is checked at every SIGKILL point, where recovery happened in another
-        # process, and at two points for SIGINT / SIGTERM, which finish in the process itself.
-        if sig != "KILL" and (phase, n) not in {("STAGED", 1), ("RENAMES", s.changes // 2)}:
-            continue
-        again = scaffold(root, *s.args, env=s.env)
-        if (
-            again.returncode not in (0, 1)
-            or "error" in again.stderr
-            or tree(root) != s.after
-            or leftovers(root)
-        ):
-            failures.append(f"{where}: re-run exit {again.returncode}: {again.stderr}")
+        said = [line for line in other.stderr.splitlines() if "interrupted" in line]
+        verb = "completed the interrupted" if phase == "RENAMES" else "rolled back the interrupted"
+        if other.returncode != 0 or len(said) != 1 or verb not in said[0]:
+            failures.append(f"{where}: config exited {other.returncode} saying {other.stderr!r}")
+    else:  # SIGINT / SIGTERM: finished in the process itself, which says how
+        verb = "completed first" if phase == "RENAMES" else "stopped before writing anything"
+        if verb not in killed.stderr or killed.stderr.count("\n") != 1:
+            failures.append(f"{where}: stderr {killed.stderr!r}")
+    state = tree(root)
+    if state not in (s.before, s.after):
+        changed = s.before.keys() | s.after.keys()
+        unknown = sorted(k for k in changed if state.get(k) not in (s.before.get(k), s.after.get(k)))
+        old = sorted(
+            k for k in changed if s.before.get(k) != s.after.get(k) and state.get(k) == s.before.get(k)
+        )
+        failures.append(f"{where}: mixed tree (unknown {unknown}, still old {old})")
+    elif state != (s.after if phase == "RENAMES" else s.before):
+        failures.append(f"{where}: rolled the wrong way")
+    if leftovers(root):  # no temp file, no kept copy, no journal (nothing left to recover)
+        failures.append(f"{where}: left {leftovers(root)}")
+    if module is not None and len(registration(root, module)) not in (0, 4):
+        failures.append(f"{where}: registration {sorted(registration(root, module))} is partial")
+    # A tree equal to a measured one re-runs as that one did: the re-run (what the user
+    # does next) is checked at every SIGKILL point, where recovery happened in another
+    # process, and at two points for SIGINT / SIGTERM, which finish in the process itself.
+    if failures or (sig != "KILL" and (phase, n) not in {("STAGED", 1), ("RENAMES", s.changes // 2)}):
+        return failures
+    if s.commit_after and state == s.after:
+        git(root, "add", "-A")
+        git(root, "commit", "-qm", "updated")
+    again = scaffold(root, *s.args, env=s.env)
+    if again.returncode not in (0, 1) or "error" in again.stderr or tree(root) != s.after or leftovers(root):
+        failures.append(f"{where}: re-run exit {again.returncode}: {again.stderr}")
+    return failures
+
+
+def sweep(s: Scenario, sig: str, work: Path, *, module: str | None = None) -> None:
+    """Every kill point, two trials at a time (each in its own copy of the project)."""
+    points = kill_points(s.changes)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = pool.map(
+            lambda point: trial(s, sig, point[1][0], point[1][1], work / str(point[0]), module),
+            enumerate(points),
+        )
+        failures = [f for result in results for f in result]
     assert not failures, f"{len(failures)} of {len(points)} kill points failed:\n" + "\n".join(failures)
 
 
