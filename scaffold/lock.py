@@ -37,6 +37,10 @@ class LockBusy(UsageError):
     """Another scaffold run holds the project lock (exit 2)."""
 
 
+class LockUnavailable(OperationFailed):
+    """The lock file cannot be created: the project folder is read-only (exit 2)."""
+
+
 def state_dir(root: Path) -> Path:
     return root / STATE_DIR
 
@@ -50,6 +54,18 @@ class _Held:
 
 
 _HELD: dict[Path, _Held] = {}
+
+
+def _forget_in_child() -> None:
+    """A forked child (the engine's process pool) must not keep the lock alive: a worker
+    orphaned by a killed run would otherwise hold it until it exits."""
+    for held in _HELD.values():
+        with contextlib.suppress(OSError):
+            os.close(held.fd)
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def held_root(paths: Iterable[Path]) -> tuple[Path, str] | None:
@@ -90,7 +106,7 @@ def _try_open_locked(root: Path, *, block_until: float | None) -> int | None:
         except FileNotFoundError:  # the folder was removed by a run finishing just now
             continue
         except OSError as exc:
-            raise OperationFailed(
+            raise LockUnavailable(
                 f"cannot create the project lock {path}: {exc.strerror or exc}; "
                 "scaffold needs to write in the project folder; nothing was written"
             ) from exc
@@ -116,10 +132,10 @@ def _release(held: _Held) -> None:
     """Drop the lock; remove ``.scaffold/`` when it holds nothing but the lock itself."""
     folder = state_dir(held.root)
     try:
+        with contextlib.suppress(OSError):
+            (folder / "txn").rmdir()  # only when empty
         names = {p.name for p in folder.iterdir()}
-        if names <= {LOCK_NAME, ".gitignore", "txn"}:
-            with contextlib.suppress(OSError):
-                (folder / "txn").rmdir()
+        if names <= {LOCK_NAME, ".gitignore"}:  # else a journal to finish: keep it, git-ignored
             (folder / LOCK_NAME).unlink()  # while locked: see _try_open_locked
             with contextlib.suppress(OSError):
                 (folder / ".gitignore").unlink()
@@ -222,17 +238,22 @@ def guard(
     from scaffold.project import find_project
 
     try:
-        root = find_project(project)
+        root: Path | None = find_project(project)
     except ProjectNotFound:
         if mutating:
             raise
+        root = None
+    if root is None or not mutating:
+        if root is not None:
+            recover_if_idle(root, say=say)
         yield
         return
-    if not mutating:
-        recover_if_idle(root, say=say)
-        yield
-        return
-    with project_lock(root, label=label, wait=wait, say=say):
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(project_lock(root, label=label, wait=wait, say=say))
+        except LockUnavailable:
+            pass  # a read-only project folder: if the run has something to write after all,
+            # ChangeSet.apply refuses with this same message, nothing written
         yield
 
 

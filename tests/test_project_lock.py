@@ -193,3 +193,34 @@ def test_read_only_commands_never_take_the_lock(base: Path, tmp_path: Path, args
         proc = scaffold(root, *args, env={**ENV, "SCAFFOLD_LOCK_TIMEOUT": "0"})
     assert proc.returncode in (0, 1), proc.stderr
     assert lock.WAITING not in proc.stderr and "lock" not in proc.stderr
+
+
+ORPHAN = """
+import os, signal, sys, time
+from pathlib import Path
+from scaffold import lock
+
+with lock.project_lock(Path(sys.argv[1])):
+    child = os.fork()  # as the engine's process pool forks its workers
+    if child == 0:
+        time.sleep(600)  # a worker orphaned by the kill below; the test kills it
+        os._exit(0)
+    print(child, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # the run is killed; its worker lives on
+"""
+
+
+def test_a_killed_runs_orphaned_worker_does_not_hold_the_lock(base: Path, tmp_path: Path) -> None:
+    root = fresh(base, tmp_path / "p")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ORPHAN, str(root)], stdout=subprocess.PIPE, text=True, env=ENV
+    )
+    assert proc.stdout is not None
+    child = int(proc.stdout.readline())
+    try:
+        assert proc.wait(timeout=120) == -9
+        run = scaffold(root, "migrate-viewsets", "--no-wait")
+        assert run.returncode == 0, run.stderr
+        assert "rewrote purchasing/views.py" in run.stdout
+    finally:
+        os.kill(child, 9)
