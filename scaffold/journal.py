@@ -113,7 +113,8 @@ class _Deferred:
     def __enter__(self) -> _Deferred:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
-                self._saved[sig] = signal.signal(sig, self._note)
+                if signal.getsignal(sig) is not signal.SIG_IGN:  # (nohup, background jobs)
+                    self._saved[sig] = signal.signal(sig, self._note)
         return self
 
     def _note(self, signum: int, _frame: FrameType | None) -> None:

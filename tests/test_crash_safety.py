@@ -56,6 +56,8 @@ def scaffold(root: Path, *args: str, env: dict[str, str] | None = None) -> subpr
         text=True,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **(env or {})},
         timeout=300,
+        # a background job inherits SIGINT ignored, and Python keeps it so: undo that here
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )
 
 

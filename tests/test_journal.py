@@ -285,3 +285,20 @@ def test_ctrl_c_in_a_command_exits_130(
     err = capsys.readouterr().err
     assert "interrupted" in err and "aborted" not in err
     assert no_leftovers(project)
+
+
+@pytest.mark.parametrize(
+    ("phase", "expected", "said"), [("STAGED", OLD, "stopped before"), ("RENAMES", NEW, "completed first")]
+)
+@pytest.mark.parametrize("sig", ["INT", "TERM"])
+def test_a_signal_in_the_commit_phase_finishes_or_undoes_the_set(
+    project: Path, monkeypatch: pytest.MonkeyPatch, phase: str, expected: dict[str, str], said: str, sig: str
+) -> None:
+    from scaffold.errors import Interrupted
+
+    monkeypatch.setenv(f"SCAFFOLD_FAULT_AFTER_{phase}", "2")
+    monkeypatch.setenv("SCAFFOLD_FAULT_SIGNAL", sig)
+    with pytest.raises(Interrupted, match=said) as caught:
+        plan(project).apply()
+    assert caught.value.exit_code == 130
+    assert contents(project) == expected and no_leftovers(project)
