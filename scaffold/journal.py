@@ -252,6 +252,7 @@ def commit(root: Path, changes: Sequence[Change], label: str) -> None:
                 fsync_dir(txn)
                 for temp_dir in {(root / e.temp).parent for e in entries if e.temp}:
                     fsync_dir(temp_dir)
+                _write_journal(root, "committing", label, rel_dirs, entries)  # the commit point
         except BaseException as exc:
             _discard(root, entries)
             if isinstance(exc, OSError):
@@ -264,7 +265,6 @@ def commit(root: Path, changes: Sequence[Change], label: str) -> None:
             _discard(root, entries)
             raise Interrupted("stopped before writing anything; every file was left as it was")
 
-        _write_journal(root, "committing", label, rel_dirs, entries)
         done = 0
         try:
             _fault("RENAMES", 0)
@@ -279,7 +279,6 @@ def commit(root: Path, changes: Sequence[Change], label: str) -> None:
                 _fault("RENAMES", done)
             for parent in sorted({c.path.parent for c in changes} | {d.parent for d in dirs}):
                 fsync_dir(parent)
-            _remove_journal(root)
         except OSError as exc:
             where = changes[done].path if done < len(changes) else exc.filename
             try:
@@ -294,6 +293,8 @@ def commit(root: Path, changes: Sequence[Change], label: str) -> None:
             raise OperationFailed(
                 f"cannot write {where}: {exc.strerror or exc}; every file was left as it was{left}"
             ) from exc
+        with contextlib.suppress(OSError):  # else the next command finds every file new: done
+            _remove_journal(root)
         if deferred.signum is not None:
             raise Interrupted(f"the change being written was completed first ({len(changes)} files written)")
 

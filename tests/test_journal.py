@@ -302,3 +302,21 @@ def test_a_signal_in_the_commit_phase_finishes_or_undoes_the_set(
         plan(project).apply()
     assert caught.value.exit_code == 130
     assert contents(project) == expected and no_leftovers(project)
+
+
+def test_a_journal_that_cannot_be_written_leaves_every_file_as_it_was(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scaffold.errors import OperationFailed
+
+    real = journal._write_journal
+
+    def full(root: Path, state: str, *args: Any) -> None:
+        if state == "committing":
+            raise OSError(28, "No space left on device")
+        real(root, state, *args)
+
+    monkeypatch.setattr(journal, "_write_journal", full)
+    with pytest.raises(OperationFailed, match="No space left on device; every file was left as it was"):
+        plan(project).apply()
+    assert contents(project) == OLD and no_leftovers(project)
