@@ -9,11 +9,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
 from scaffold import __version__
-from scaffold.errors import ScaffoldError, UsageError
+from scaffold.errors import Interrupted, ScaffoldError, UsageError
 
 project_option = click.option(
     "--project",
@@ -22,6 +23,24 @@ project_option = click.option(
     default=None,
     help="Django project folder (the one holding manage.py). Default: nearest parent of cwd.",
 )
+
+
+no_wait_option = click.option(
+    "--no-wait",
+    "no_wait",
+    is_flag=True,
+    help="Exit 2 at once when another scaffold run is changing the project (default: wait for it).",
+)
+
+
+def _guard(project: Path | None, *, mutating: bool, no_wait: bool = False, label: str) -> Any:
+    """Mutating runs hold the project lock for their whole read-plan-write cycle; every run
+    first finishes a write an earlier, killed run left half-done (see scaffold.lock)."""
+    from scaffold.lock import guard
+
+    return guard(
+        project, mutating=mutating, wait=not no_wait, label=label, say=lambda m: click.echo(m, err=True)
+    )
 
 
 def _version_message() -> str:
@@ -60,7 +79,8 @@ def config_cmd(project: Path | None, as_json: bool) -> int:
     """Show the project's effective [tool.scaffold] configuration and what was autodetected."""
     from scaffold import api
 
-    report = api.describe_config(project)
+    with _guard(project, mutating=False, label="config"):
+        report = api.describe_config(project)
     click.echo(report.to_json() if as_json else report.to_text())
     return 0
 
@@ -102,6 +122,7 @@ def config_cmd(project: Path | None, as_json: bool) -> int:
     metavar="APP",
     help="App for those models (default: the core).",
 )
+@no_wait_option
 def init_cmd(
     project: Path | None,
     no_input: bool,
@@ -112,6 +133,7 @@ def init_cmd(
     tenant_model: str | None,
     user_model: bool,
     models_app: str | None,
+    no_wait: bool,
 ) -> int:
     """Record the [tool.scaffold] config and add (or record) the project's tenancy core."""
     from scaffold.init import InitResult, init_project, tenant_offer
@@ -126,16 +148,17 @@ def init_cmd(
         if question and click.confirm(question, default=True):
             tenant_model = click.prompt("Tenant model name", default="Tenant")
             user_model = True
-    result = init_project(
-        project,
-        dry_run=dry_run,
-        package=package,
-        confirm=confirm if interactive else None,
-        allow_non_postgres=allow_non_postgres,
-        tenant_model=tenant_model,
-        user_model=user_model,
-        models_app=models_app,
-    )
+    with _guard(project, mutating=not dry_run, no_wait=no_wait, label="init"):
+        result = init_project(
+            project,
+            dry_run=dry_run,
+            package=package,
+            confirm=confirm if interactive else None,
+            allow_non_postgres=allow_non_postgres,
+            tenant_model=tenant_model,
+            user_model=user_model,
+            models_app=models_app,
+        )
     if interactive and result.applied:
         click.echo(f"wrote {len(result.changes.changes)} file(s)")
         for step in result.next_steps():
@@ -153,6 +176,7 @@ def init_cmd(
 @click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: CPU count).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Extra glob to skip (repeatable).")
 @click.option("--no-cache", is_flag=True, help="Ignore and don't update .scaffold-cache/.")
+@no_wait_option
 def migrate_viewsets_cmd(
     paths: tuple[Path, ...],
     project: Path | None,
@@ -161,12 +185,17 @@ def migrate_viewsets_cmd(
     jobs: int | None,
     exclude: tuple[str, ...],
     no_cache: bool,
+    no_wait: bool,
 ) -> int:
     """Rewrite DRF ViewSets and generic views to the secure tenant pattern."""
     from scaffold.migrate import migrate_viewsets
     from scaffold.progress import progress_bar
 
-    with progress_bar("migrate-viewsets") as progress:
+    mutating = not check and not diff
+    with (
+        _guard(project, mutating=mutating, no_wait=no_wait, label="migrate-viewsets"),
+        progress_bar("migrate-viewsets") as progress,
+    ):
         result = migrate_viewsets(
             project,
             paths,
@@ -221,6 +250,7 @@ def migrate_viewsets_cmd(
     is_flag=True,
     help="Generate although DATABASES['default'] is not PostgreSQL (its RLS migration needs PostgreSQL).",
 )
+@no_wait_option
 def new_module_cmd(
     name: str,
     project: Path | None,
@@ -234,6 +264,7 @@ def new_module_cmd(
     force: bool,
     allow_non_postgres: bool,
     unversioned: bool,
+    no_wait: bool,
 ) -> int:
     """Generate a secure, tenant-isolated business module NAME and register it."""
     from scaffold import newmodule
@@ -251,27 +282,28 @@ def new_module_cmd(
         newmodule.precheck(project, name, allow_non_postgres=allow_non_postgres, unversioned=unversioned)
         model, fields_list, protected = newmodule.ask(name, model=model, fields=fields, protected=protected)
         fields = tuple(fields_list)
-    plan = newmodule.plan_module(
-        project,
-        name,
-        model=model,
-        fields=fields,
-        protected=bool(protected),
-        force=force,
-        allow_non_postgres=allow_non_postgres,
-        unversioned=unversioned,
-    )
-    if plan.up_to_date:
-        click.echo(f"{name}: already up to date")
-        for warning in plan.warnings:
-            click.echo(f"warning: {warning}", err=True)
-        return 0
-    if dry_run:
-        click.echo(plan.preview(full=full), nl=False)
-        for warning in plan.warnings:
-            click.echo(f"warning: {warning}", err=True)
-        return 1
-    plan.apply()
+    with _guard(project, mutating=not dry_run, no_wait=no_wait, label=f"new-module {name}"):
+        plan = newmodule.plan_module(
+            project,
+            name,
+            model=model,
+            fields=fields,
+            protected=bool(protected),
+            force=force,
+            allow_non_postgres=allow_non_postgres,
+            unversioned=unversioned,
+        )
+        if plan.up_to_date:
+            click.echo(f"{name}: already up to date")
+            for warning in plan.warnings:
+                click.echo(f"warning: {warning}", err=True)
+            return 0
+        if dry_run:
+            click.echo(plan.preview(full=full), nl=False)
+            for warning in plan.warnings:
+                click.echo(f"warning: {warning}", err=True)
+            return 1
+        plan.apply()
     click.echo(plan.summary())
     click.echo("next: python manage.py migrate")
     return 0
@@ -324,9 +356,16 @@ def audit_cmd(
     if list_rules:
         click.echo(audit.list_rules_text())
         return 0
-    report = audit.audit(
-        project, paths, select=select, ignore=ignore, database_url=database_url, jobs=jobs, cache=not no_cache
-    )
+    with _guard(project, mutating=False, label="audit"):
+        report = audit.audit(
+            project,
+            paths,
+            select=select,
+            ignore=ignore,
+            database_url=database_url,
+            jobs=jobs,
+            cache=not no_cache,
+        )
     for line in report.diagnostics():
         click.echo(line, err=True)
     if fmt == "json":
@@ -355,6 +394,7 @@ def audit_cmd(
     show_default=True,
     help="Conflicts as inline markers or as .rej files.",
 )
+@no_wait_option
 def update_cmd(
     modules: tuple[str, ...],
     all_modules: bool,
@@ -362,18 +402,20 @@ def update_cmd(
     pretend: bool,
     vcs_ref: str | None,
     conflict: str,
+    no_wait: bool,
 ) -> int:
     """Bring generated modules forward to the current template, keeping your edits (exit 1 on conflicts)."""
     from scaffold.update import update_modules
 
-    report = update_modules(
-        project,
-        modules,
-        all_modules=all_modules,
-        pretend=pretend,
-        vcs_ref=vcs_ref,
-        conflict=conflict,  # type: ignore[arg-type]
-    )
+    with _guard(project, mutating=not pretend, no_wait=no_wait, label="update"):
+        report = update_modules(
+            project,
+            modules,
+            all_modules=all_modules,
+            pretend=pretend,
+            vcs_ref=vcs_ref,
+            conflict=conflict,  # type: ignore[arg-type]
+        )
     click.echo(report.to_text())
     return report.exit_code
 
@@ -390,7 +432,8 @@ def check_update_cmd(project: Path | None) -> int:
     """
     from scaffold.update import check_updates
 
-    report = check_updates(project)
+    with _guard(project, mutating=False, label="check-update"):
+        report = check_updates(project)
     click.echo(report.to_text())
     return report.exit_code
 
@@ -408,6 +451,7 @@ def check_update_cmd(project: Path | None) -> int:
 @click.option("--diff", is_flag=True, help="Print unified diffs; write nothing.")
 @click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: CPU count).")
 @click.option("--no-cache", is_flag=True, help="Ignore and don't update .scaffold-cache/.")
+@no_wait_option
 def fix_cmd(
     paths: tuple[Path, ...],
     project: Path | None,
@@ -416,12 +460,16 @@ def fix_cmd(
     diff: bool,
     jobs: int | None,
     no_cache: bool,
+    no_wait: bool,
 ) -> int:
     """Apply the safe fixes for audit findings (migrate-viewsets is the TEN001-TEN004 subset)."""
     from scaffold.fix import fix
     from scaffold.progress import progress_bar
 
-    with progress_bar("fix") as progress:
+    with (
+        _guard(project, mutating=not check and not diff, no_wait=no_wait, label="fix"),
+        progress_bar("fix") as progress,
+    ):
         result = fix(
             project,
             paths,
@@ -483,13 +531,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = cli.main(args=args, prog_name="scaffold", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code or 0)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            click.echo("interrupted", err=True)
+            return 130
         click.echo("aborted", err=True)
         return 2
     except click.ClickException as exc:
         msg = (exc.format_message().splitlines() or ["usage error"])[0].rstrip(".")
         click.echo(f"error: {msg}; see `scaffold --help`", err=True)
         return 2
+    except Interrupted as exc:
+        click.echo(f"interrupted: {exc}", err=True)
+        return exc.exit_code
     except ScaffoldError as exc:
         click.echo(f"error: {exc}", err=True)
         return exc.exit_code

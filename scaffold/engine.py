@@ -102,6 +102,9 @@ class FileResult:
     messages: list[Message] = field(default_factory=list)
     deps: dict[str, str] = field(default_factory=dict)  # rel path -> content hash
     cached: bool = False
+    # False when a unit crashed on the file: such an outcome may be transient (an interrupt
+    # surfacing as another exception, memory) and is never cached, so the next run retries
+    cacheable: bool = True
 
     @property
     def findings(self) -> list[Message]:
@@ -337,6 +340,8 @@ def _process(job: _Job) -> FileResult:
                 )
                 continue
             except Exception as exc:  # a unit bug must not stop the run; the file is left alone
+                _reraise_interrupt(exc)
+                result.cacheable = False
                 result.messages.append(
                     Message(1, 0, unit.code, f"internal error analyzing this file: {exc!r}", kind="manual")
                 )
@@ -355,6 +360,8 @@ def _process(job: _Job) -> FileResult:
                 new_text = text  # never half-rewrite: all units' edits or none
                 break
             except Exception as exc:  # a codemod bug must not corrupt or crash the run
+                _reraise_interrupt(exc)
+                result.cacheable = False
                 result.messages.append(
                     Message(1, 0, unit.code, f"internal error, file left untouched: {exc!r}", kind="manual")
                 )
@@ -377,6 +384,18 @@ def _process(job: _Job) -> FileResult:
     if result.status == "unchanged" and result.manual:
         result.status = "manual"
     return result
+
+
+def _reraise_interrupt(exc: BaseException) -> None:
+    """A Ctrl-C that a library wrapped into another exception is still a Ctrl-C: never
+    reported (or cached) as an internal error of the file."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            raise KeyboardInterrupt from exc
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
 
 
 def _unparsable(result: FileResult, exc: BaseException) -> FileResult:
@@ -563,7 +582,7 @@ def run(
         nonlocal done
         for res in batch:
             results[by_rel[res.rel]] = res
-            if store is not None:
+            if store is not None and res.cacheable:
                 store.put(res, digests[res.rel])
         done += len(batch)
         if progress is not None:

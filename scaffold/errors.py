@@ -27,3 +27,9 @@ class SourceError(UsageError):
 
 class OperationFailed(ScaffoldError):
     """An operation failed part-way; every file was restored."""
+
+
+class Interrupted(ScaffoldError):
+    """SIGINT / SIGTERM stopped a run; the change being written was finished or not begun."""
+
+    exit_code = 130

@@ -5,8 +5,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
-import sys
-import tempfile
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     mode = None
     with contextlib.suppress(FileNotFoundError):
         mode = path.stat().st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    # 0o666 minus the umask, as for any created file (mkstemp's 0600 would hide it from
+    # the application's runtime user); a replaced file keeps its mode
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -61,18 +63,22 @@ class Change:
     """One file to create or replace. ``old`` is None for a new file."""
 
     path: Path
-    new: bytes
+    new: bytes | None  # None: the file is deleted
     old: bytes | None = None
 
     @property
     def created(self) -> bool:
         return self.old is None
 
+    @property
+    def deleted(self) -> bool:
+        return self.new is None
+
     def diff(self, root: Path | None = None) -> str:
         name = str(self.path.relative_to(root)) if root else str(self.path)
         try:
             old = _decode(self.old or b"", self.path).splitlines(keepends=True)
-            new = _decode(self.new, self.path).splitlines(keepends=True)
+            new = _decode(self.new or b"", self.path).splitlines(keepends=True)
         except UnicodeDecodeError:
             return f"Binary file {name} differs\n"
         return "".join(
@@ -80,7 +86,7 @@ class Change:
                 old,
                 new,
                 fromfile="/dev/null" if self.old is None else f"a/{name}",
-                tofile=f"b/{name}",
+                tofile="/dev/null" if self.new is None else f"b/{name}",
             )
         )
 
@@ -90,6 +96,15 @@ class ChangeSet:
     """A set of file changes applied all together or not at all."""
 
     changes: list[Change] = field(default_factory=list)
+    # what each file held when this set first read it: the base every edit is computed
+    # from, and so what apply() checks is still on disk (a second read could see another
+    # process's write and make its loss pass the check)
+    _read: dict[Path, bytes | None] = field(default_factory=dict, repr=False)
+
+    def _disk(self, path: Path) -> bytes | None:
+        if path not in self._read:
+            self._read[path] = path.read_bytes() if path.exists() else None
+        return self._read[path]
 
     def _find(self, path: Path) -> Change | None:
         return next((c for c in self.changes if c.path == path), None)
@@ -104,7 +119,7 @@ class ChangeSet:
         change = self._find(path)
         if change is not None:
             return change.new
-        return path.read_bytes() if path.exists() else None
+        return self._disk(path)
 
     def add(self, path: Path, new: bytes | str) -> None:
         """Plan ``path`` to hold ``new``. A second add for the same path supersedes the
@@ -112,7 +127,7 @@ class ChangeSet:
         and what the diff starts from); content equal to the disk drops the change."""
         data = new.encode("utf-8") if isinstance(new, str) else new
         earlier = self._find(path)
-        old = earlier.old if earlier is not None else (path.read_bytes() if path.exists() else None)
+        old = earlier.old if earlier is not None else self._disk(path)
         if earlier is not None:
             if data == old:
                 self.changes.remove(earlier)
@@ -148,48 +163,59 @@ class ChangeSet:
     def diff(self, root: Path | None = None) -> str:
         return "".join(c.diff(root) for c in sorted(self.changes, key=lambda c: str(c.path)))
 
+    def delete(self, path: Path) -> None:
+        """Plan ``path`` (an existing file) to be removed with the rest of the set."""
+        earlier = self._find(path)
+        if earlier is not None:
+            self.changes.remove(earlier)
+            if earlier.old is None:
+                return
+        old = earlier.old if earlier is not None else self._disk(path)
+        if old is not None:
+            self.changes.append(Change(path, None, old))
+
     def apply(self) -> None:
-        """Write every change; on any failure restore every file touched so far.
+        """Write every change as one set, through the project's write journal
+        (:mod:`scaffold.journal`): a run killed half-way is completed or rolled back by the
+        next scaffold command, so the tree is never left mixed.
 
         Read-only files and folders are refused before anything is written (a rename would
         replace a file its owner marked read-only); a write that still fails (disk full,
-        permissions) restores what was written and raises :class:`OperationFailed`."""
+        permissions) restores what was written and raises :class:`OperationFailed`.
+        The project lock is taken for the commit when the caller does not hold it already
+        (the CLI holds it for the whole read-plan-write cycle)."""
+        if not self.changes:
+            return
         for change in self.changes:
             _check_writable(change.path)
-        done: list[Change] = []
-        created_dirs: list[Path] = []
-        try:
-            for change in self.changes:
-                current = change.path.read_bytes() if change.path.exists() else None
-                if current != change.old:
-                    raise OperationFailed(
-                        f"{change.path} changed while scaffold was working; re-run the command"
-                    )
-                parent = change.path.parent
-                missing: list[Path] = []
-                while not parent.exists():
-                    missing.append(parent)
-                    parent = parent.parent
-                created_dirs.extend(reversed(missing))
-                atomic_write_bytes(change.path, change.new)
-                done.append(change)
-        except BaseException:
-            for change in reversed(done):
-                if change.old is None:
-                    with contextlib.suppress(FileNotFoundError):
-                        change.path.unlink()
-                else:
-                    atomic_write_bytes(change.path, change.old)
-            for d in reversed(created_dirs):
-                with contextlib.suppress(OSError):
-                    d.rmdir()
-            failed = sys.exc_info()[1]
-            if isinstance(failed, OSError):
-                where = self.changes[len(done)].path if len(done) < len(self.changes) else failed.filename
-                raise OperationFailed(
-                    f"cannot write {where}: {failed.strerror or failed}; every file was left as it was"
-                ) from failed
-            raise
+        from scaffold import journal, lock
+
+        changes = [Change(_resolved(c.path), c.new, c.old) for c in self.changes]
+        paths = [c.path for c in changes]
+        held = lock.held_root(paths)
+        if held is not None:
+            journal.commit(held[0], changes, held[1])
+            return
+        root = _project_root(paths)
+        with lock.project_lock(root, label="apply"):
+            journal.commit(root, changes, "apply")
+
+
+def _resolved(path: Path) -> Path:
+    """``path`` with its folder's symbolic links resolved (the file itself is not followed)."""
+    return path.absolute().parent.resolve() / path.name
+
+
+def _project_root(paths: list[Path]) -> Path:
+    """Where the journal of a library-level apply lives: the nearest folder holding
+    manage.py above the changed files, else their deepest existing common folder."""
+    common = Path(os.path.commonpath([str(p.parent) for p in paths]))
+    while not common.exists():
+        common = common.parent
+    for folder in (common, *common.parents):
+        if (folder / "manage.py").is_file():
+            return folder
+    return common
 
 
 def _check_writable(path: Path) -> None:

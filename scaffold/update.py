@@ -16,7 +16,6 @@ last commit, so that:
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import subprocess
@@ -31,7 +30,7 @@ from packaging.version import Version
 
 from scaffold.config import Config
 from scaffold.errors import OperationFailed, UsageError
-from scaffold.fsutil import ChangeSet, atomic_write_bytes
+from scaffold.fsutil import ChangeSet
 from scaffold.project import find_project
 from scaffold.template_store import TemplateSource, TemplateStore, is_release, resolve, tag_version
 
@@ -445,28 +444,16 @@ def _deletion_diff(path: Path, root: Path) -> str:
 
 
 def _apply(changes: ChangeSet, deletes: list[Path], root: Path) -> None:
-    """Write every change, then delete; on failure put every file back."""
+    """Write every change and every deletion as one set (the journal makes it all or
+    nothing), then drop the folders the deletions emptied."""
+    for path in deletes:
+        changes.delete(path)
     changes.apply()
-    removed: list[tuple[Path, bytes]] = []
-    try:
-        for path in deletes:
-            data = path.read_bytes()
-            path.unlink()
-            removed.append((path, data))
-            parent = path.parent
-            while parent != root and parent.is_dir() and not any(parent.iterdir()):
-                parent.rmdir()
-                parent = parent.parent
-    except BaseException:
-        for path, data in removed:
-            atomic_write_bytes(path, data)
-        for change in changes:
-            if change.old is None:
-                with contextlib.suppress(FileNotFoundError):
-                    change.path.unlink()
-            else:
-                atomic_write_bytes(change.path, change.old)
-        raise
+    for path in deletes:
+        parent = path.parent
+        while parent != root and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
 
 
 def _plan(

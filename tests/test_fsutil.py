@@ -110,3 +110,19 @@ def test_add_tree_adds_every_file_in_a_stable_order(tmp_path: Path) -> None:
     changes.apply()
     assert (dest / "pkg/migrations/0001_initial.py").read_text() == "# m\n"
     assert not (dest / "pkg/__pycache__").exists()
+
+
+def test_an_edit_planned_from_a_read_is_checked_against_that_read(tmp_path: Path) -> None:
+    """The lost update two concurrent new-module runs hit: the plan read settings.py, another
+    process wrote it, then add() read it again as ``old`` and apply's check passed, dropping
+    the other write. ``old`` is now the content the edit was computed from."""
+    path = tmp_path / "settings.py"
+    path.write_text(SETTINGS)
+    changes = ChangeSet()
+    planned = changes.pending(path).decode().replace('["a"]', '["a", "stock"]')
+    path.write_text(SETTINGS.replace('["a"]', '["a", "orders"]'))  # the other run's write
+    assert changes.pending(path) == SETTINGS.encode()  # one consistent snapshot per plan
+    changes.add(path, planned)
+    with pytest.raises(OperationFailed, match="changed while scaffold was working"):
+        changes.apply()
+    assert '"orders"' in path.read_text()

@@ -283,18 +283,18 @@ def test_unparsable_urls_is_refused_and_nothing_is_written(
 
 def test_failure_while_writing_restores_every_file(scratch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Atomicity: the write of the middleware (the last edit) fails; everything is rolled back."""
-    from scaffold import fsutil
+    from scaffold import journal
 
     before = snapshot(scratch)
     plan = newmodule.plan_module(scratch, "stock", fields=["name:str"])
-    real = fsutil.atomic_write_bytes
+    real = journal.stage
 
-    def failing(path: Path, data: bytes) -> None:
+    def failing(path: Path, temp: Path, data: bytes, mode: int | None) -> None:
         if path.name == "onboarding_middleware.py" and b"/api/stock/" in data:
             raise OSError("disk full (injected)")
-        real(path, data)
+        real(path, temp, data, mode)
 
-    monkeypatch.setattr(fsutil, "atomic_write_bytes", failing)
+    monkeypatch.setattr(journal, "stage", failing)
     from scaffold.errors import OperationFailed
 
     with pytest.raises(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scaffold import fsutil
+from scaffold import journal
 from scaffold.cli import main
 from scaffold.errors import OperationFailed
 from scaffold.fsutil import ChangeSet
@@ -93,20 +93,21 @@ def test_a_failing_write_restores_every_file_and_says_so(
     changes = ChangeSet()
     changes.add(first, "a = 2\n")
     changes.add(second, "b = 2\n")
-    real = fsutil.atomic_write_bytes
+    real = journal.stage
     calls = []
 
-    def flaky(path: Path, data: bytes) -> None:
-        calls.append(path)
-        if path == second and len(calls) == 2:
+    def flaky(path: Path, temp: Path, data: bytes, mode: int | None) -> None:
+        if data == b"b = 2\n":  # staging b.py's new content (its backup is a hard link)
+            calls.append(path)
             raise OSError(28, "No space left on device")
-        real(path, data)
+        real(path, temp, data, mode)
 
-    monkeypatch.setattr(fsutil, "atomic_write_bytes", flaky)
+    monkeypatch.setattr(journal, "stage", flaky)
     with pytest.raises(OperationFailed, match=r"cannot write .*b\.py: No space left on device; every file"):
         changes.apply()
     assert (first.read_text(), second.read_text()) == ("a = 1\n", "b = 1\n")
-    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert calls == [second]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.py", "b.py"]  # no temp file, no journal
 
 
 def test_a_read_only_folder_is_refused_before_writing(tmp_path: Path) -> None:
