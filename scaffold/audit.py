@@ -28,8 +28,21 @@ from scaffold.engine import counted
 from scaffold.errors import ConfigError, UsageError
 from scaffold.rules import Finding, Rule, all_rules, get_rule, parse_codes, select_rules
 
-# Bump when a rule's behaviour changes: part of the engine's cache key.
-RULE_VERSION = "10"
+
+def _rules_fingerprint() -> str:
+    """Part of the engine's cache key: a hash of the rules' and the view analysis' source,
+    so a changed rule invalidates cached verdicts without a hand-bumped version."""
+    import hashlib
+
+    from scaffold.analysis import fingerprint
+
+    digest = hashlib.blake2b(fingerprint().encode(), digest_size=8)
+    for path in sorted((Path(__file__).parent / "rules").glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+RULE_VERSION = _rules_fingerprint()
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/scaffold-tenancy/scaffold"
