@@ -67,6 +67,7 @@ class RuleUnit:
         ctx = FileContext.from_engine(ectx)
         try:
             findings = list(rule.check(ctx))
+            census = list(rule.census(ctx)) if rule.census is not None else []
         except RecursionError:
             raise  # the engine reports "too deeply nested"
         except Exception as exc:  # noqa: BLE001 - a rule bug must not stop the audit of every other file
@@ -89,6 +90,10 @@ class RuleUnit:
                     fixable=f.fixable,
                 )
                 for f in findings
+            ]
+            + [
+                Message(line, 0, self.code, verdict, kind="view", symbol=name)
+                for line, name, verdict in census
             ]
         )
 
@@ -188,6 +193,9 @@ class AuditReport:
     problems: list[tuple[str, int, str]] = field(default_factory=list)  # unparsable / skipped files
     notes: list[str] = field(default_factory=list)
     silenced: int = 0
+    views: int = 0  # DRF views recognised (None of them: scaffold saw no view at all)
+    views_counted: bool = False  # a view rule ran
+    not_judged: list[tuple[str, int, str, str]] = field(default_factory=list)  # path, line, view, why
 
     @property
     def exit_code(self) -> int:
@@ -206,6 +214,10 @@ class AuditReport:
             if self.fixable:
                 head += f" ({self.fixable} fixable with `scaffold fix`)"
         tail = f"{counted(self.scanned, 'file')} scanned"
+        if self.views_counted:
+            tail += (
+                f", {counted(self.views, 'view')} recognised, {self.views - len(self.not_judged)} analysed"
+            )
         if self.problems:
             tail += f", {len(self.problems)} could not be analyzed"
         return f"{head}; {tail}."
@@ -217,6 +229,8 @@ class AuditReport:
                 lines.append(f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}")
             else:
                 lines.append(f"{f.path}:{f.symbol}: {f.code} {f.message}")
+        for path, line, view, why in self.not_judged:
+            lines.append(f"{path}:{line}: {view} not judged (review by hand): {why}")
         lines.append(self.summary())
         return "\n".join(lines)
 
@@ -234,7 +248,12 @@ class AuditReport:
                 "fixable": self.fixable,
                 "files_scanned": self.scanned,
                 "silenced": self.silenced,
+                "views_recognised": self.views,
+                "views_analysed": self.views - len(self.not_judged),
             },
+            "not_judged": [
+                {"path": p, "line": ln, "view": v, "reason": why} for p, ln, v, why in self.not_judged
+            ],
             "errors": [{"path": p, "line": ln, "message": m} for p, ln, m in self.problems],
         }
 
@@ -488,6 +507,11 @@ def audit(
             cache=cache,
         )
         report.scanned = run.scanned
+        report.views_counted = any(get_rule(u.code).census is not None for u in units)
+        report.views, unjudged = engine.view_census(run)
+        report.not_judged = [
+            (rel, m.line, m.symbol, m.message[len(engine.NOT_JUDGED) :]) for rel, m in unjudged
+        ]
         for res in run.results:
             if res.status in ("unparsable", "skipped"):
                 msg = res.messages[0] if res.messages else None

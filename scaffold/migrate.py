@@ -44,6 +44,17 @@ class MigrateViewSets:
             for plan in plans
             for line, col, reason in sorted([*plan.manual, *plan.advice])
         ]
+        messages += [
+            Message(
+                plan.line,
+                plan.col,
+                self.code,
+                engine.NOT_JUDGED + plan.manual[0][2] if plan.manual else plan.verdict or "no model data",
+                kind="view",
+                symbol=plan.name,
+            )
+            for plan in plans
+        ]
         ctx.scratch[self.code] = {action.kind for plan in plans for action in plan.actions}
         ctx.scratch[f"{self.code}:left-alone"] = left_alone
         return Analysis(messages, fix_due=any(plan.actions for plan in plans))
@@ -177,7 +188,7 @@ class MigrateResult:
         lines += engine.problem_lines(r)
         manual_files = len({res.rel for res, _ in r.manual})
         lines.append(
-            f"{engine.counted(r.scanned, 'file')} scanned, {len(r.rewritten)} {verb}, "
+            f"{engine.counted(r.scanned, 'file')} scanned, {engine.census_line(r)}, {len(r.rewritten)} {verb}, "
             f"{manual_files} need manual review ({engine.counted(len(r.manual), 'place')}), "
             f"{engine.problem_counts(r)}"
         )

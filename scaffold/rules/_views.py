@@ -88,3 +88,30 @@ def view_plans(ctx: FileContext) -> list[ViewPlan]:
         ctx.__dict__.pop("info", None)  # analyze_module re-registered the module
     ctx.__dict__["_view_plans"] = found
     return found
+
+
+def census(ctx: FileContext) -> list[tuple[int, str, str]]:
+    """Every DRF view of the file with the shared analysis' verdict: (line, view, verdict)."""
+    from scaffold.analysis import is_drf_view
+    from scaffold.engine import NOT_JUDGED
+
+    out = []
+    for node in ctx.classes():
+        an = analyzer(ctx, node)
+        if not is_drf_view(an.mro):
+            continue
+        result = analyze(ctx, node)
+        if result is None:
+            model = handler_model(an, node)
+            if model is None:
+                verdict = "no model data"
+            else:
+                verdict = "unscoped" if _handler_queries(an, node) else "scoped"
+        elif result.verdict == "unknown":
+            verdict = NOT_JUDGED + (result.why_unknown or "its queryset is built dynamically")
+        elif result.verdict == "unscoped" and result.unknown_bases:
+            verdict = NOT_JUDGED + f"inherits from {result.unknown_bases[0]}, which scaffold cannot read"
+        else:
+            verdict = result.verdict.replace("-", " ")
+        out.append((node.lineno, node.name, verdict))
+    return out
