@@ -45,14 +45,7 @@ class MigrateViewSets:
             for line, col, reason in sorted([*plan.manual, *plan.advice])
         ]
         messages += [
-            Message(
-                plan.line,
-                plan.col,
-                self.code,
-                engine.NOT_JUDGED + plan.manual[0][2] if plan.manual else plan.verdict or "no model data",
-                kind="view",
-                symbol=plan.name,
-            )
+            Message(plan.line, plan.col, self.code, view_verdict(plan), kind="view", symbol=plan.name)
             for plan in plans
         ]
         ctx.scratch[self.code] = {action.kind for plan in plans for action in plan.actions}
@@ -94,6 +87,19 @@ class MigrateViewSets:
 
 
 VIEW_CODES = ("TEN001", "TEN002", "TEN003", "TEN004")
+
+
+def view_verdict(plan: ViewPlan) -> str:
+    """The census line of one plan: the shared analysis' verdict and what migrate-viewsets
+    does about it (``unscoped; rewrite``, ``not judged: <why>``, ...)."""
+    verdict = (plan.verdict or "no model data").replace("-", " ")
+    if plan.verdict == "unknown" or (plan.verdict == "" and plan.manual):
+        return engine.NOT_JUDGED + (plan.manual[0][2] if plan.manual else "cannot tell how its queryset is scoped")
+    if plan.actions:
+        verdict += "; rewrite"
+    if plan.manual or plan.advice:
+        verdict += "; manual review"
+    return verdict
 
 
 def silenced_views(ctx: FileContext, plans: Sequence[ViewPlan]) -> set[str]:
