@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from scaffold import __version__
-from scaffold.config import Config
+from scaffold.config import ANALYSIS_KEYS, Config
 from scaffold.engine import counted
 from scaffold.errors import ConfigError, UsageError
 from scaffold.rules import Finding, Rule, all_rules, get_rule, parse_codes, select_rules
@@ -176,6 +176,7 @@ def rule_settings(cfg: Config, codes: Iterable[str] | None = None, *, fixing: bo
         "urls": cfg.get("urls") if onboarding else None,
         "middleware": cfg.get("middleware") if onboarding else None,
         "default_permissions": list(perms) if perms is not None else None,
+        **{key: list(cfg.get(key) or []) for key in ANALYSIS_KEYS},
         "atomic_requests": atomic_requests(cfg) if wanted is None or "TEN050" in wanted else None,
         **({"per_file_ignores": cfg.per_file_ignores} if fixing else {}),
     }

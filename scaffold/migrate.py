@@ -94,7 +94,9 @@ def view_verdict(plan: ViewPlan) -> str:
     does about it (``unscoped; rewrite``, ``not judged: <why>``, ...)."""
     verdict = (plan.verdict or "no model data").replace("-", " ")
     if plan.verdict == "unknown" or (plan.verdict == "" and plan.manual):
-        return engine.NOT_JUDGED + (plan.manual[0][2] if plan.manual else "cannot tell how its queryset is scoped")
+        return engine.NOT_JUDGED + (
+            plan.manual[0][2] if plan.manual else "cannot tell how its queryset is scoped"
+        )
     if plan.actions:
         verdict += "; rewrite"
     if plan.manual or plan.advice:

@@ -215,6 +215,12 @@ class _View:
 
     # -- the plan --------------------------------------------------------------------
     def plan(self) -> ViewPlan | None:
+        plan = self._plan()
+        if plan is not None:
+            self._direct_queries(plan)
+        return plan
+
+    def _plan(self) -> ViewPlan | None:
         quals = {q for q, _ in self.ancestors}
         if not quals & GENERIC_VIEWS:
             return None
@@ -248,8 +254,8 @@ class _View:
                     )
                 )
             if plan.scoped_by and "queryset" not in self.attrs:
-                if "permission_classes" in self.attrs:  # its own AllowAny / () is still wrong
-                    self._permissions(plan, inherited)
+                if "permission_classes" in self.attrs or self._serves_tenant_data():
+                    self._permissions(plan, inherited)  # its own AllowAny / () is still wrong
                 return plan  # an intermediate class: its concrete subclasses are checked
             # a concrete view over a scoping mixin: still needs permissions and tenant stamping
             plan.model = self._attr_model()
@@ -289,7 +295,6 @@ class _View:
         self._opaque_bases(plan)
         if plan.manual:
             plan.actions.clear()
-        self._direct_queries(plan)
         return plan
 
     def _opaque_bases(self, plan: ViewPlan) -> None:
@@ -352,6 +357,10 @@ class _View:
             )
         else:
             plan.scoped_by = plan.scoped_by or f"{plan.model} has no {self.s.tenant_field} field"
+
+    def _serves_tenant_data(self) -> bool:
+        """The shared analysis found the (inherited) queryset's model to be tenant data."""
+        return self.result is not None and self.result.verdict in ("scoped", "unscoped")
 
     def _method_scoped(self, name: str) -> bool:
         """The view's (own or inherited) ``name`` method returns a scoped queryset on every path."""

@@ -20,24 +20,31 @@ from scaffold.audit import audit, rule_settings
 from scaffold.config import Config
 from scaffold.migrate import VIEW_CODES, MigrateViewSets
 from scaffold.project import iter_python_files
+from tests.helpers.audit_fixtures import audit_fixture
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # The codes migrate-viewsets fixes (TEN004, the guard, is its own codemod: ``scaffold fix``).
 MIGRATED = ("TEN001", "TEN002", "TEN003")
-PROJECTS = sorted(
-    p
-    for group in ("audit", "realworld_idioms")
-    if (FIXTURES / group).is_dir()
-    for p in (FIXTURES / group).iterdir()
-    if p.is_dir() and any(p.rglob("*.py"))
-)
+
+
+def _projects() -> list[Path]:
+    """Every fixture project: the audit rule fixtures (layered over ``_base``), and every
+    folder holding a ``manage.py`` under the idiom fixture groups."""
+    found = [p for p in (FIXTURES / "audit").iterdir() if p.is_dir() and not p.name.startswith("_")]
+    for group in ("realworld_idioms", "analysis_idioms"):
+        if (FIXTURES / group).is_dir():
+            found += [m.parent for m in (FIXTURES / group).rglob("manage.py")]
+    return sorted(found)
+
+
+PROJECTS = _projects()
 
 
 def _copy(src: Path, tmp_path: Path) -> Path:
+    if src.parent.name == "audit":  # layered over the shared models (tests/helpers/audit_fixtures.py)
+        return audit_fixture(src.name, tmp_path)
     root = tmp_path / src.name
     shutil.copytree(src, root)
-    if not (root / "manage.py").exists():
-        (root / "manage.py").write_text("")
     return root
 
 
@@ -63,7 +70,9 @@ def _migrate_views(root: Path) -> dict[tuple[str, str], str]:
         fix=False,
         cache=False,
     )
-    return {(res.rel, m.symbol): m.message for res in report.results for m in res.messages if m.kind == "view"}
+    return {
+        (res.rel, m.symbol): m.message for res in report.results for m in res.messages if m.kind == "view"
+    }
 
 
 @pytest.mark.parametrize("fixture", PROJECTS, ids=lambda p: f"{p.parent.name}/{p.name}")

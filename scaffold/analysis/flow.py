@@ -19,7 +19,7 @@ from scaffold.analysis.predicate import (
     condition_kind,
     scoping_call_kind,
 )
-from scaffold.analysis.scope import KIND_SCOPE, SCOPED, ClassRef, Return, Scope
+from scaffold.analysis.scope import KIND_SCOPE, ClassRef, Return, Scope
 from scaffold.analysis.syntax import TRY_STMTS
 from scaffold.analysis.values import Values
 from scaffold.index import dotted_name
@@ -74,22 +74,27 @@ class Flow:
         return self._fns[-1] if self._fns else None
 
     # -- conditions -------------------------------------------------------------------------
-    def value_kind(self, owner: ClassRef, value: ast.expr, env: set[str]) -> str:
+    def value_kind(
+        self, owner: ClassRef, value: ast.expr, env: set[str], scopes: dict[str, Scope] | None = None
+    ) -> str:
+        if isinstance(value, (ast.Call, ast.Name, ast.Attribute)):
+            scope, model, _ = self.eval(value, owner, scopes or {}, env, quiet=True)
+            if scope in (Scope.TENANT, Scope.OWNER) and model is not None:
+                return "scoped"  # project__in=Project.objects.filter(tenant_id=tid)
         kind = self.values.kind(owner, value, env, self.fn)
         if kind == "client" and self.membership and "kwargs" in ast.unparse(value):
             return "user"
-        if kind == "other" and isinstance(value, (ast.Call, ast.Name, ast.Attribute)):
-            scope, model, _ = self.eval(value, owner, {}, env, quiet=True)
-            if scope in SCOPED and scope is not Scope.EMPTY and model is not None:
-                return "scoped"  # project__in=Project.objects.filter(tenant_id=tid)
         return kind
 
-    def filter_scope(self, call: ast.Call, env: set[str], owner: ClassRef) -> Scope | None:
-        """The scope a ``.filter()`` / ``.get()`` call adds, or None when it adds none."""
+    def filter_scope(
+        self, call: ast.Call, env: set[str], owner: ClassRef, scopes: dict[str, Scope] | None = None
+    ) -> Scope | None:
+        """The scope a ``.filter()`` / ``.get()`` call adds, or None when it adds none
+        (``scopes``: the querysets locals hold, for ``__in`` and subqueries over them)."""
         kind = condition_kind(
             anded_conditions(call, fn=self.fn),
             self.settings.tenant_field,
-            lambda v: self.value_kind(owner, v, env),
+            lambda v: self.value_kind(owner, v, env, scopes),
         )
         if kind is None:
             for arg in call.args:  # filter(Exists(Scoped.objects.filter(pk=OuterRef("pk"))))
@@ -98,7 +103,7 @@ class Flow:
                     and (dotted_name(arg.func) or "").rpartition(".")[2] in SUBQUERIES
                 ):
                     inner = arg.args[0] if arg.args else None
-                    if inner is not None and self.eval(inner, owner, {}, env, quiet=True)[0] in (
+                    if inner is not None and self.eval(inner, owner, scopes or {}, env, quiet=True)[0] in (
                         Scope.TENANT,
                         Scope.OWNER,
                     ):
@@ -199,7 +204,7 @@ class Flow:
                     return parts[0]
                 return max(parts, key=lambda r: r[0])
             if method in ("filter", "get", "get_object_or_404"):
-                added = self.filter_scope(expr, env_user, owner)
+                added = self.filter_scope(expr, env_user, owner, env)
                 inner, model, mgr = self.eval(recv, owner, env, env_user, quiet)
                 if added is not None and added < inner:
                     return added, model, mgr

@@ -80,6 +80,8 @@ class ViewAnalysis:
     def verdict(self) -> Verdict:
         """The one answer audit and migrate-viewsets share about the view's queryset:
         ``unknown`` is never rewritten and never passes silently."""
+        if self.the_tenant or self.tenant_data is None:
+            return "unknown"  # the tenant model itself: scoped by membership, if at all
         if self.tenant_data is False:
             return "not-tenant-data"
         if self.tenant_data is None:
@@ -183,6 +185,23 @@ class Analyzer:
         finally:
             self.flow._fns.pop()
 
+    def _unresolved_model(self) -> str:
+        """``vendor.models.Thing`` behind ``Thing.objects`` in the queryset, when scaffold cannot read it."""
+        found = self.lookup.find_attr("queryset")
+        exprs = [getattr(found[1], "value", None)] if found is not None else []
+        owner = found[0] if found is not None else self.view
+        gq = self.lookup.find_method("get_queryset")
+        if gq is not None:
+            owner = gq[0]
+            exprs += [n.value for n in walk_function(gq[1]) if isinstance(n, ast.Return)]
+        for expr in exprs:
+            for node in ast.walk(expr) if expr is not None else ():
+                if isinstance(node, ast.Attribute) and node.attr == "objects":
+                    qual = self.lookup.qualify(owner, node.value, gq[1] if gq else None)
+                    if qual and self.lookup.model_info(owner, node.value) is None:
+                        return f"cannot read model {qual} (not found in the project)"
+        return ""
+
     def analyze(self) -> ViewAnalysis | None:
         """The result, or None when the class is not a DRF view serving model data."""
         an, lookup, flow = self, self.lookup, self.flow
@@ -226,6 +245,10 @@ class Analyzer:
         if not models:
             if any(r.scope is Scope.UNVERIFIED for r in result.returns):
                 result.tenant_data = True  # cannot be shown not to be tenant data
+            elif why := self._unresolved_model():
+                result.why_unknown = why
+            elif result.queryset_attr is None and not any(r.scope in LEAKS for r in result.returns):
+                return None  # a base class: its concrete subclasses declare the model
             else:
                 result.why_unknown = "cannot tell which model it serves"
             return result
@@ -233,6 +256,13 @@ class Analyzer:
         datas = [lookup.tenant_data(m) for m in models]
         result.tenant_data = True if True in datas else None if None in datas else False
         result.the_tenant = lookup.is_the_tenant(models[0]) and not lookup.declares_tenant(models[0])
+        if result.the_tenant and not lookup.is_global(models[0]):
+            result.why_unknown = (
+                f"serves {result.model.name}, the tenant model itself (no {self.settings.tenant_field}); "
+                "scope it by membership by hand, or list it in [tool.scaffold] global_models"
+            )
+        else:
+            result.the_tenant = False
         if result.tenant_data is None:
             result.why_unknown = (
                 f"cannot tell whether {result.model.name} has a {self.settings.tenant_field} field "
