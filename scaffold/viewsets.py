@@ -39,6 +39,7 @@ from scaffold.analysis.syntax import (
     walk_function,
 )
 from scaffold.analysis.view import lets_anyone_in, queries_in
+from scaffold.analysis.writes import model_stamps, serializer_stamps
 from scaffold.index import ClassInfo, ModuleInfo, ProjectIndex, _module_level, dotted_name
 
 _V = "rest_framework.viewsets."
@@ -288,9 +289,13 @@ class _View:
             )
             return plan
         self._permissions(plan, inherited)
-        if quals & CREATING_VIEWS:
+        if quals & CREATING_VIEWS and not self._stamped_elsewhere(plan, inherited, "create"):
             self._stamping(plan, inherited, "perform_create", "create", "stamp_create")
-        if quals & UPDATING_VIEWS and self._serializer_writes_tenant(inherited):
+        if (
+            quals & UPDATING_VIEWS
+            and self._serializer_writes_tenant(inherited)
+            and not self._stamped_elsewhere(plan, inherited, "update")
+        ):
             self._stamping(plan, inherited, "perform_update", "update", "stamp_update")
         self._opaque_bases(plan)
         if plan.manual:
@@ -517,6 +522,8 @@ class _View:
             steps.append(step)
         if plan.model is None:
             plan.model = self._attr_model()
+        if plan.model is None and self.result is not None and self.result.model is not None:
+            plan.model = self.result.model.qualname  # what the shared analysis resolved
         if all(s == "keep" for s in steps):
             plan.scoped_by = "get_queryset filters by tenant"
             return
@@ -738,12 +745,21 @@ class _View:
                 self._check_import(plan, "IsAuthenticated", (IS_AUTHENTICATED,))
 
     # -- rule 4: stamping the tenant on create ---------------------------------------------
-    def _serializer_writes_tenant(self, inherited: dict[str, tuple[str, ast.AST]]) -> bool:
-        """True when the view's serializer (found in the project) accepts the tenant field.
+    def _stamped_elsewhere(
+        self, plan: ViewPlan, inherited: dict[str, tuple[str, ast.AST]], method: str
+    ) -> bool:
+        """The serializer or the model stamps the tenant (the shared write-path analysis)."""
+        if method in self.methods or f"perform_{method}" in self.methods:
+            return False  # the view's own code decides; checked as it is
+        serializer = self._serializer(inherited)
+        ref = class_ref(self.index, serializer.qualname) if serializer is not None else None
+        if ref is not None and serializer_stamps(self.an.lookup, ref, method):
+            return True
+        model = class_ref(self.index, plan.model) if plan.model else None
+        return model is not None and model_stamps(self.an.lookup, model)
 
-        Then an update could move a row to another tenant, so ``perform_update`` must stamp it.
-        Generated serializers make it read-only; unresolvable serializers are left alone.
-        """
+    def _serializer(self, inherited: dict[str, tuple[str, ast.AST]]) -> ClassInfo | None:
+        """The view's serializer class when it is in the project."""
         stmt = self.attrs.get("serializer_class")
         module = self.module
         if stmt is None and "serializer_class" in inherited:
@@ -756,12 +772,20 @@ class _View:
                 None,
             )
             if owner is None:
-                return False
+                return None
             stmt = class_members(owner.node)[0]["serializer_class"]
             module = self.index.module(owner.module) or module
         value = stmt_value(stmt) if stmt is not None else None
         qual = module.imports.qualify(value, module.local) if value is not None else None
-        info = self.index.class_info(qual) if qual else None
+        return self.index.class_info(qual) if qual else None
+
+    def _serializer_writes_tenant(self, inherited: dict[str, tuple[str, ast.AST]]) -> bool:
+        """True when the view's serializer (found in the project) accepts the tenant field.
+
+        Then an update could move a row to another tenant, so ``perform_update`` must stamp it.
+        Generated serializers make it read-only; unresolvable serializers are left alone.
+        """
+        info = self._serializer(inherited)
         if info is None:
             return False
         tf = self.s.tenant_field
