@@ -447,7 +447,9 @@ class _View:
     def _tenant_data(self, model: str) -> bool | None:
         """True/False when the model's rows do/don't belong to a tenant; None when unknown."""
         ref = class_ref(self.index, model)
-        return self.an.lookup.tenant_data(ref) if ref is not None else None
+        if ref is None:
+            return False if model.startswith("django.") else None  # Django's own models
+        return self.an.lookup.tenant_data(ref)
 
     def _need_model(self, plan: ViewPlan, node: ast.AST) -> None:
         if plan.model is None:
@@ -749,8 +751,6 @@ class _View:
         self, plan: ViewPlan, inherited: dict[str, tuple[str, ast.AST]], method: str
     ) -> bool:
         """The serializer or the model stamps the tenant (the shared write-path analysis)."""
-        if method in self.methods or f"perform_{method}" in self.methods:
-            return False  # the view's own code decides; checked as it is
         serializer = self._serializer(inherited)
         ref = class_ref(self.index, serializer.qualname) if serializer is not None else None
         if ref is not None and serializer_stamps(self.an.lookup, ref, method):

@@ -212,8 +212,23 @@ class Lookup:
             and m not in DJANGO_MODEL
             and not m.startswith(("django.", "builtins."))
             and m != "object"
+            and not self._plain_model_base(m)
         ]
         return None if unread else False
+
+    def _plain_model_base(self, qualname: str) -> bool:
+        """A model base from another package that adds no tenant (``TimeStampedModel``): named
+        like a model, nothing about tenants, organizations or the tenant relation in its name."""
+        short = qualname.rpartition(".")[2].lower()
+        words = (
+            "tenant",
+            "organization",
+            "organisation",
+            "account",
+            "company",
+            self.settings.tenant_relation,
+        )
+        return short.endswith("model") and not any(w.replace("_", "") in short for w in words)
 
     def is_tenant_model(self, model: ClassRef) -> bool:
         return self.tenant_data(model) is True

@@ -25,6 +25,17 @@ from scaffold.index import dotted_name
 TENANT_MARK = "\0tenant:"  # the local holds the requesting user's tenant
 CLIENT_MARK = "\0client:"  # the local holds something the client sent
 USER_MARK = "\0user:"  # the local is the requesting user
+ROW_MARK = "\0row:"  # the local is a row the view already scoped (``self.get_object()``)
+
+
+def scoped_row(value: ast.AST) -> bool:
+    """``self.get_object()`` (through the view's scoped queryset) or the instance a serializer
+    just saved (``serializer.instance``): a row of the requesting tenant."""
+    if isinstance(value, ast.Attribute) and value.attr in ("pk", "id"):
+        value = value.value
+    if isinstance(value, ast.Call) and dotted_name(value.func) == "self.get_object":
+        return True
+    return isinstance(value, ast.Attribute) and value.attr == "instance"
 
 
 def implicit_tenant(expr: ast.AST) -> bool:
@@ -69,9 +80,13 @@ class Values:
             # (tid,): as its elements; a list in a local may grow later (tids.append(...))
             listed = literal_kind(value, lambda e: self.kind(owner, e, env, fn))
             return listed if listed == "client" or (isinstance(value, ast.Tuple) and listed) else "other"
+        if scoped_row(value):
+            return "scoped"  # checked first: serializer.instance of a body-fed serializer is saved
         if self.is_client_input(value, env):
             return "client"
         if isinstance(value, ast.Name):
+            if ROW_MARK + value.id in env:
+                return "scoped"  # location = self.get_object(); Stop.objects.filter(location=location)
             if TENANT_MARK + value.id in env:
                 return "user"
             return "owner" if value.id in env and USER_MARK + value.id in env else "other"
@@ -166,7 +181,13 @@ class Values:
             env.add(name)
         else:
             env.discard(name)
-        for mark, on in ((TENANT_MARK, tenant), (CLIENT_MARK, client), (USER_MARK, user_obj)):
+        row = scoped_row(value)
+        for mark, on in (
+            (TENANT_MARK, tenant),
+            (CLIENT_MARK, client),
+            (USER_MARK, user_obj),
+            (ROW_MARK, row),
+        ):
             if on:
                 env.add(mark + name)
             else:

@@ -245,7 +245,9 @@ class Analyzer:
         if not models:
             if any(r.scope is Scope.UNVERIFIED for r in result.returns):
                 result.tenant_data = True  # cannot be shown not to be tenant data
-            elif why := self._unresolved_model():
+            elif (why := self._unresolved_model()).startswith("cannot read model django."):
+                result.tenant_data = False  # Django's own models (auth.Permission, ...)
+            elif why:
                 result.why_unknown = why
             elif result.queryset_attr is None and not any(r.scope in LEAKS for r in result.returns):
                 return None  # a base class: its concrete subclasses declare the model

@@ -21,10 +21,21 @@ def tenant_names(lookup: Lookup) -> set[str]:
     return {lookup.settings.tenant_field, lookup.settings.tenant_relation}
 
 
-def _from_request(expr: ast.AST) -> bool:
+def _from_request(expr: ast.AST, helpers: dict[str, ast.AST] | None = None, depth: int = 0) -> bool:
     """The value comes from the request's user (``self.context["request"].user.organization``,
-    ``request.user.tenant``, a helper given the request)."""
+    ``request.user.tenant``, a helper given the request, a method of the class in ``helpers``
+    that reads it: ``self.get_organization``)."""
     for node in ast.walk(expr):
+        if (
+            helpers
+            and depth < 3
+            and isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "self"
+            and node.attr in helpers
+            and _from_request(helpers[node.attr], helpers, depth + 1)
+        ):
+            return True
         if isinstance(node, ast.Attribute) and node.attr in ("user", "request"):
             return True
         if isinstance(node, ast.Name) and node.id in ("request", "user"):
@@ -34,7 +45,9 @@ def _from_request(expr: ast.AST) -> bool:
     return False
 
 
-def _sets_tenant(fn: ast.AST, names: set[str], target: str) -> bool:
+def _sets_tenant(
+    fn: ast.AST, names: set[str], target: str, helpers: dict[str, ast.AST] | None = None
+) -> bool:
     """``fn`` puts the tenant into ``target`` (``validated_data`` / ``self``) from the request."""
     for node in walk_function(fn):
         if isinstance(node, ast.Assign):
@@ -44,14 +57,14 @@ def _sets_tenant(fn: ast.AST, names: set[str], target: str) -> bool:
                     key = t.slice.value if isinstance(t.slice, ast.Constant) else None
                 elif isinstance(t, ast.Attribute) and dotted_name(t.value) == target:
                     key = t.attr
-                if key in names and (target == "self" or _from_request(node.value)):
+                if key in names and (target == "self" or _from_request(node.value, helpers)):
                     return True
         elif isinstance(node, ast.Call):
             callee = dotted_name(node.func) or ""
             if callee in (f"{target}.update", f"{target}.setdefault") or callee.endswith(
                 (".create", ".save")
             ):
-                if any(k.arg in names and _from_request(k.value) for k in node.keywords):
+                if any(k.arg in names and _from_request(k.value, helpers) for k in node.keywords):
                     return True
                 if callee == f"{target}.setdefault" and node.args:
                     first = node.args[0]
@@ -63,18 +76,22 @@ def _sets_tenant(fn: ast.AST, names: set[str], target: str) -> bool:
 def serializer_stamps(lookup: Lookup, serializer: ClassRef, method: str) -> bool:
     """The serializer (or a project base) stamps the tenant on ``create`` / ``update``."""
     names = tenant_names(lookup)
-    for cls in mro(lookup.index, serializer):
-        if not isinstance(cls, ClassRef):
-            continue
+    classes = [c for c in mro(lookup.index, serializer) if isinstance(c, ClassRef)]
+    helpers: dict[str, ast.AST] = {}
+    for cls in reversed(classes):
+        for stmt in cls.node.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                helpers[stmt.name] = stmt
+    for cls in classes:
         for name in names:
             value = cls.body_assign(name)
             if isinstance(value, ast.Call) and (dotted_name(value.func) or "").endswith("HiddenField"):
                 return True  # tenant = HiddenField(default=CurrentTenantDefault())
         fn = cls.method(method)
-        if fn is not None and _sets_tenant(fn, names, "validated_data"):
+        if fn is not None and _sets_tenant(fn, names, "validated_data", helpers):
             return True
         save = cls.method("save")
-        if save is not None and _sets_tenant(save, names, "kwargs"):
+        if save is not None and _sets_tenant(save, names, "kwargs", helpers):
             return True
     return False
 
