@@ -307,7 +307,11 @@ def _module_info(module: str, path: Path, tree: ast.Module) -> ModuleInfo:
     for node in _module_level(tree.body):  # also classes defined under if/try/with
         if isinstance(node, ast.ClassDef):
             local.setdefault(node.name, f"{module}.{node.name}")
-            bases = [imports.qualify(b, local) or "?" for b in node.bases]
+            # Mixin[Model] (a generic base): the class is Mixin
+            bases = [
+                imports.qualify(b.value if isinstance(b, ast.Subscript) else b, local) or "?"
+                for b in node.bases
+            ]
             classes[node.name] = ClassInfo(f"{module}.{node.name}", module, path, node, bases)
         elif (
             isinstance(node, ast.Assign)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from scaffold.analysis import SCOPED, Analyzer, ClassRef, Scope, Settings, ViewAnalysis, class_ref
+from scaffold.analysis import KEPT, Analyzer, ClassRef, Scope, Settings, ViewAnalysis, class_ref
 from scaffold.analysis.predicate import (
     MANAGER_ATTRS,
     SCOPING_CALLS,
@@ -373,7 +373,7 @@ class _View:
         if found is None:
             return False
         returns = self.an.flow.returns(*found)
-        return bool(returns) and all(r.scope in SCOPED for r in returns)
+        return bool(returns) and all(r.scope in KEPT for r in returns)
 
     def _scope(self, expr: ast.expr, fn: ast.AST | None = None) -> Scope:
         """The shared analysis' scope of a queryset expression of this class."""
@@ -478,7 +478,7 @@ class _View:
             )
             return
         plan.model = model
-        if self._scope(value) in SCOPED:
+        if self._scope(value) in KEPT:
             plan.scoped_by = "queryset attribute filters by tenant"
             return
         self._need_model(plan, stmt)
@@ -574,7 +574,7 @@ class _View:
             )
             return None
         root, calls = chain(value)
-        if self._return_scope(fn, ret) in SCOPED:
+        if self._return_scope(fn, ret) in KEPT:
             return "keep"  # the shared flow analysis: scoped (or empty) on every path here
         scoping = next((c for c in calls if c.func.attr in SCOPING_CALLS), None)  # type: ignore[attr-defined]
         if scoping is not None:

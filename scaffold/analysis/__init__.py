@@ -24,7 +24,7 @@ from functools import cache
 from pathlib import Path
 
 from scaffold.analysis.lookup import Lookup, class_ref, mro, resolve_function
-from scaffold.analysis.scope import GOOD, LEAKS, SCOPED, ClassRef, Return, Scope
+from scaffold.analysis.scope import GOOD, KEPT, LEAKS, SCOPED, ClassRef, Return, Scope
 from scaffold.analysis.settings import Settings
 from scaffold.analysis.view import (
     Analyzer,
@@ -53,6 +53,7 @@ def fingerprint() -> str:
 
 __all__ = [
     "GOOD",
+    "KEPT",
     "LEAKS",
     "SCOPED",
     "Analyzer",

@@ -14,12 +14,13 @@ import ast
 from scaffold.analysis.lookup import Function, Lookup
 from scaffold.analysis.predicate import (
     COMBINING_METHODS,
+    QS_METHODS,
     SCOPING_CALLS,
     anded_conditions,
     condition_kind,
     scoping_call_kind,
 )
-from scaffold.analysis.scope import KIND_SCOPE, ClassRef, Return, Scope
+from scaffold.analysis.scope import KIND_SCOPE, SCOPED, ClassRef, Return, Scope
 from scaffold.analysis.syntax import TRY_STMTS
 from scaffold.analysis.values import Values
 from scaffold.index import dotted_name
@@ -141,6 +142,8 @@ class Flow:
             model = self.lookup.model_info(owner, expr.value, self.fn)
             if model is None and isinstance(expr.value, ast.Call):
                 model = self.lookup.returned_model(owner, expr.value)
+            if model is not None and not self.lookup.is_manager(model, expr.attr):
+                return Scope.UNKNOWN, None, ""  # Order.STATUS_CHOICES, Order.DoesNotExist: no rows
             if model is not None:
                 if not quiet:
                     self.models.append(model)
@@ -220,7 +223,14 @@ class Flow:
                 if found is not None:
                     return self.eval_function(*found)
                 return Scope.UNKNOWN, None, ""
-            return self.eval(recv, owner, env, env_user, quiet)
+            inner, model, mgr = self.eval(recv, owner, env, env_user, quiet)
+            if method not in QS_METHODS and model is not None and expr.args and inner not in SCOPED:
+                # a project queryset method given the user, its tenant or a scoped row:
+                # OnCallSchedule.objects.related_to_user(user), filter_by_permission(p, organization)
+                kinds = {self.value_kind(owner, a, env_user, env) for a in expr.args}
+                if kinds & {"user", "owner", "scoped"}:
+                    return Scope.TENANT, model, mgr
+            return inner, model, mgr
         if isinstance(func, ast.Name) and func.id in ("list", "sorted", "tuple", "set") and expr.args:
             return self.eval(expr.args[0], owner, env, env_user, quiet)
         return Scope.UNKNOWN, None, ""

@@ -233,6 +233,21 @@ class Lookup:
     def is_tenant_model(self, model: ClassRef) -> bool:
         return self.tenant_data(model) is True
 
+    def is_manager(self, model: ClassRef, attr: str) -> bool:
+        """``Model.<attr>`` is a manager: ``objects`` and friends, or a class attribute holding
+        a manager (``active = ActiveManager()``), not a constant, field or exception."""
+        if attr in ("objects", "_default_manager", "_base_manager"):
+            return True
+        for cls in mro(self.index, model):
+            if isinstance(cls, ClassRef):
+                value = cls.body_assign(attr)
+                if value is not None:
+                    if not isinstance(value, ast.Call):
+                        return False
+                    callee = (dotted_name(value.func) or "").rpartition(".")[2]
+                    return not callee.endswith(("Field", "Key", "Choices"))
+        return False
+
     def manager_scope(self, model: ClassRef, attr: str) -> tuple[Scope, str]:
         """How ``Model.<attr>`` is scoped with no explicit filter."""
         if attr in ("_default_manager", "_base_manager"):

@@ -14,6 +14,40 @@ from scaffold.analysis.syntax import assignments, walk_function
 from scaffold.index import dotted_name
 
 ALLOW_ANY = "rest_framework.permissions.AllowAny"
+# Django's own queryset methods (a project method outside these may scope: for_tenant(...)).
+QS_METHODS = frozenset(
+    [
+        "all",
+        "filter",
+        "exclude",
+        "select_related",
+        "prefetch_related",
+        "order_by",
+        "annotate",
+        "distinct",
+        "only",
+        "defer",
+        "using",
+        "alias",
+        "reverse",
+        "select_for_update",
+        "values",
+        "values_list",
+        "count",
+        "exists",
+        "first",
+        "last",
+        "get",
+        "none",
+        "aggregate",
+        "iterator",
+        "in_bulk",
+        "latest",
+        "earliest",
+        "update",
+        "delete",
+    ]
+)
 MANAGER_ATTRS = frozenset(["objects", "_default_manager", "_base_manager"])
 # Project queryset methods that scope to a tenant or user (``Note.objects.for_tenant(tid)``):
 # they scope only with the requesting user's tenant (see :func:`scoping_call_kind`).
@@ -230,7 +264,8 @@ def mentions_user_tenant(expr: ast.AST, user_tenant_attr: str, users: AbstractSe
     attr = False
     for sub in ast.walk(expr):
         if isinstance(sub, ast.Attribute):
-            if dotted_name(sub) in USER_EXPRS:
+            # request.auth: the token DRF authenticated the request with (request.auth.organization)
+            if dotted_name(sub) in USER_EXPRS or dotted_name(sub) in ("request.auth", "self.request.auth"):
                 user = True
             if sub.attr in attrs:
                 attr = True

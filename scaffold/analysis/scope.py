@@ -76,6 +76,9 @@ class Scope(enum.IntEnum):
 
 GOOD = frozenset({Scope.EMPTY, Scope.TENANT, Scope.OWNER, Scope.UNKNOWN})
 SCOPED = frozenset({Scope.EMPTY, Scope.TENANT, Scope.OWNER})
+# What migrate-viewsets leaves as it is: scoped, or scoped by a manager that fails closed
+# (TEN002 still advises an explicit filter, but nothing leaks and nothing is rewritten).
+KEPT = SCOPED | {Scope.MANAGER_CLOSED}
 # Scopes audit reports as TEN001 and migrate-viewsets rewrites (when it can).
 LEAKS = frozenset({Scope.UNSCOPED, Scope.MANAGER_OPEN, Scope.CLIENT, Scope.UNVERIFIED})
 # condition_kind() / scoping_call_kind() -> Scope
