@@ -22,7 +22,7 @@ from scaffold.analysis.predicate import (
 )
 from scaffold.analysis.scope import KIND_SCOPE, SCOPED, ClassRef, Return, Scope
 from scaffold.analysis.syntax import TRY_STMTS
-from scaffold.analysis.values import Values
+from scaffold.analysis.values import ROW_MARK, Values
 from scaffold.index import dotted_name
 
 Result = tuple[Scope, ClassRef | None, str]  # scope, model, manager
@@ -64,6 +64,7 @@ class Flow:
         # the view checks membership of the tenant named in the URL: a filter on a URL
         # kwarg is the user's tenant ([tool.scaffold] membership_permissions)
         self.membership = membership
+        self.member_handlers: set[str] = set()  # handlers guarded one by one (@allow_permission)
         self.models: list[ClassRef] = []
         self._stack: set[tuple[str, str]] = set()
         self._fns: list[ast.AST] = []  # the functions being read, innermost last
@@ -82,10 +83,37 @@ class Flow:
             scope, model, _ = self.eval(value, owner, scopes or {}, env, quiet=True)
             if scope in (Scope.TENANT, Scope.OWNER) and model is not None:
                 return "scoped"  # project__in=Project.objects.filter(tenant_id=tid)
-        kind = self.values.kind(owner, value, env, self.fn)
-        if kind == "client" and self.membership and "kwargs" in ast.unparse(value):
-            return "user"
-        return kind
+        if isinstance(value, ast.Call) and (dotted_name(value.func) or "").rpartition(".")[2] == "OuterRef":
+            return "scoped"  # a subquery correlated to the outer row: only rows related to it
+        guarded = self.membership or getattr(self.fn, "name", None) in self.member_handlers
+        if guarded and self.url_value(value, env):
+            return "scoped"  # a declared membership check covers the tenant named in the URL
+        return self.values.kind(owner, value, env, self.fn)
+
+    def _scoped_row(self, value: ast.AST, scope: Scope, model: ClassRef | None) -> bool:
+        """``value`` fetches one row the requesting user may see: from a scoped queryset, or
+        of a model declared global (a published board found by its anchor)."""
+        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)):
+            return False
+        if value.func.attr not in ("get", "first", "last", "earliest", "latest"):
+            return False
+        return model is not None and (scope in (Scope.TENANT, Scope.OWNER) or self.lookup.is_global(model))
+
+    def url_value(self, value: ast.expr, env: set[str]) -> bool:
+        """``value`` is a URL kwarg: ``self.kwargs["slug"]``, ``kwargs.get("pk")``, a handler
+        parameter (``def get(self, request, slug, pk)``) or a local holding one."""
+        fn = self.fn
+        params = (
+            {a.arg for a in fn.args.args[1:] if a.arg != "request"}
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+            else set()
+        )
+        for node in ast.walk(value):
+            if isinstance(node, ast.Attribute) and node.attr == "kwargs":
+                return True
+            if isinstance(node, ast.Name) and (node.id == "kwargs" or node.id in params):
+                return True
+        return False
 
     def filter_scope(
         self, call: ast.Call, env: set[str], owner: ClassRef, scopes: dict[str, Scope] | None = None
@@ -284,6 +312,8 @@ class Flow:
             if model is not None:
                 self._last_model = model
             self.values.assign(owner, target.id, value, env_user, self.fn)
+            if self._scoped_row(value, scope, model):
+                env_user.add(ROW_MARK + target.id)  # board = DeployBoard.objects.get(anchor=anchor)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for el in target.elts:
                 if isinstance(el, ast.Name):

@@ -82,6 +82,11 @@ class Values:
             return listed if listed == "client" or (isinstance(value, ast.Tuple) and listed) else "other"
         if scoped_row(value):
             return "scoped"  # checked first: serializer.instance of a body-fed serializer is saved
+        root = value
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if isinstance(root, ast.Name) and ROW_MARK + root.id in env and root is not value:
+            return "scoped"  # board.workspace_id: an attribute of a row the user may see
         if self.is_client_input(value, env):
             return "client"
         if isinstance(value, ast.Name):

@@ -32,6 +32,34 @@ SAFE_EXTERNAL_PREFIXES = ("rest_framework.", "django.", "builtins.", "typing.", 
 SAFE_EXTERNAL = frozenset({"object", "Generic", "ABC"})
 ALLOW_ANY_NAMES = frozenset({ALLOW_ANY, "AllowAny"})
 UNKNOWN_PERMISSION = "<unknown>"  # *BASE, a call: may be empty
+HTTP_HANDLERS = frozenset(["get", "post", "put", "patch", "delete"])
+ACTION_METHOD = {
+    "list": "get",
+    "retrieve": "get",
+    "create": "post",
+    "update": "put",
+    "partial_update": "patch",
+    "destroy": "delete",
+}
+_CRUD = ("list", "create", "retrieve", "update", "partial_update", "destroy")
+DRF_ACTIONS: dict[str, tuple[str, ...]] = {
+    "ModelViewSet": _CRUD,
+    "ReadOnlyModelViewSet": ("list", "retrieve"),
+    "ListModelMixin": ("list",),
+    "CreateModelMixin": ("create",),
+    "RetrieveModelMixin": ("retrieve",),
+    "UpdateModelMixin": ("update", "partial_update"),
+    "DestroyModelMixin": ("destroy",),
+    "ListAPIView": ("get",),
+    "CreateAPIView": ("post",),
+    "RetrieveAPIView": ("get",),
+    "DestroyAPIView": ("delete",),
+    "UpdateAPIView": ("put", "patch"),
+    "ListCreateAPIView": ("get", "post"),
+    "RetrieveUpdateAPIView": ("get", "put", "patch"),
+    "RetrieveDestroyAPIView": ("get", "delete"),
+    "RetrieveUpdateDestroyAPIView": ("get", "put", "patch", "delete"),
+}
 Verdict = Literal["scoped", "unscoped", "not-tenant-data", "unknown"]
 Permissions = tuple[ClassRef | None, ast.AST | None, list[str]]  # owner, node, qualified names
 
@@ -104,29 +132,64 @@ class Analyzer:
         self.values = Values(self.lookup)
         self.mro = self.lookup.mro
         self.flow = Flow(self.lookup, self.values, membership=self.has_membership())
+        self.flow.member_handlers = self.member_handlers
 
     # -- permissions ----------------------------------------------------------------------
     def has_membership(self) -> bool:
-        """A declared membership permission class (or decorator on the class or a handler)."""
+        """A declared membership permission guards every request the view serves: in its
+        effective ``permission_classes``, a class decorator, or a decorator on every action
+        the view exposes (a decorated ``list`` does not guard DRF's default ``update``).
+        Handlers decorated one by one are recorded in ``self.member_handlers``."""
         declared = self.settings.membership_permissions
+        self.member_handlers: set[str] = set()
         if not declared:
             return False
+        perms = self.permissions()
+        if perms is not None and any(matches(p, declared) for p in perms[2]):
+            return True
+        if any(isinstance(m, str) and matches(m, declared) for m in self.mro):
+            return True
         for cls in self.lookup.projects:
-            stmt = cls.body_assign_stmt("permission_classes")
-            value = getattr(stmt, "value", None)
-            exprs: list[ast.AST] = list(cls.node.decorator_list)
-            if isinstance(value, (ast.List, ast.Tuple)):
-                exprs += value.elts
+            if self._declared(cls, cls.node.decorator_list, declared):
+                return True
+        for cls in self.lookup.projects:
             for fn in cls.node.body:
-                if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    exprs += fn.decorator_list
-            for expr in exprs:
-                for node in ast.walk(expr):
-                    if isinstance(node, (ast.Name, ast.Attribute)):
-                        qual = cls.qualify(node) or ""
-                        if qual and matches(qual, declared):
-                            return True
-        return any(isinstance(m, str) and matches(m, declared) for m in self.mro)
+                if (
+                    isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    and self.lookup.find_method(fn.name) == (cls, fn)
+                    and self._declared(cls, fn.decorator_list, declared)
+                ):
+                    self.member_handlers.add(fn.name)
+        exposed = self.exposed_actions()
+        return bool(exposed) and exposed <= self.member_handlers
+
+    @staticmethod
+    def _declared(cls: ClassRef, exprs: list[ast.expr], declared: tuple[str, ...]) -> bool:
+        for expr in exprs:
+            for node in ast.walk(expr):
+                if isinstance(node, (ast.Name, ast.Attribute)):
+                    qual = cls.qualify(node) or ""
+                    if qual and matches(qual, declared):
+                        return True
+        return False
+
+    def exposed_actions(self) -> set[str]:
+        """The actions and HTTP handlers the view serves (DRF's mixins and the handlers
+        defined in its project classes), limited by a literal ``http_method_names``."""
+        actions: set[str] = set()
+        for m in self.mro:
+            if isinstance(m, str):
+                actions |= set(DRF_ACTIONS.get(m.rpartition(".")[2], ()))
+        for cls in self.lookup.projects:
+            for fn in cls.node.body:
+                if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name in HTTP_HANDLERS:
+                    actions.add(fn.name)
+        found = self.lookup.find_attr("http_method_names")
+        value = getattr(found[1], "value", None) if found is not None else None
+        if isinstance(value, (ast.List, ast.Tuple)):
+            methods = {e.value for e in value.elts if isinstance(e, ast.Constant)}
+            actions = {a for a in actions if ACTION_METHOD.get(a, a) in methods}
+        return actions
 
     def permissions(self) -> Permissions | None:
         """(owner, node, qualified permission names); None when they cannot be known.
@@ -302,7 +365,7 @@ HANDLERS = frozenset(
         "get_serializer_context",
     ]
 )
-WRITE_METHODS = frozenset(["create", "get_or_create", "update_or_create", "bulk_create"])
+WRITE_METHODS = frozenset(["create", "get_or_create", "update_or_create", "bulk_create", "bulk_update"])
 ADMIN_PERMISSIONS = ("IsAdminUser", "DjangoModelPermissions", "DjangoObjectPermissions")
 
 
