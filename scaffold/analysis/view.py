@@ -20,7 +20,7 @@ from scaffold.analysis.scope import GOOD, LEAKS, ClassRef, Return, Scope
 from scaffold.analysis.settings import Settings, matches
 from scaffold.analysis.syntax import walk_function
 from scaffold.analysis.values import Values
-from scaffold.index import ProjectIndex
+from scaffold.index import ProjectIndex, dotted_name
 
 DRF_VIEW_PREFIXES = (
     "rest_framework.viewsets.",
@@ -420,7 +420,9 @@ def rooted_at_class_attr(call: ast.Call) -> bool:
     return any(p[:1].isupper() for p in parts[2:])
 
 
-def queries_in(an: Analyzer, fn: Function, skip_scoped: bool = True) -> list[HandlerQuery]:
+def queries_in(
+    an: Analyzer, fn: Function, skip_scoped: bool = True, by_client_id: bool = False
+) -> list[HandlerQuery]:
     """Querysets built in handler ``fn`` straight from a tenant model's manager (or through
     ``get_object_or_404(Model, ...)``), with how each is scoped; scoped ones left out."""
     view = an.view
@@ -430,6 +432,11 @@ def queries_in(an: Analyzer, fn: Function, skip_scoped: bool = True) -> list[Han
     try:
         calls = [n for n in walk_function(fn) if isinstance(n, ast.Call)]
         inner = {id(c.func.value) for c in calls if isinstance(c.func, ast.Attribute)}
+        # Prefetch("rel", queryset=X.objects...) and Subquery/Exists bodies narrow the rows of
+        # the outer query they belong to: judged with it, not as reads of their own
+        for c in calls:
+            if (dotted_name(c.func) or "").rpartition(".")[2] in ("Prefetch", "Subquery", "Exists"):
+                inner |= {id(n) for arg in [*c.args, *(k.value for k in c.keywords)] for n in ast.walk(arg)}
         found: list[HandlerQuery] = []
         for call in calls:
             if id(call) in inner:
@@ -453,24 +460,43 @@ def queries_in(an: Analyzer, fn: Function, skip_scoped: bool = True) -> list[Han
                 continue
             if skip_scoped and scope in GOOD:
                 continue
+            if by_client_id and not _client_lookup(an, call, env):
+                continue
             found.append(HandlerQuery(call, view.name, fn.name, model, scope))
         return found
     finally:
         flow._fns.pop()
 
 
+def _client_lookup(an: Analyzer, call: ast.Call, env: set[str]) -> bool:
+    """Some ``.get()`` / ``.filter()`` of the chain looks rows up by what the client sent
+    (``User.objects.get(pk=request.data["user_id"])``)."""
+    from scaffold.analysis.predicate import anded_conditions
+
+    node: ast.AST = call
+    while isinstance(node, ast.Call):
+        name = (dotted_name(node.func) or "").rpartition(".")[2] or getattr(node.func, "attr", "")
+        if name in ("get", "filter", "get_object_or_404"):
+            for _, value in anded_conditions(node, fn=an.flow.fn):
+                if an.flow.value_kind(an.view, value, env) == "client":
+                    return True
+        node = node.func.value if isinstance(node.func, ast.Attribute) else node.func
+    return False
+
+
 def handler_queries(an: Analyzer, node: ast.ClassDef) -> list[HandlerQuery]:
     """Unscoped manager queries in the request handlers of a readable DRF view (``get``,
-    ``list``, ``@action`` methods, ...); views restricted to admins are skipped."""
+    ``list``, ``@action`` methods, ...). In views restricted to admins (``IsAdminUser``,
+    model permissions) only lookups by an id the client sent count: an admin of one tenant
+    reaching another tenant's row; counts and reports over every tenant are theirs."""
     fns = handlers(node)
     if not fns or not readable(an):
         return []
     perms = an.permissions()
-    if perms is not None and any(p.rsplit(".", 1)[-1] in ADMIN_PERMISSIONS for p in perms[2]):
-        return []
+    admin = perms is not None and any(p.rsplit(".", 1)[-1] in ADMIN_PERMISSIONS for p in perms[2])
     out: list[HandlerQuery] = []
     for fn in fns:
-        out.extend(queries_in(an, fn))
+        out.extend(queries_in(an, fn, by_client_id=admin))
     return out
 
 
