@@ -10,6 +10,7 @@ raises never reaches a return.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 
 from scaffold.analysis.lookup import Function, Lookup
 from scaffold.analysis.predicate import (
@@ -21,7 +22,7 @@ from scaffold.analysis.predicate import (
     scoping_call_kind,
 )
 from scaffold.analysis.scope import KIND_SCOPE, SCOPED, ClassRef, Return, Scope
-from scaffold.analysis.syntax import TRY_STMTS
+from scaffold.analysis.syntax import TRY_STMTS, walk_function
 from scaffold.analysis.values import ROW_MARK, Values
 from scaffold.index import dotted_name
 
@@ -70,6 +71,8 @@ class Flow:
         self._fns: list[ast.AST] = []  # the functions being read, innermost last
         self._last_model: ClassRef | None = None
         self.by_node: dict[int, Return] = {}  # every return judged, by id of its node
+        # called with each statement and what the locals hold there (handler queries)
+        self._visit: Callable[[ast.stmt, dict[str, Scope], set[str]], None] | None = None
 
     @property
     def fn(self) -> ast.AST | None:
@@ -85,7 +88,11 @@ class Flow:
                 return "scoped"  # project__in=Project.objects.filter(tenant_id=tid)
         if isinstance(value, ast.Call) and (dotted_name(value.func) or "").rpartition(".")[2] == "OuterRef":
             return "scoped"  # a subquery correlated to the outer row: only rows related to it
-        guarded = self.membership or getattr(self.fn, "name", None) in self.member_handlers
+        guarded = (
+            self.membership
+            or getattr(self.fn, "name", None) in self.member_handlers
+            or self.checks_membership(self.fn)
+        )
         if guarded and self.url_value(value, env):
             return "scoped"  # a declared membership check covers the tenant named in the URL
         return self.values.kind(owner, value, env, self.fn)
@@ -98,6 +105,45 @@ class Flow:
         if value.func.attr not in ("get", "first", "last", "earliest", "latest"):
             return False
         return model is not None and (scope in (Scope.TENANT, Scope.OWNER) or self.lookup.is_global(model))
+
+    def checks_membership(self, fn: ast.AST | None) -> bool:
+        """``fn`` refuses a user who is not a member of the URL's tenant itself:
+        ``Member.objects.filter(member=request.user, workspace__slug=slug).exists()`` tested,
+        and a 403 returned or an exception raised."""
+        if fn is None:
+            return False
+        cache: dict[int, bool] = self.__dict__.setdefault("_membership_checks", {})
+        if id(fn) not in cache:
+            cache[id(fn)] = self._checks_membership(fn)
+        return cache[id(fn)]
+
+    def _checks_membership(self, fn: ast.AST) -> bool:
+        from scaffold.analysis.predicate import is_user_expr
+
+        refuses = any(
+            isinstance(n, ast.Raise)
+            or (isinstance(n, ast.Return) and n.value is not None and "403" in ast.unparse(n.value))
+            for n in walk_function(fn)
+        )
+        if not refuses:
+            return False
+        for node in walk_function(fn):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            if node.func.attr not in ("exists", "first", "get", "count"):
+                continue
+            conds = [
+                kw
+                for c in ast.walk(node)
+                if isinstance(c, ast.Call)
+                for kw in c.keywords
+                if kw.arg is not None
+            ]
+            user = any(is_user_expr(k.value) for k in conds)
+            url = any(self.url_value(k.value, set()) for k in conds if not is_user_expr(k.value))
+            if user and url:
+                return True
+        return False
 
     def url_value(self, value: ast.expr, env: set[str]) -> bool:
         """``value`` is a URL kwarg: ``self.kwargs["slug"]``, ``kwargs.get("pk")``, a handler
@@ -286,22 +332,30 @@ class Flow:
         return worst.scope, worst.model, worst.manager
 
     # -- statements -------------------------------------------------------------------------
-    def returns(self, owner: ClassRef, fn: Function) -> list[Return]:
+    def returns(self, owner: ClassRef, fn: Function, cached: bool = True) -> list[Return]:
         """How each return of ``fn`` (a method of ``owner``) is scoped."""
         key = (owner.qualname, fn.name)
         if key in self._stack:
             return []
+        memo: dict[tuple[str, int], list[Return]] = self.__dict__.setdefault("_returns", {})
+        if cached and (owner.qualname, id(fn)) in memo:
+            return memo[(owner.qualname, id(fn))]
+        saved, self._visit = self._visit, None  # methods it calls are not visited
+        visit = None if cached else saved
         self._stack.add(key)
         self._fns.append(fn)
         try:
             out: list[Return] = []
-            self._run(fn.body, owner, {}, set(), out)
+            self._run(fn.body, owner, {}, set(), out, visit)
+            if cached:
+                memo[(owner.qualname, id(fn))] = out
             for ret in out:
                 self.by_node.setdefault(id(ret.node), ret)
             return out
         finally:
             self._fns.pop()
             self._stack.discard(key)
+            self._visit = saved
 
     def assign(
         self, target: ast.AST, value: ast.AST, owner: ClassRef, env: dict[str, Scope], env_user: set[str]
@@ -326,8 +380,11 @@ class Flow:
         env: dict[str, Scope],
         env_user: set[str],
         out: list[Return],
+        visit: Callable[[ast.stmt, dict[str, Scope], set[str]], None] | None = None,
     ) -> dict[str, Scope] | None:
         for stmt in stmts:
+            if visit is not None:
+                visit(stmt, env, env_user)
             if isinstance(stmt, ast.Assign):
                 for target in stmt.targets:
                     self.assign(target, stmt.value, owner, env, env_user)
@@ -350,41 +407,43 @@ class Flow:
             elif isinstance(stmt, ast.Raise):
                 return None
             elif isinstance(stmt, ast.If):
-                a = self._run(stmt.body, owner, dict(env), set(env_user), out)
-                b = self._run(stmt.orelse, owner, dict(env), set(env_user), out)
+                a = self._run(stmt.body, owner, dict(env), set(env_user), out, visit)
+                b = self._run(stmt.orelse, owner, dict(env), set(env_user), out, visit)
                 merged = _merge(a, b)
                 if merged is None:
                     return None
                 env = merged
             elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
-                a = self._run(stmt.body, owner, dict(env), set(env_user), out)
+                a = self._run(stmt.body, owner, dict(env), set(env_user), out, visit)
                 env = _merge(env, a) or env
-                b = self._run(stmt.orelse, owner, dict(env), set(env_user), out)
+                b = self._run(stmt.orelse, owner, dict(env), set(env_user), out, visit)
                 if b is not None:
                     env = b
             elif isinstance(stmt, (ast.With, ast.AsyncWith)):
-                r = self._run(stmt.body, owner, env, env_user, out)
+                r = self._run(stmt.body, owner, env, env_user, out, visit)
                 if r is None:
                     return None
                 env = r
             elif isinstance(stmt, TRY_STMTS):
                 before = dict(env)
-                a = self._run(stmt.body, owner, dict(env), set(env_user), out)
+                a = self._run(stmt.body, owner, dict(env), set(env_user), out, visit)
                 if a is not None and stmt.orelse:
-                    a = self._run(stmt.orelse, owner, a, set(env_user), out)
+                    a = self._run(stmt.orelse, owner, a, set(env_user), out, visit)
                 merged = a
                 for handler in stmt.handlers:
                     start = _merge(before, a) or before  # the body may have run partly
-                    merged = _merge(merged, self._run(handler.body, owner, dict(start), set(env_user), out))
+                    merged = _merge(
+                        merged, self._run(handler.body, owner, dict(start), set(env_user), out, visit)
+                    )
                 if stmt.finalbody:
-                    self._run(stmt.finalbody, owner, dict(merged or before), set(env_user), out)
+                    self._run(stmt.finalbody, owner, dict(merged or before), set(env_user), out, visit)
                 if merged is None:
                     return None
                 env = merged
             elif type(stmt).__name__ == "Match":
                 merged = None
                 for case in stmt.cases:  # type: ignore[attr-defined]
-                    merged = _merge(merged, self._run(case.body, owner, dict(env), set(env_user), out))
+                    merged = _merge(merged, self._run(case.body, owner, dict(env), set(env_user), out, visit))
                 env = _merge(merged, env) or env
         return env
 

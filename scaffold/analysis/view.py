@@ -18,7 +18,7 @@ from scaffold.analysis.lookup import Function, Lookup
 from scaffold.analysis.predicate import ALLOW_ANY, permission_kind
 from scaffold.analysis.scope import GOOD, LEAKS, ClassRef, Return, Scope
 from scaffold.analysis.settings import Settings, matches
-from scaffold.analysis.syntax import walk_function
+from scaffold.analysis.syntax import TRY_STMTS, walk_function
 from scaffold.analysis.values import Values
 from scaffold.index import ProjectIndex, dotted_name
 
@@ -420,52 +420,86 @@ def rooted_at_class_attr(call: ast.Call) -> bool:
     return any(p[:1].isupper() for p in parts[2:])
 
 
+def _headers(stmt: ast.stmt) -> list[ast.AST]:
+    """The expressions a statement evaluates itself (not its nested blocks)."""
+    if isinstance(stmt, (ast.If, ast.While)):
+        return [stmt.test]
+    if isinstance(stmt, (ast.For, ast.AsyncFor)):
+        return [stmt.iter]
+    if isinstance(stmt, (ast.With, ast.AsyncWith)):
+        return [i.context_expr for i in stmt.items]
+    if type(stmt).__name__ == "Match":
+        return [stmt.subject]  # type: ignore[attr-defined]
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or isinstance(stmt, TRY_STMTS):
+        return []
+    return [stmt]
+
+
 def queries_in(
     an: Analyzer, fn: Function, skip_scoped: bool = True, by_client_id: bool = False
 ) -> list[HandlerQuery]:
     """Querysets built in handler ``fn`` straight from a tenant model's manager (or through
-    ``get_object_or_404(Model, ...)``), with how each is scoped; scoped ones left out."""
-    view = an.view
-    flow = an.flow
-    env = an.env_of(view, fn)
-    flow._fns.append(fn)
-    try:
-        calls = [n for n in walk_function(fn) if isinstance(n, ast.Call)]
-        inner = {id(c.func.value) for c in calls if isinstance(c.func, ast.Attribute)}
-        # Prefetch("rel", queryset=X.objects...) and Subquery/Exists bodies narrow the rows of
-        # the outer query they belong to: judged with it, not as reads of their own
-        for c in calls:
-            if (dotted_name(c.func) or "").rpartition(".")[2] in ("Prefetch", "Subquery", "Exists"):
-                inner |= {id(n) for arg in [*c.args, *(k.value for k in c.keywords)] for n in ast.walk(arg)}
-        found: list[HandlerQuery] = []
+    ``get_object_or_404(Model, ...)``), with how each is scoped; scoped ones left out. Each
+    is judged where it stands, with what the locals hold on the way there (the flow)."""
+    found: list[HandlerQuery] = []
+    seen: set[int] = set()
+
+    def visit(stmt: ast.stmt, scopes: dict[str, Scope], env: set[str]) -> None:
+        calls = [n for h in _headers(stmt) for n in [h, *walk_function(h)] if isinstance(n, ast.Call)]
         for call in calls:
-            if id(call) in inner:
-                continue  # part of a longer chain: judged at its outermost call
-            name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
-            if name in WRITE_METHODS:
-                continue
-            if name == "get_object_or_404" and call.args:
-                if isinstance(call.args[0], ast.Call):
-                    continue
-                model = an.lookup.model_info(view, call.args[0], fn)
-                if model is None or not an.lookup.is_tenant_model(model):
-                    continue
-                added = flow.filter_scope(call, env, view)
-                scope = added if added is not None else Scope.UNSCOPED
-            elif isinstance(call.func, ast.Attribute) and rooted_at_class_attr(call):
-                scope, model, _ = flow.eval(call, view, {}, env, quiet=True)
-                if model is None or not an.lookup.is_tenant_model(model):
-                    continue
-            else:
-                continue
-            if skip_scoped and scope in GOOD:
-                continue
-            if by_client_id and not _client_lookup(an, call, env):
-                continue
-            found.append(HandlerQuery(call, view.name, fn.name, model, scope))
-        return found
+            if id(call) not in seen:
+                seen.add(id(call))
+                found.extend(_judge(an, fn, call, calls, scopes, env, skip_scoped, by_client_id))
+
+    an.flow._visit = visit
+    try:
+        an.flow.returns(an.view, fn, cached=False)
     finally:
-        flow._fns.pop()
+        an.flow._visit = None
+    return found
+
+
+def _judge(
+    an: Analyzer,
+    fn: Function,
+    call: ast.Call,
+    calls: list[ast.Call],
+    scopes: dict[str, Scope],
+    env: set[str],
+    skip_scoped: bool,
+    by_client_id: bool,
+) -> list[HandlerQuery]:
+    view, flow = an.view, an.flow
+    inner = {id(c.func.value) for c in calls if isinstance(c.func, ast.Attribute)}
+    # Prefetch("rel", queryset=X.objects...) and Subquery/Exists bodies narrow the rows of
+    # the outer query they belong to: judged with it, not as reads of their own
+    for c in calls:
+        if (dotted_name(c.func) or "").rpartition(".")[2] in ("Prefetch", "Subquery", "Exists"):
+            inner |= {id(n) for arg in [*c.args, *(k.value for k in c.keywords)] for n in ast.walk(arg)}
+    if id(call) in inner:
+        return []  # part of a longer chain: judged at its outermost call
+    name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+    if name in WRITE_METHODS:
+        return []
+    if name == "get_object_or_404" and call.args:
+        if isinstance(call.args[0], ast.Call):
+            return []
+        model = an.lookup.model_info(view, call.args[0], fn)
+        if model is None or not an.lookup.is_tenant_model(model):
+            return []
+        added = flow.filter_scope(call, env, view, scopes)
+        scope = added if added is not None else Scope.UNSCOPED
+    elif isinstance(call.func, ast.Attribute) and rooted_at_class_attr(call):
+        scope, model, _ = flow.eval(call, view, scopes, env, quiet=True)
+        if model is None or not an.lookup.is_tenant_model(model):
+            return []
+    else:
+        return []
+    if skip_scoped and scope in GOOD:
+        return []
+    if by_client_id and not _client_lookup(an, call, env):
+        return []
+    return [HandlerQuery(call, view.name, fn.name, model, scope)]
 
 
 def _client_lookup(an: Analyzer, call: ast.Call, env: set[str]) -> bool:
