@@ -266,12 +266,16 @@ class _View:
             return None  # no data of its own (its base, if any, carries the fix)
         if plan.manual and plan.model is None:
             # a view whose declared model has no tenant field is not tenant data at all
-            model = self._attr_model()
+            model = self._attr_model() or (
+                self.result.model.qualname if self.result and self.result.model else None
+            )
             if model is not None and self._tenant_data(model) is False:
                 plan.manual.clear()
                 plan.model = model
                 plan.scoped_by = f"{model} has no {self.s.tenant_field} field"
                 return plan
+        if plan.model is None and self.result is not None and self.result.model is not None:
+            plan.model = self.result.model.qualname  # what the shared analysis resolved
         if plan.manual or (plan.model is None and not plan.actions and not plan.scoped_by):
             plan.actions.clear()
             return plan
