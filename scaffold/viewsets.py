@@ -24,6 +24,7 @@ from typing import Literal
 
 from scaffold.analysis import KEPT, Analyzer, ClassRef, Scope, Settings, ViewAnalysis, class_ref
 from scaffold.analysis.predicate import (
+    CHAIN_METHODS,
     MANAGER_ATTRS,
     SCOPING_CALLS,
     permissions_open,
@@ -81,24 +82,7 @@ UPDATING_VIEWS = frozenset(
 )
 IS_AUTHENTICATED = "rest_framework.permissions.IsAuthenticated"
 PERMISSION_DENIED = ("rest_framework.exceptions.PermissionDenied", "django.core.exceptions.PermissionDenied")
-QS_METHODS = frozenset(
-    [
-        "all",
-        "filter",
-        "exclude",
-        "select_related",
-        "prefetch_related",
-        "order_by",
-        "annotate",
-        "distinct",
-        "only",
-        "defer",
-        "using",
-        "alias",
-        "reverse",
-        "select_for_update",
-    ]
-)
+QS_METHODS = CHAIN_METHODS  # what a rewritable queryset chain may call
 RAW_CALLS = frozenset(["raw", "extra", "RawSQL", "cursor", "execute"])
 GUARD_VAR = "tenant_id"  # the local the pattern's tenant_guard defines and tenant_filter uses
 

@@ -14,8 +14,8 @@ from scaffold.analysis.syntax import assignments, walk_function
 from scaffold.index import dotted_name
 
 ALLOW_ANY = "rest_framework.permissions.AllowAny"
-# Django's own queryset methods (a project method outside these may scope: for_tenant(...)).
-QS_METHODS = frozenset(
+# Django's queryset methods that return a queryset of the same rows (a chain stays rewritable).
+CHAIN_METHODS = frozenset(
     [
         "all",
         "filter",
@@ -31,6 +31,11 @@ QS_METHODS = frozenset(
         "alias",
         "reverse",
         "select_for_update",
+    ]
+)
+# All of Django's own queryset methods (a project method outside these may scope: for_tenant(...)).
+QS_METHODS = CHAIN_METHODS | frozenset(
+    [
         "values",
         "values_list",
         "count",
