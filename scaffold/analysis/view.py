@@ -486,6 +486,14 @@ def queries_in(
     """Querysets built in handler ``fn`` straight from a tenant model's manager (or through
     ``get_object_or_404(Model, ...)``), with how each is scoped; scoped ones left out. Each
     is judged where it stands, with what the locals hold on the way there (the flow)."""
+    memo: dict[tuple[int, bool, bool], list[HandlerQuery]] = an.__dict__.setdefault("_queries", {})
+    key = (id(fn), skip_scoped, by_client_id)
+    if key not in memo:
+        memo[key] = _queries_in(an, fn, skip_scoped, by_client_id)
+    return memo[key]
+
+
+def _queries_in(an: Analyzer, fn: Function, skip_scoped: bool, by_client_id: bool) -> list[HandlerQuery]:
     found: list[HandlerQuery] = []
     seen: set[int] = set()
 
