@@ -19,7 +19,9 @@ def _urls_modules(index: ProjectIndex) -> list[str]:
     cached: list[str] | None = index.__dict__.get("_urls_modules")
     if cached is None:
         cached = []
-        for path in sorted(index.root.rglob("urls.py")):
+        # urls.py modules, and the modules of urls/ packages (plane/app/urls/issue.py)
+        paths = [*index.root.rglob("urls.py"), *index.root.rglob("urls/*.py")]
+        for path in sorted(set(paths)):
             rel = path.relative_to(index.root)
             if not SKIP_DIRS & set(rel.parts) and not any(p.startswith(".") for p in rel.parts):
                 cached.append(index.module_name(path))
@@ -61,7 +63,16 @@ def routes(index: ProjectIndex) -> dict[str, set[str] | None]:
                     qual = info.imports.qualify(view, info.local)
                     if qual is not None:
                         out[qual] = None
-    return out
+    # keyed by where the class is defined (urls import it through re-exports)
+    canonical: dict[str, set[str] | None] = {}
+    for qual, actions in out.items():
+        cls = index.class_info(qual)
+        key = cls.qualname if cls is not None else qual
+        if actions is None or (key in canonical and canonical[key] is None):
+            canonical[key] = None  # a router: every action
+        else:
+            canonical[key] = (canonical.get(key) or set()) | actions
+    return canonical
 
 
 def exposes(index: ProjectIndex, qualname: str, write: str) -> bool | None:

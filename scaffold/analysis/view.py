@@ -212,8 +212,14 @@ class Analyzer:
         return False
 
     def exposed_actions(self) -> set[str]:
-        """The actions and HTTP handlers the view serves (DRF's mixins and the handlers
-        defined in its project classes), limited by a literal ``http_method_names``."""
+        """The actions and HTTP handlers the view serves: the actions its ``as_view({...})``
+        routes map when that is all it is mounted with, else DRF's mixins and the handlers
+        defined in its project classes, limited by a literal ``http_method_names``."""
+        from scaffold.analysis.routes import routes
+
+        routed = routes(self.index).get(self.view.qualname, None)
+        if routed:  # {"get": "list", "post": "create"}: the actions, not the HTTP methods
+            return {a for a in routed if a not in HTTP_HANDLERS} or routed
         actions: set[str] = set()
         for m in self.mro:
             if isinstance(m, str):
