@@ -17,7 +17,8 @@ from libcst.helpers import ensure_type
 from libcst.metadata import QualifiedNameProvider
 
 from scaffold import pattern
-from scaffold.viewsets import ALLOW_ANY, Action, ViewPlan
+from scaffold.analysis.predicate import ALLOW_ANY
+from scaffold.viewsets import Action, ViewPlan
 
 from ._registry import register
 from ._viewset import ViewsetCodemod, _body, _with_body, insert_statement

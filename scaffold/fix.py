@@ -587,7 +587,8 @@ class FixResult:
         verb = "fixed" if self.applied else "to fix"
         tail = f", {counted(len(self.remaining), 'finding')} left" if self.remaining else ""
         lines.append(
-            f"{counted(self.report.scanned, 'file')} scanned, {len(self.changes.changes)} {verb}, "
+            f"{counted(self.report.scanned, 'file')} scanned, {engine.census_line(self.report)}, "
+            f"{len(self.changes.changes)} {verb}, "
             f"{manual} need manual review, {len(self.report.unparsable) + len(self.unparsable)} unparsable, "
             f"{len(self.report.skipped)} skipped{tail}"
         )
