@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from urllib.parse import parse_qsl, unquote
 
-__all__ = ["SECRET_KEYS", "secrets_in", "redact", "mask", "is_url"]
+__all__ = ["SECRET_KEYS", "secrets_in", "redact", "mask", "is_url", "conninfo_from"]
 
 SECRET_KEYS = frozenset({"password", "sslpassword"})
 SECRET_ENV = ("PGPASSWORD", "PGSSLPASSWORD")
@@ -39,6 +40,20 @@ _QUOTED = re.compile(r'"[^"]*"')
 
 def is_url(conninfo: str) -> bool:
     return bool(_URL.match(conninfo.strip()))
+
+
+def conninfo_from(params: Iterable[tuple[str, object]]) -> str:
+    """A key/value connection string of ``(key, value)`` pairs (None and empty values left
+    out), each value quoted as libpq reads it, so :func:`mask` finds its secrets: how a
+    caller holding parameters rather than a string (Django's ``DATABASES``) masks its
+    messages."""
+    pairs = []
+    for key, value in params:
+        if value is None or value == "":
+            continue
+        quoted = str(value).replace("\\", "\\\\").replace("'", "\\'")
+        pairs.append(f"{key}='{quoted}'")
+    return " ".join(pairs)
 
 
 def _is_secret_key(key: str) -> bool:

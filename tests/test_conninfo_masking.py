@@ -8,9 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from scaffold.cli import main
-from scaffold.conninfo import mask, redact, secrets_in
+from scaffold.conninfo import conninfo_from, mask, redact, secrets_in
 
 # (connection string, the secret pieces that must never be printed)
 FORMS = [
@@ -71,3 +72,15 @@ def test_pgpassword_from_the_environment_is_masked(
     (tmp_path / "manage.py").write_text("")
     assert main(["audit", "--project", str(tmp_path), "--select", "TEN06", "--database-url", url]) == 2
     assert "EnvS3CRET" not in capsys.readouterr().err
+
+
+def test_parameters_quoted_as_a_connection_string_mask_every_secret() -> None:
+    """conninfo_from: how a caller holding parameters (the probe, Django's DATABASES) masks."""
+    conninfo = conninfo_from([("password", "pa ss'w\\rd"), ("sslpassword", "K3Y"), ("user", None)])
+    assert conninfo == "password='pa ss\\'w\\\\rd' sslpassword='K3Y'"
+    # quoted as libpq reads it
+    assert conninfo_to_dict(conninfo) == {"password": "pa ss'w\\rd", "sslpassword": "K3Y"}
+    assert mask("login with pa ss'w\\rd and K3Y failed", conninfo, quoted=False) == (
+        "login with *** and *** failed"
+    )
+    assert conninfo_from([("password", ""), ("password", None)]) == ""

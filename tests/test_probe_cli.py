@@ -122,6 +122,71 @@ def test_a_role_without_createdb(tmp_path: Path, pg_database: PgDatabase) -> Non
     assert f"ALTER ROLE {pg_database.runtime_role} CREATEDB" in line
 
 
+def runner_database(db: PgDatabase) -> str:
+    """The runner role (NOSUPERUSER NOBYPASSRLS CREATEDB) with its real password."""
+    return repr(
+        {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": db.name,
+            "HOST": "127.0.0.1",
+            "USER": db.runner_role,
+            "PASSWORD": db.runtime_password,
+        }
+    )
+
+
+QUOTES_SETTINGS = """\
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+raise ImproperlyConfigured(f"reporting replica unreachable with {settings.DATABASES['default']}")
+"""
+
+
+@pytest.mark.db
+def test_a_message_quoting_the_database_settings_masks_the_password(
+    tmp_path: Path, pg_database: PgDatabase
+) -> None:
+    """The urlconf fails to import with a message that prints DATABASES (password and all):
+    the exit-2 line masks it, as audit masks --database-url."""
+    project = make_project(tmp_path, runner_database(pg_database))
+    (project.root / "site_urls.py").write_text(QUOTES_SETTINGS)
+    line = refused(project)
+    assert "the root urlconf site_urls does not import" in line and "'PASSWORD': ***" in line
+    assert pg_database.runtime_password not in line
+
+
+LEAKY_VIEW = """\
+from django.conf import settings
+from django.urls import path
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+class Replica(APIView):
+    def get(self, request):
+        password = settings.DATABASES["default"]["PASSWORD"]
+        raise RuntimeError(f"replica refused password {password}")
+
+
+urlpatterns = [path("api/replica/", Replica.as_view())]
+"""
+
+
+@pytest.mark.db
+def test_a_check_detail_quoting_the_password_masks_it(tmp_path: Path, pg_database: PgDatabase) -> None:
+    """A view's 500 whose exception quotes the database password: the report's detail
+    (text and JSON) shows the error with the password masked."""
+    project = make_project(tmp_path, runner_database(pg_database))
+    (project.root / "site_urls.py").write_text(LEAKY_VIEW)
+    (project.root / "pyproject.toml").write_text('[tool.scaffold]\nuser_tenant_attr = "last_name"\n')
+    for fmt in ("json", "text"):
+        proc = project.scaffold("probe", "--format", fmt, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "RuntimeError: replica refused password ***" in proc.stdout
+        assert pg_database.runtime_password not in proc.stdout + proc.stderr
+
+
 # -- pure parts -------------------------------------------------------------------------
 
 

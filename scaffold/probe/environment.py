@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from scaffold.config import Config
+from scaffold.conninfo import SECRET_KEYS, conninfo_from
 from scaffold.errors import ScaffoldError
 from scaffold.probe.report import DatabaseInfo
 
@@ -33,6 +34,24 @@ class ProbeUnavailable(ScaffoldError):
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0].strip()}" if text else type(exc).__name__
+
+
+def database_secrets() -> str:
+    """The secrets of the project's ``DATABASES`` (every alias's ``PASSWORD`` and its
+    ``OPTIONS`` password / sslpassword) as a connection string for
+    :func:`scaffold.conninfo.mask`; empty while the settings are not loaded."""
+    try:
+        from django.conf import settings
+
+        databases = dict(settings.DATABASES) if settings.configured else {}
+    except Exception:  # noqa: BLE001 - no Django, or settings that do not load: nothing to read
+        return ""
+    params: list[tuple[str, object]] = []
+    for db in databases.values():
+        options = db.get("OPTIONS") or {}
+        params.append(("password", db.get("PASSWORD")))
+        params += [(key, options.get(key)) for key in sorted(SECRET_KEYS)]
+    return conninfo_from(params)
 
 
 def require_extras() -> None:
