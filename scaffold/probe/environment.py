@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+from scaffold import errors
 from scaffold.config import Config
 from scaffold.conninfo import SECRET_KEYS, conninfo_from
 from scaffold.errors import ScaffoldError
@@ -32,8 +33,8 @@ class ProbeUnavailable(ScaffoldError):
 
 
 def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0].strip()}" if text else type(exc).__name__
+    """``KeyError: 'x'``: the type and the first line of an exception the project raised."""
+    return errors.first_line(exc, with_type=True)
 
 
 def database_secrets() -> str:
