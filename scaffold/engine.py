@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from scaffold.index import ProjectIndex
-from scaffold.project import SourceFile
+from scaffold.project import SourceFile, unreadable
 
 ENGINE_VERSION = "1"
 MAX_BYTES = 1_000_000
@@ -510,9 +510,7 @@ def run(
             data = src.path.read_bytes()
         except OSError as exc:
             result.status = "skipped"
-            result.messages.append(
-                Message(1, 0, "engine", f"skipped: cannot read ({exc.strerror})", kind="skipped")
-            )
+            result.messages.append(Message(1, 0, "engine", f"skipped: {unreadable(exc)}", kind="skipped"))
             continue
         if len(data) > MAX_BYTES:
             if not any(not u.needles or any(n in data for n in u.needles) for u in units):

@@ -22,6 +22,7 @@ from scaffold.audit import RULE_VERSION, RuleUnit, _file_ignores, _silenced, opt
 from scaffold.engine import Analysis, ManualReview, Message, counted
 from scaffold.errors import UsageError
 from scaffold.fsutil import ChangeSet
+from scaffold.project import rel_path, unreadable
 from scaffold.rules import Finding, get_rule, select_rules
 from scaffold.rules._context import FileContext, Settings, call_name, sql_argument, sql_text
 
@@ -508,9 +509,9 @@ def atomic_requests_changes(cfg: Any, report: engine.RunReport, changes: ChangeS
             if b"DATABASES" in p.read_bytes():
                 candidates.append(p)
         except OSError as exc:  # chmod 000: a manual-review line, never a traceback
-            rel = p.relative_to(cfg.root).as_posix()
             return [
-                f"{rel}: manual review: TEN050: cannot read ({exc.strerror}); set ATOMIC_REQUESTS = True by hand"
+                f"{rel_path(cfg.root, p)}: manual review: TEN050: {unreadable(exc)}; "
+                "set ATOMIC_REQUESTS = True by hand"
             ]
     if not candidates:
         rel = cfg.settings_files()[0].relative_to(cfg.root).as_posix()

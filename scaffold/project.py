@@ -208,16 +208,25 @@ def git_ignored(root: Path, rel: str) -> str | None:
     return found
 
 
+def unreadable(exc: OSError) -> str:
+    """``cannot read (Permission denied)``: why a file could not be read, for one line."""
+    return f"cannot read ({exc.strerror or type(exc).__name__})"
+
+
+def unreadable_error(where: str, exc: OSError, need: str) -> SourceError:
+    """The one line (exit 2) for a file scaffold must ``need`` (``edit it``) but cannot read."""
+    return SourceError(
+        f"{where}: {unreadable(exc)}; scaffold must {need}: fix its permissions (chmod u+rw) and re-run"
+    )
+
+
 def read_required(root: Path, path: Path, purpose: str) -> bytes:
     """The bytes of a project file a command must read (and usually edit); a file that
     cannot be read is one line (:class:`SourceError`, exit 2), never a traceback."""
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise SourceError(
-            f"{rel_path(root, path)}: cannot read ({exc.strerror or type(exc).__name__}); scaffold must "
-            f"read it to {purpose}: fix its permissions (chmod u+rw) and re-run"
-        ) from None
+        raise unreadable_error(rel_path(root, path), exc, f"read it to {purpose}") from None
 
 
 def module_file(root: Path, dotted: str) -> Path | None:
