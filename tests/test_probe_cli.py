@@ -5,6 +5,7 @@ verdicts to exit codes) on plain values."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -185,6 +186,43 @@ def test_a_check_detail_quoting_the_password_masks_it(tmp_path: Path, pg_databas
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "RuntimeError: replica refused password ***" in proc.stdout
         assert pg_database.runtime_password not in proc.stdout + proc.stderr
+
+
+EMPTY_VIEW = """\
+from django.urls import path
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+class Nothing(APIView):
+    def get(self, request):
+        return Response([])
+
+
+urlpatterns = [path("api/nothing/", Nothing.as_view())]
+"""
+
+
+@pytest.mark.db
+def test_no_user_without_a_tenant_skips_those_checks_with_the_reason(
+    tmp_path: Path, pg_database: PgDatabase
+) -> None:
+    """A user tenant field that is not nullable: no user without a tenant can exist, so
+    its checks are skipped naming why; anonymous is still checked."""
+    project = make_project(tmp_path, runner_database(pg_database))
+    (project.root / "site_urls.py").write_text(EMPTY_VIEW)
+    (project.root / "pyproject.toml").write_text('[tool.scaffold]\nuser_tenant_attr = "last_name"\n')
+    proc = project.scaffold("probe", "--format", "json", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    found = {r["check"]: (r["verdict"], r["detail"]) for r in json.loads(proc.stdout)["endpoints"]}
+    assert found == {
+        "get as A": ("ok", "no id of tenant B in the response"),
+        "get as user without tenant": (
+            "skipped",
+            "no user without a tenant (auth.User.last_name is not nullable)",
+        ),
+        "get as anonymous": ("ok", "answered 200 without tenant data"),
+    }
 
 
 # -- pure parts -------------------------------------------------------------------------
