@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scaffold import engine
-from scaffold.audit import RULE_VERSION, RuleUnit, _file_ignores, _silenced, opted_out, rule_settings
+from scaffold.audit import RULE_VERSION, RuleUnit, code_silenced, file_ignores, opted_out, rule_settings
 from scaffold.engine import Analysis, ManualReview, Message, counted
 from scaffold.errors import UsageError
 from scaffold.fsutil import ChangeSet
@@ -341,8 +341,8 @@ def make_codemod(code: str, context: Any, targets: dict[tuple[int, int], Any], s
 
 def plan_file(code: str, ctx: FileContext, per_file_ignores: dict[str, list[str]] | None = None) -> Plan:
     """Fix targets for the findings of rule ``code`` in ``ctx`` that are not silenced."""
-    file_codes = _file_ignores(ctx.rel, per_file_ignores or {})
-    if _silenced(code, file_codes or None):
+    file_codes = file_ignores(ctx.rel, per_file_ignores or {})
+    if code_silenced(code, file_codes or None):
         return Plan()
     rule = get_rule(code)
     findings = [f for f in rule.check(ctx) if not opted_out(code, ctx.line_text(f.line), file_codes)]
