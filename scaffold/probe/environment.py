@@ -24,6 +24,7 @@ from scaffold.config import Config
 from scaffold.conninfo import SECRET_KEYS, conninfo_from
 from scaffold.errors import ScaffoldError
 from scaffold.probe.report import DatabaseInfo
+from scaffold.rls import ROLE_SQL
 
 EXTRA = "pip install scaffold-tenancy[probe]"
 
@@ -164,9 +165,7 @@ def inspect_role(test_database: str, keep_db: bool) -> DatabaseInfo:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
-        )
+        cursor.execute(ROLE_SQL)
         role, superuser, bypass = cursor.fetchone()
         cursor.execute(
             """

@@ -15,7 +15,7 @@ from typing import Any
 
 from scaffold.conninfo import mask, redact
 from scaffold.errors import UsageError, first_line
-from scaffold.rls import COMMANDS, Policy
+from scaffold.rls import COMMANDS, ROLE_SQL, Policy
 from scaffold.rules import RULES, Finding, Rule
 
 TABLES_SQL = """
@@ -84,7 +84,6 @@ WHERE p.prosecdef
   AND has_function_privilege(current_user, p.oid, 'EXECUTE')
 ORDER BY n.nspname, p.proname, args
 """
-ROLE_SQL = "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
 UNIQUE_SQL = """
 SELECT n.nspname, c.relname, i.relname AS index_name, pg_get_indexdef(x.indexrelid) AS definition,
        EXISTS (
