@@ -139,6 +139,11 @@ class RunReport:
         return self.with_status("skipped")
 
     @property
+    def unanalyzed(self) -> list[FileResult]:
+        """Files that could hold a finding but were not analyzed: unparsable or skipped."""
+        return self.with_status("unparsable", "skipped")
+
+    @property
     def manual(self) -> list[tuple[FileResult, Message]]:
         return [(r, m) for r in self.results for m in r.messages if m.kind == "manual"]
 
@@ -158,8 +163,9 @@ def problem_lines(report: RunReport) -> list[str]:
     return lines
 
 
-def problem_counts(report: RunReport) -> str:
-    return f"{len(report.unparsable)} unparsable, {len(report.skipped)} skipped"
+def problem_counts(report: RunReport, more_unparsable: int = 0) -> str:
+    """``2 unparsable, 1 skipped``; ``more_unparsable`` counts files found outside the run."""
+    return f"{len(report.unparsable) + more_unparsable} unparsable, {len(report.skipped)} skipped"
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:

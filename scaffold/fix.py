@@ -473,7 +473,7 @@ def middleware_unparsable(cfg: Any, report: engine.RunReport) -> list[str]:
     Files the engine already reported are not repeated."""
     if cfg.get("middleware") is not None:
         return []
-    seen = {res.rel for res in (*report.unparsable, *report.skipped)}
+    seen = {res.rel for res in report.unanalyzed}
     lines = []
     for rel in cfg.detect("middleware").unparsable:
         if rel in seen:
@@ -549,7 +549,7 @@ class FixResult:
     @property
     def unanalyzed(self) -> bool:
         """Some file that could need a fix was not analyzed (TEN090): never a clean pass."""
-        return bool(self.report.unparsable or self.report.skipped or self.unparsable)
+        return bool(self.report.unanalyzed or self.unparsable)
 
     @property
     def exit_code(self) -> int:
@@ -575,7 +575,7 @@ class FixResult:
         lines += engine.problem_lines(self.report)
         lines += self.unparsable
         reported = self.noted | {(res.rel, msg.code, msg.symbol) for res, msg in self.report.manual}
-        listed = {r.rel for r in (*self.report.unparsable, *self.report.skipped)}
+        listed = {r.rel for r in self.report.unanalyzed}
         listed |= {line.split(":", 1)[0] for line in self.unparsable}
         reported |= {
             (f.path, f.code, f.symbol) for f in self.remaining if f.code == "TEN090" and f.path in listed
@@ -589,8 +589,7 @@ class FixResult:
         tail = f", {counted(len(self.remaining), 'finding')} left" if self.remaining else ""
         lines.append(
             f"{counted(self.report.scanned, 'file')} scanned, {len(self.changes.changes)} {verb}, "
-            f"{manual} need manual review, {len(self.report.unparsable) + len(self.unparsable)} unparsable, "
-            f"{len(self.report.skipped)} skipped{tail}"
+            f"{manual} need manual review, {engine.problem_counts(self.report, len(self.unparsable))}{tail}"
         )
         return "\n".join(lines)
 

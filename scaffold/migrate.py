@@ -139,8 +139,7 @@ class MigrateResult:
     def exit_code(self) -> int:
         """``--check``: 1 when rewrites are due or a file that could need one was not
         analyzed (unreadable, over 1 MB, not decodable, not parsable: TEN090)."""
-        problems = self.report.unparsable or self.report.skipped
-        return 1 if self.check and (self.report.rewritten or problems) else 0
+        return 1 if self.check and (self.report.rewritten or self.report.unanalyzed) else 0
 
     def diff_text(self) -> str:
         return self.changes.diff(self.report.root)
