@@ -21,6 +21,10 @@ FORMS = [
     ("postgresql://app@127.0.0.1:1/db?sslmode=disable&password=S3CRETpw&bogus=1", ["S3CRETpw"]),
     ("postgresql://127.0.0.1:1/db?sslpassword=S3CRETkey", ["S3CRETkey"]),
     ("postgresql://app:S3C@RETpw@127.0.0.1:1/db", ["S3C@RETpw", "RETpw"]),
+    # an "@" in the query (application_name, options) does not end the userinfo there
+    ("postgresql://app@127.0.0.1:1/db?password=S3CRETpw&application_name=ops@example", ["S3CRETpw"]),
+    ("postgresql://app:S3C?RETpw@127.0.0.1:1/db", ["S3C?RETpw"]),
+    ("postgresql://app:S3C@R?ETpw@127.0.0.1:1/db", ["S3C@R?ETpw", "R?ETpw"]),
     ("host=127.0.0.1 port=1 user=app password=S3CRETpw", ["S3CRETpw"]),
     ("host=127.0.0.1 port=1 password = S3CRETpw dbname=db", ["S3CRETpw"]),
     ("host=127.0.0.1 port=1 password='S3C RETpw'", ["S3C RETpw"]),
@@ -47,6 +51,14 @@ def test_nothing_to_hide_is_left_as_is() -> None:
         == "postgresql://app@db:5432/app?sslmode=require"
     )
     assert redact("host=db port=5432 dbname=app") == "host=db port=5432 dbname=app"
+
+
+def test_an_at_sign_in_the_query_does_not_end_the_userinfo() -> None:
+    """The password in the query is found and masked where it stands, although an "@"
+    follows it (application_name=a@b); the host stays readable."""
+    assert redact("postgresql://app@db/x?password=S3CRETpw&application_name=a@b") == (
+        "postgresql://app@db/x?password=***&application_name=a@b"
+    )
 
 
 @pytest.mark.parametrize(("url", "secrets"), FORMS)
