@@ -202,6 +202,8 @@ def git_ignored(root: Path, rel: str) -> str | None:
         core = pattern[1:] if negate else pattern
         core = core.rstrip("/")
         core = core[1:] if core.startswith("/") else core
+        # "**/x" matches x at any depth (the top level too); "x/**" everything inside x
+        core = core.removeprefix("**/").removesuffix("/**")
         if "/" in core.strip("*") or not fnmatch.fnmatchcase(rel, core):
             continue
         found = None if negate else f".gitignore:{number}:{raw.strip()}"
