@@ -467,28 +467,29 @@ def onboarding_changes(cfg: Any, report: engine.RunReport, changes: ChangeSet) -
     return notes
 
 
-def middleware_unparsable(cfg: Any, report: engine.RunReport) -> list[str]:
-    """Lines for candidate onboarding middlewares that do not parse when none was found:
-    TEN020 could not be judged (EXEMPT_PATHS may be in them), which must not pass as clean.
-    Files the engine already reported are not repeated."""
+def middleware_unparsable(cfg: Any, report: engine.RunReport) -> dict[str, str]:
+    """A line per candidate onboarding middleware that does not parse when none was found
+    (by project-relative path): TEN020 could not be judged (EXEMPT_PATHS may be in them),
+    which must not pass as clean. Files the engine already reported are not repeated."""
     if cfg.get("middleware") is not None:
-        return []
+        return {}
     seen = {res.rel for res in report.unanalyzed}
-    lines = []
+    lines = {}
     for rel in cfg.detect("middleware").unparsable:
         if rel in seen:
             continue
+        where = rel
         try:
             compile((cfg.root / rel).read_bytes(), rel, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
             why = "cannot parse"
         except SyntaxError as exc:
-            rel = f"{rel}:{exc.lineno or 1}"
+            where = f"{rel}:{exc.lineno or 1}"
             why = f"cannot parse: {exc.msg}"
         except (ValueError, OSError) as exc:
             why = f"cannot parse: {exc}"
-        lines.append(
-            f"{rel}: unparsable: {why}; it mentions EXEMPT_PATHS / PROTECTED_PATHS, so TEN020 was neither "
-            "checked nor fixed: fix the file, or set middleware in [tool.scaffold]"
+        lines[rel] = (
+            f"{where}: unparsable: {why}; it mentions EXEMPT_PATHS / PROTECTED_PATHS, so TEN020 was "
+            "neither checked nor fixed: fix the file, or set middleware in [tool.scaffold]"
         )
     return lines
 
@@ -543,8 +544,8 @@ class FixResult:
     noted: set[tuple[str, str, str]] = field(default_factory=set)  # (path, code, symbol) in notes
     remaining: list[Finding] = field(default_factory=list)  # audit findings left after applying
     # Files a fix depends on that do not parse although the engine did not need to parse
-    # them (the onboarding middleware TEN020 edits): "path:line: reason" lines.
-    unparsable: list[str] = field(default_factory=list)
+    # them (the onboarding middleware TEN020 edits): path -> "path:line: reason" line.
+    unparsable: dict[str, str] = field(default_factory=dict)
 
     @property
     def unanalyzed(self) -> bool:
@@ -573,10 +574,9 @@ class FixResult:
             lines.append(f"{res.rel}:{msg.line}: manual review: {msg.code}: {msg.message}")
         lines.extend(self.notes)
         lines += engine.problem_lines(self.report)
-        lines += self.unparsable
+        lines += self.unparsable.values()
         reported = self.noted | {(res.rel, msg.code, msg.symbol) for res, msg in self.report.manual}
-        listed = {r.rel for r in self.report.unanalyzed}
-        listed |= {line.split(":", 1)[0] for line in self.unparsable}
+        listed = {r.rel for r in self.report.unanalyzed} | set(self.unparsable)
         reported |= {
             (f.path, f.code, f.symbol) for f in self.remaining if f.code == "TEN090" and f.path in listed
         }
@@ -643,7 +643,7 @@ def fix(
     )
     changes = engine.changeset(report)
     notes = onboarding_changes(cfg, report, changes) if "TEN020" in codes else []
-    unparsable = middleware_unparsable(cfg, report) if "TEN020" in codes else []
+    unparsable = middleware_unparsable(cfg, report) if "TEN020" in codes else {}
     if "TEN050" in codes:
         notes += atomic_requests_changes(cfg, report, changes)
     applied = False
