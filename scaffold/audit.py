@@ -438,18 +438,20 @@ def _noqa_codes(line: str) -> set[str] | None:
     return {c.strip().upper() for c in codes.split(",")} if codes else set()
 
 
-def _silenced(code: str, codes: set[str] | None) -> bool:
+def code_silenced(code: str, codes: set[str] | None) -> bool:
+    """Whether opted-out ``codes`` (None: no opt-out; empty: every rule) cover ``code``."""
     return codes is not None and (not codes or any(code.startswith(c) for c in codes))
 
 
 def opted_out(code: str, line_text: str, file_codes: set[str]) -> bool:
     """Whether audit silences a finding of ``code`` reported on a line reading
     ``line_text``, in a file whose ``per_file_ignores`` codes are ``file_codes``
-    (:func:`_file_ignores`). ``fix`` and ``migrate-viewsets`` ask the same question."""
-    return _silenced(code, file_codes or None) or _silenced(code, _noqa_codes(line_text))
+    (:func:`file_ignores`). ``fix`` and ``migrate-viewsets`` ask the same question."""
+    return code_silenced(code, file_codes or None) or code_silenced(code, _noqa_codes(line_text))
 
 
-def _file_ignores(rel: str, table: dict[str, list[str]]) -> set[str]:
+def file_ignores(rel: str, table: dict[str, list[str]]) -> set[str]:
+    """The codes ``per_file_ignores`` (``table``) opts the file ``rel`` out of."""
     codes: set[str] = set()
     parts = rel.split("/")
     for glob, listed in table.items():
@@ -485,7 +487,7 @@ def apply_opt_outs(
     kept: list[Finding] = []
     silenced = 0
     for f in findings:
-        if f.line and opted_out(f.code, lines.get(f.path, f.line), _file_ignores(f.path, per_file_ignores)):
+        if f.line and opted_out(f.code, lines.get(f.path, f.line), file_ignores(f.path, per_file_ignores)):
             silenced += 1
             continue
         kept.append(f)

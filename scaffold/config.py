@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from scaffold.errors import ConfigError, SourceError
-from scaffold.project import DEFAULT_EXCLUDE, SourceFile, file_module, iter_python_files, module_file
+from scaffold.project import (
+    DEFAULT_EXCLUDE,
+    SourceFile,
+    file_module,
+    iter_python_files,
+    module_file,
+    unreadable,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -243,7 +250,7 @@ class Config:
         try:
             return src.path.read_bytes()
         except OSError as exc:
-            self.unreadable[src.rel] = f"cannot read ({exc.strerror or type(exc).__name__})"
+            self.unreadable[src.rel] = unreadable(exc)
             return None
 
     def refuse_unreadable(self, key: str, example: str) -> None:

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from urllib.parse import parse_qsl, unquote
 
-__all__ = ["SECRET_KEYS", "secrets_in", "redact", "mask", "is_url"]
+__all__ = ["SECRET_KEYS", "secrets_in", "redact", "mask", "is_url", "conninfo_from"]
 
 SECRET_KEYS = frozenset({"password", "sslpassword"})
 SECRET_ENV = ("PGPASSWORD", "PGSSLPASSWORD")
@@ -41,19 +42,37 @@ def is_url(conninfo: str) -> bool:
     return bool(_URL.match(conninfo.strip()))
 
 
+def conninfo_from(params: Iterable[tuple[str, object]]) -> str:
+    """A key/value connection string of ``(key, value)`` pairs (None and empty values left
+    out), each value quoted as libpq reads it, so :func:`mask` finds its secrets: how a
+    caller holding parameters rather than a string (Django's ``DATABASES``) masks its
+    messages."""
+    pairs = []
+    for key, value in params:
+        if value is None or value == "":
+            continue
+        quoted = str(value).replace("\\", "\\\\").replace("'", "\\'")
+        pairs.append(f"{key}='{quoted}'")
+    return " ".join(pairs)
+
+
 def _is_secret_key(key: str) -> bool:
     key = key.lower()
     return key in SECRET_KEYS or "password" in key or "secret" in key or "token" in key
 
 
-def _url_parts(conninfo: str) -> tuple[str, str, str, str] | None:
+def _url_parts(conninfo: str, *, last_at: bool = False) -> tuple[str, str, str, str] | None:
     """``(scheme, userinfo, hostpath, query)`` of a URL; userinfo ends at the last ``@``
-    before the query (a raw ``@`` or ``/`` in a password stays inside it)."""
+    before the query (a raw ``@`` or ``/`` in a password stays inside it), or at the last
+    ``@`` of all when none comes before the first ``?`` (a raw ``?`` in a password) or when
+    ``last_at``."""
     match = _URL.match(conninfo.strip())
     if match is None:
         return None
     rest = match["rest"]
-    at = rest.rfind("@")
+    at = -1 if last_at else rest.partition("?")[0].rfind("@")
+    if at < 0:
+        at = rest.rfind("@")
     userinfo, tail = (rest[:at], rest[at + 1 :]) if at >= 0 else ("", rest)
     hostpath, _, query = tail.partition("?")
     return match["scheme"], userinfo, hostpath, query
@@ -61,23 +80,24 @@ def _url_parts(conninfo: str) -> tuple[str, str, str, str] | None:
 
 def secrets_in(conninfo: str) -> list[str]:
     """Every secret value in ``conninfo`` (and in the PG*PASSWORD environment), raw and
-    percent-decoded, longest first."""
+    percent-decoded, longest first. A URL is read both ways its userinfo can end (before
+    the query, or at the last ``@``), so a raw ``?`` or ``@`` in a password hides nothing."""
     found: set[str] = set()
-    parts = _url_parts(conninfo)
-    if parts is not None:
-        _, userinfo, _, query = parts
-        if ":" in userinfo:
-            password = userinfo.split(":", 1)[1]
-            # libpq ends the userinfo at the first "@": with a raw "@" in the password,
-            # the pieces after it show up in host names of its messages
-            found.update([password, *password.split("@")])
-        for raw in query.split("&"):
-            key, sep, value = raw.partition("=")
-            if sep and _is_secret_key(unquote(key)):
-                found.add(value)
-        for key, value in parse_qsl(query, keep_blank_values=True):
-            if _is_secret_key(key):
-                found.add(value)
+    parses = [p for p in (_url_parts(conninfo), _url_parts(conninfo, last_at=True)) if p is not None]
+    if parses:
+        for _, userinfo, _, query in dict.fromkeys(parses):
+            if ":" in userinfo:
+                password = userinfo.split(":", 1)[1]
+                # libpq ends the userinfo at the first "@": with a raw "@" in the password,
+                # the pieces after it show up in host names of its messages
+                found.update([password, *password.split("@")])
+            for raw in query.split("&"):
+                key, sep, value = raw.partition("=")
+                if sep and _is_secret_key(unquote(key)):
+                    found.add(value)
+            for key, value in parse_qsl(query, keep_blank_values=True):
+                if _is_secret_key(key):
+                    found.add(value)
     else:
         for m in _KV.finditer(conninfo):
             if _is_secret_key(m["key"]):

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from scaffold.index import ProjectIndex
-from scaffold.project import SourceFile
+from scaffold.project import SourceFile, unreadable
 
 ENGINE_VERSION = "1"
 MAX_BYTES = 1_000_000
@@ -143,6 +143,11 @@ class RunReport:
         return self.with_status("skipped")
 
     @property
+    def unanalyzed(self) -> list[FileResult]:
+        """Files that could hold a finding but were not analyzed: unparsable or skipped."""
+        return self.with_status("unparsable", "skipped")
+
+    @property
     def manual(self) -> list[tuple[FileResult, Message]]:
         return [(r, m) for r in self.results for m in r.messages if m.kind == "manual"]
 
@@ -181,8 +186,9 @@ def census_line(report: RunReport) -> str:
     return f"{counted(recognised, 'view')} recognised, {recognised - len(unjudged)} analysed"
 
 
-def problem_counts(report: RunReport) -> str:
-    return f"{len(report.unparsable)} unparsable, {len(report.skipped)} skipped"
+def problem_counts(report: RunReport, more_unparsable: int = 0) -> str:
+    """``2 unparsable, 1 skipped``; ``more_unparsable`` counts files found outside the run."""
+    return f"{len(report.unparsable) + more_unparsable} unparsable, {len(report.skipped)} skipped"
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:
@@ -549,9 +555,7 @@ def run(
             data = src.path.read_bytes()
         except OSError as exc:
             result.status = "skipped"
-            result.messages.append(
-                Message(1, 0, "engine", f"skipped: cannot read ({exc.strerror})", kind="skipped")
-            )
+            result.messages.append(Message(1, 0, "engine", f"skipped: {unreadable(exc)}", kind="skipped"))
             continue
         if len(data) > MAX_BYTES:
             if not any(not u.needles or any(n in data for n in u.needles) for u in units):

@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 
+def first_line(exc: BaseException, *, with_type: bool = False) -> str:
+    """The first line of ``exc``'s text (its type's name when it has none), to quote a
+    driver's or the user's code's exception in a one-line message; ``with_type`` puts the
+    type's name first (``KeyError: 'x'``)."""
+    lines = str(exc).strip().splitlines()
+    if not lines:
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {lines[0].strip()}" if with_type else lines[0].strip()
+
+
 class ScaffoldError(Exception):
     """Base class of every error the user can act on (never shown as a traceback)."""
 

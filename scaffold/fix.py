@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scaffold import engine
-from scaffold.audit import RULE_VERSION, RuleUnit, _file_ignores, _silenced, opted_out, rule_settings
+from scaffold.audit import RULE_VERSION, RuleUnit, code_silenced, file_ignores, opted_out, rule_settings
 from scaffold.engine import Analysis, ManualReview, Message, counted
 from scaffold.errors import UsageError
 from scaffold.fsutil import ChangeSet
+from scaffold.project import rel_path, unreadable
 from scaffold.rules import Finding, get_rule, select_rules
 from scaffold.rules._context import FileContext, Settings, call_name, sql_argument, sql_text
 
@@ -340,8 +341,8 @@ def make_codemod(code: str, context: Any, targets: dict[tuple[int, int], Any], s
 
 def plan_file(code: str, ctx: FileContext, per_file_ignores: dict[str, list[str]] | None = None) -> Plan:
     """Fix targets for the findings of rule ``code`` in ``ctx`` that are not silenced."""
-    file_codes = _file_ignores(ctx.rel, per_file_ignores or {})
-    if _silenced(code, file_codes or None):
+    file_codes = file_ignores(ctx.rel, per_file_ignores or {})
+    if code_silenced(code, file_codes or None):
         return Plan()
     rule = get_rule(code)
     findings = [f for f in rule.check(ctx) if not opted_out(code, ctx.line_text(f.line), file_codes)]
@@ -466,28 +467,29 @@ def onboarding_changes(cfg: Any, report: engine.RunReport, changes: ChangeSet) -
     return notes
 
 
-def middleware_unparsable(cfg: Any, report: engine.RunReport) -> list[str]:
-    """Lines for candidate onboarding middlewares that do not parse when none was found:
-    TEN020 could not be judged (EXEMPT_PATHS may be in them), which must not pass as clean.
-    Files the engine already reported are not repeated."""
+def middleware_unparsable(cfg: Any, report: engine.RunReport) -> dict[str, str]:
+    """A line per candidate onboarding middleware that does not parse when none was found
+    (by project-relative path): TEN020 could not be judged (EXEMPT_PATHS may be in them),
+    which must not pass as clean. Files the engine already reported are not repeated."""
     if cfg.get("middleware") is not None:
-        return []
-    seen = {res.rel for res in (*report.unparsable, *report.skipped)}
-    lines = []
+        return {}
+    seen = {res.rel for res in report.unanalyzed}
+    lines = {}
     for rel in cfg.detect("middleware").unparsable:
         if rel in seen:
             continue
+        where = rel
         try:
             compile((cfg.root / rel).read_bytes(), rel, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
             why = "cannot parse"
         except SyntaxError as exc:
-            rel = f"{rel}:{exc.lineno or 1}"
+            where = f"{rel}:{exc.lineno or 1}"
             why = f"cannot parse: {exc.msg}"
         except (ValueError, OSError) as exc:
             why = f"cannot parse: {exc}"
-        lines.append(
-            f"{rel}: unparsable: {why}; it mentions EXEMPT_PATHS / PROTECTED_PATHS, so TEN020 was neither "
-            "checked nor fixed: fix the file, or set middleware in [tool.scaffold]"
+        lines[rel] = (
+            f"{where}: unparsable: {why}; it mentions EXEMPT_PATHS / PROTECTED_PATHS, so TEN020 was "
+            "neither checked nor fixed: fix the file, or set middleware in [tool.scaffold]"
         )
     return lines
 
@@ -508,9 +510,9 @@ def atomic_requests_changes(cfg: Any, report: engine.RunReport, changes: ChangeS
             if b"DATABASES" in p.read_bytes():
                 candidates.append(p)
         except OSError as exc:  # chmod 000: a manual-review line, never a traceback
-            rel = p.relative_to(cfg.root).as_posix()
             return [
-                f"{rel}: manual review: TEN050: cannot read ({exc.strerror}); set ATOMIC_REQUESTS = True by hand"
+                f"{rel_path(cfg.root, p)}: manual review: TEN050: {unreadable(exc)}; "
+                "set ATOMIC_REQUESTS = True by hand"
             ]
     if not candidates:
         rel = cfg.settings_files()[0].relative_to(cfg.root).as_posix()
@@ -542,13 +544,13 @@ class FixResult:
     noted: set[tuple[str, str, str]] = field(default_factory=set)  # (path, code, symbol) in notes
     remaining: list[Finding] = field(default_factory=list)  # audit findings left after applying
     # Files a fix depends on that do not parse although the engine did not need to parse
-    # them (the onboarding middleware TEN020 edits): "path:line: reason" lines.
-    unparsable: list[str] = field(default_factory=list)
+    # them (the onboarding middleware TEN020 edits): path -> "path:line: reason" line.
+    unparsable: dict[str, str] = field(default_factory=dict)
 
     @property
     def unanalyzed(self) -> bool:
         """Some file that could need a fix was not analyzed (TEN090): never a clean pass."""
-        return bool(self.report.unparsable or self.report.skipped or self.unparsable)
+        return bool(self.report.unanalyzed or self.unparsable)
 
     @property
     def exit_code(self) -> int:
@@ -572,10 +574,9 @@ class FixResult:
             lines.append(f"{res.rel}:{msg.line}: manual review: {msg.code}: {msg.message}")
         lines.extend(self.notes)
         lines += engine.problem_lines(self.report)
-        lines += self.unparsable
+        lines += self.unparsable.values()
         reported = self.noted | {(res.rel, msg.code, msg.symbol) for res, msg in self.report.manual}
-        listed = {r.rel for r in (*self.report.unparsable, *self.report.skipped)}
-        listed |= {line.split(":", 1)[0] for line in self.unparsable}
+        listed = {r.rel for r in self.report.unanalyzed} | set(self.unparsable)
         reported |= {
             (f.path, f.code, f.symbol) for f in self.remaining if f.code == "TEN090" and f.path in listed
         }
@@ -589,8 +590,7 @@ class FixResult:
         lines.append(
             f"{counted(self.report.scanned, 'file')} scanned, {engine.census_line(self.report)}, "
             f"{len(self.changes.changes)} {verb}, "
-            f"{manual} need manual review, {len(self.report.unparsable) + len(self.unparsable)} unparsable, "
-            f"{len(self.report.skipped)} skipped{tail}"
+            f"{manual} need manual review, {engine.problem_counts(self.report, len(self.unparsable))}{tail}"
         )
         return "\n".join(lines)
 
@@ -644,7 +644,7 @@ def fix(
     )
     changes = engine.changeset(report)
     notes = onboarding_changes(cfg, report, changes) if "TEN020" in codes else []
-    unparsable = middleware_unparsable(cfg, report) if "TEN020" in codes else []
+    unparsable = middleware_unparsable(cfg, report) if "TEN020" in codes else {}
     if "TEN050" in codes:
         notes += atomic_requests_changes(cfg, report, changes)
     applied = False

@@ -109,13 +109,13 @@ def silenced_views(ctx: FileContext, plans: Sequence[ViewPlan]) -> set[str]:
     view has is silenced (``# noqa`` on the finding's line, or ``per_file_ignores``), or the
     file's ``per_file_ignores`` cover all four codes. A view with one finding left is
     rewritten whole."""
-    from scaffold.audit import _file_ignores, _silenced, opted_out
+    from scaffold.audit import code_silenced, file_ignores, opted_out
 
     names = {plan.name for plan in plans if plan.actions or plan.manual or plan.advice}
     if not names:
         return set()
-    file_codes = _file_ignores(ctx.rel, ctx.settings.get("per_file_ignores") or {})
-    if all(_silenced(code, file_codes or None) for code in VIEW_CODES):
+    file_codes = file_ignores(ctx.rel, ctx.settings.get("per_file_ignores") or {})
+    if all(code_silenced(code, file_codes or None) for code in VIEW_CODES):
         return names
     if not file_codes and "noqa" not in ctx.text.lower():
         return set()  # nothing can be silenced: don't run the rules
@@ -182,8 +182,7 @@ class MigrateResult:
     def exit_code(self) -> int:
         """``--check``: 1 when rewrites are due or a file that could need one was not
         analyzed (unreadable, over 1 MB, not decodable, not parsable: TEN090)."""
-        problems = self.report.unparsable or self.report.skipped
-        return 1 if self.check and (self.report.rewritten or problems) else 0
+        return 1 if self.check and (self.report.rewritten or self.report.unanalyzed) else 0
 
     def diff_text(self) -> str:
         return self.changes.diff(self.report.root)

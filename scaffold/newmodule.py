@@ -445,11 +445,11 @@ def _app_label(entry: str) -> str:
 
 def _user_model(cfg: Config) -> str | None:
     """``AUTH_USER_MODEL`` when the settings set it to a literal ``app.Model``."""
-    from scaffold.projectchecks import _last_literal, _settings_statements
+    from scaffold.projectchecks import last_literal, settings_statements
 
     try:
-        value, _where = _last_literal(
-            _settings_statements(cfg.root, cfg.require("settings")), "AUTH_USER_MODEL"
+        value, _where = last_literal(
+            settings_statements(cfg.root, cfg.require("settings")), "AUTH_USER_MODEL"
         )
     except (SourceError, ConfigError, OSError):
         return None

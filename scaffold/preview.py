@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from scaffold.fsutil import Change
+from scaffold.project import rel_path
 
 
 def line_count(data: bytes) -> int:
@@ -31,33 +32,22 @@ def preview(
     newline unless there is nothing to show."""
     reasons = reasons or {}
     ordered = sorted(changes, key=lambda c: str(c.path))
+    named = [] if full else [c for c in ordered if c.created]  # listed by name, not diffed
     lines: list[str] = []
-
-    def header(change: Change) -> str:
-        rel = change.path.relative_to(root).as_posix()
-        why = reasons.get(change.path, "")
-        verb = "create" if change.created else "edit"
-        return f"# {verb} {rel}: {why}" if why else f"# {verb} {rel}"
-
-    created = [c for c in ordered if c.created]
-    if full:
-        for change in ordered:
-            lines.append(header(change))
-            lines.append(change.diff(root).rstrip("\n"))
-        return "\n".join(lines) + "\n" if lines else ""
     last_reason: str | None = None
-    for change in created:
+    for change in named:
         why = reasons.get(change.path, "")
         if why != last_reason:
             lines.append(f"# create: {why}" if why else "# create")
             last_reason = why
-        rel = change.path.relative_to(root).as_posix()
-        count = line_count(change.new)
-        lines.append(f"    {rel} ({count} line{'' if count == 1 else 's'})")
+        count = line_count(change.new or b"")  # created: never a deletion
+        lines.append(f"    {rel_path(root, change.path)} ({count} line{'' if count == 1 else 's'})")
     for change in ordered:
-        if not change.created:
-            lines.append(header(change))
+        if full or not change.created:
+            why = reasons.get(change.path, "")
+            head = f"# {'create' if change.created else 'edit'} {rel_path(root, change.path)}"
+            lines.append(f"{head}: {why}" if why else head)
             lines.append(change.diff(root).rstrip("\n"))
-    if created:
-        lines.append(f"({len(created)} new file(s) listed by name; --full shows their content)")
+    if named:
+        lines.append(f"({len(named)} new file(s) listed by name; --full shows their content)")
     return "\n".join(lines) + "\n" if lines else ""

@@ -202,10 +202,24 @@ def git_ignored(root: Path, rel: str) -> str | None:
         core = pattern[1:] if negate else pattern
         core = core.rstrip("/")
         core = core[1:] if core.startswith("/") else core
+        # "**/x" matches x at any depth (the top level too); "x/**" everything inside x
+        core = core.removeprefix("**/").removesuffix("/**")
         if "/" in core.strip("*") or not fnmatch.fnmatchcase(rel, core):
             continue
         found = None if negate else f".gitignore:{number}:{raw.strip()}"
     return found
+
+
+def unreadable(exc: OSError) -> str:
+    """``cannot read (Permission denied)``: why a file could not be read, for one line."""
+    return f"cannot read ({exc.strerror or type(exc).__name__})"
+
+
+def unreadable_error(where: str, exc: OSError, need: str) -> SourceError:
+    """The one line (exit 2) for a file scaffold must ``need`` (``edit it``) but cannot read."""
+    return SourceError(
+        f"{where}: {unreadable(exc)}; scaffold must {need}: fix its permissions (chmod u+rw) and re-run"
+    )
 
 
 def read_required(root: Path, path: Path, purpose: str) -> bytes:
@@ -214,10 +228,7 @@ def read_required(root: Path, path: Path, purpose: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise SourceError(
-            f"{rel_path(root, path)}: cannot read ({exc.strerror or type(exc).__name__}); scaffold must "
-            f"read it to {purpose}: fix its permissions (chmod u+rw) and re-run"
-        ) from None
+        raise unreadable_error(rel_path(root, path), exc, f"read it to {purpose}") from None
 
 
 def module_file(root: Path, dotted: str) -> Path | None:

@@ -82,7 +82,8 @@ def _statements(root: Path, path: Path, seen: set[Path] | None = None) -> Iterat
         yield path, stmt
 
 
-def _settings_statements(root: Path, settings_module: str) -> list[tuple[Path, ast.stmt]]:
+def settings_statements(root: Path, settings_module: str) -> list[tuple[Path, ast.stmt]]:
+    """The top-level statements of the settings module, star-imported modules inlined."""
     start = module_file(root, settings_module)
     if start is None:
         raise ConfigError(f"settings module {settings_module!r} not found; set settings in [tool.scaffold]")
@@ -184,7 +185,7 @@ def database_engine(root: Path, settings_module: str) -> DatabaseEngine:
     """``DATABASES['default']['ENGINE']`` as the settings module would leave it, if literal."""
     state: str | _Unknown | None = None
     where: Path | None = None
-    for path, stmt in _settings_statements(root, settings_module):
+    for path, stmt in settings_statements(root, settings_module):
         value = _assigned(stmt, "DATABASES")
         if value is not None:
             state, where = _engine_of_default(_dict_get(value, "default")), path
@@ -234,7 +235,7 @@ def require_postgres(root: Path, settings_module: str, *, allow: bool) -> str | 
 _FK_CALLS = {"ForeignKey", "OneToOneField"}
 
 
-def _last_literal(statements: list[tuple[Path, ast.stmt]], name: str) -> tuple[object, Path | None]:
+def last_literal(statements: list[tuple[Path, ast.stmt]], name: str) -> tuple[object, Path | None]:
     """The last top-level value of ``name``: a str / list of str, UNKNOWN, or None if unset."""
     value: object = None
     where: Path | None = None
@@ -394,7 +395,7 @@ USER_TENANT_ATTR_FIX = (
 def auth_user_model(root: Path, settings_module: str) -> tuple[str | None, bool]:
     """``(AUTH_USER_MODEL, known)``: the literal the settings assign (None when unset, so
     ``auth.User``); ``known`` is False when it is computed and cannot be told statically."""
-    value, _where = _last_literal(_settings_statements(root, settings_module), "AUTH_USER_MODEL")
+    value, _where = last_literal(settings_statements(root, settings_module), "AUTH_USER_MODEL")
     if value is None:
         return None, True
     return (value, True) if isinstance(value, str) else (None, False)
@@ -403,9 +404,9 @@ def auth_user_model(root: Path, settings_module: str) -> tuple[str | None, bool]
 def user_model_problem(root: Path, settings_module: str, attr: str) -> str | None:
     """Why ``request.user.<attr>`` cannot exist, naming the fix; None when it can or when
     that cannot be told statically."""
-    statements = _settings_statements(root, settings_module)
-    user_model, _where = _last_literal(statements, "AUTH_USER_MODEL")
-    apps, apps_where = _last_literal(statements, "INSTALLED_APPS")
+    statements = settings_statements(root, settings_module)
+    user_model, _where = last_literal(statements, "AUTH_USER_MODEL")
+    apps, apps_where = last_literal(statements, "INSTALLED_APPS")
     fix_key = f"or {USER_TENANT_ATTR_FIX}"
     if user_model is None:
         if not isinstance(apps, list) or "django.contrib.auth" not in apps:

@@ -27,7 +27,7 @@ import libcst as cst
 from scaffold.config import star_imported_files
 from scaffold.errors import ConfigError, SourceError
 from scaffold.fsutil import ChangeSet
-from scaffold.project import module_file, read_required, rel_path
+from scaffold.project import module_file, read_required, rel_path, unreadable_error
 
 __all__ = [
     "add_expression_to_sequence",
@@ -81,10 +81,7 @@ def pending_text(changes: ChangeSet, path: Path, filename: str, fix: str) -> str
     try:
         data = changes.pending(path)
     except OSError as exc:  # chmod 000: one line, never a traceback
-        raise SourceError(
-            f"{filename}: cannot read ({exc.strerror or type(exc).__name__}); scaffold must edit it: "
-            "fix its permissions (chmod u+rw) and re-run"
-        ) from None
+        raise unreadable_error(filename, exc, "edit it") from None
     if data is None:
         raise SourceError(f"{filename}: no such file; {fix}")
     try:

@@ -17,6 +17,8 @@ from scaffold.templates import macros
 
 # A PostgreSQL identifier scaffold will quote: lower-case, no quotes, at most 63 bytes.
 SQL_IDENT = re.compile(r"^[a-z_][a-z0-9_$]{0,62}$")
+# The connected role and whether row-level security binds it (audit's live rules, the probe).
+ROLE_SQL = "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
 
 
 def policy_name_for(table: str) -> str:

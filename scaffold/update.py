@@ -29,7 +29,7 @@ import yaml
 from packaging.version import Version
 
 from scaffold.config import Config
-from scaffold.errors import OperationFailed, UsageError
+from scaffold.errors import OperationFailed, UsageError, first_line
 from scaffold.fsutil import ChangeSet
 from scaffold.project import find_project
 from scaffold.template_store import TemplateSource, TemplateStore, is_release, resolve, tag_version
@@ -504,9 +504,8 @@ def _plan(
                 quiet=True,
             )
         except Exception as exc:  # copier errors, and git errors raised through plumbum
-            message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise OperationFailed(
-                f"module {module.name}: copier update failed ({message}); nothing was written"
+                f"module {module.name}: copier update failed ({first_line(exc)}); nothing was written"
             ) from exc
         changed = _status_paths(clone, ignored=True)
         clean = _render_clean(store.url, target_ref, dst / answers_rel, answers_rel, Path(tmp) / "clean")

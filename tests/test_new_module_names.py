@@ -102,3 +102,31 @@ def test_git_ignored_reads_negations(tmp_path: Path) -> None:
     assert git_ignored(tmp_path, "generated") is None
     assert git_ignored(tmp_path, "static") == ".gitignore:4:/static"
     assert git_ignored(tmp_path, "inventory") is None
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "**/billing",
+        "billing/**",
+        "**/billing/",
+        "**/billing/**",
+        "billing/",
+        "/billing",
+        "bill*",
+        "*/billing",
+        "a/billing",
+        "**",
+    ],
+)
+def test_git_ignored_outside_a_work_tree_reads_gitignore_as_git_does(tmp_path: Path, pattern: str) -> None:
+    """Without a git work tree, .gitignore is read by hand: the verdict must be git's own
+    (git check-ignore in a work tree holding the same .gitignore)."""
+    plain, repo = tmp_path / "plain", tmp_path / "repo"
+    for root in (plain, repo):
+        root.mkdir()
+        (root / ".gitignore").write_text(pattern + "\n", encoding="utf-8")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    by_git = git_ignored(repo, "billing")
+    assert by_git is None or by_git.startswith(".gitignore:1:")
+    assert git_ignored(plain, "billing") == by_git

@@ -5,6 +5,7 @@ verdicts to exit codes) on plain values."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -120,6 +121,108 @@ def test_a_role_without_createdb(tmp_path: Path, pg_database: PgDatabase) -> Non
     line = refused(make_project(tmp_path, database))
     assert f"role {pg_database.runtime_role} may not create databases" in line
     assert f"ALTER ROLE {pg_database.runtime_role} CREATEDB" in line
+
+
+def runner_database(db: PgDatabase) -> str:
+    """The runner role (NOSUPERUSER NOBYPASSRLS CREATEDB) with its real password."""
+    return repr(
+        {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": db.name,
+            "HOST": "127.0.0.1",
+            "USER": db.runner_role,
+            "PASSWORD": db.runtime_password,
+        }
+    )
+
+
+QUOTES_SETTINGS = """\
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+raise ImproperlyConfigured(f"reporting replica unreachable with {settings.DATABASES['default']}")
+"""
+
+
+@pytest.mark.db
+def test_a_message_quoting_the_database_settings_masks_the_password(
+    tmp_path: Path, pg_database: PgDatabase
+) -> None:
+    """The urlconf fails to import with a message that prints DATABASES (password and all):
+    the exit-2 line masks it, as audit masks --database-url."""
+    project = make_project(tmp_path, runner_database(pg_database))
+    (project.root / "site_urls.py").write_text(QUOTES_SETTINGS)
+    line = refused(project)
+    assert "the root urlconf site_urls does not import" in line and "'PASSWORD': ***" in line
+    assert pg_database.runtime_password not in line
+
+
+LEAKY_VIEW = """\
+from django.conf import settings
+from django.urls import path
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+class Replica(APIView):
+    def get(self, request):
+        password = settings.DATABASES["default"]["PASSWORD"]
+        raise RuntimeError(f"replica refused password {password}")
+
+
+urlpatterns = [path("api/replica/", Replica.as_view())]
+"""
+
+
+@pytest.mark.db
+def test_a_check_detail_quoting_the_password_masks_it(tmp_path: Path, pg_database: PgDatabase) -> None:
+    """A view's 500 whose exception quotes the database password: the report's detail
+    (text and JSON) shows the error with the password masked."""
+    project = make_project(tmp_path, runner_database(pg_database))
+    (project.root / "site_urls.py").write_text(LEAKY_VIEW)
+    (project.root / "pyproject.toml").write_text('[tool.scaffold]\nuser_tenant_attr = "last_name"\n')
+    for fmt in ("json", "text"):
+        proc = project.scaffold("probe", "--format", fmt, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "RuntimeError: replica refused password ***" in proc.stdout
+        assert pg_database.runtime_password not in proc.stdout + proc.stderr
+
+
+EMPTY_VIEW = """\
+from django.urls import path
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+class Nothing(APIView):
+    def get(self, request):
+        return Response([])
+
+
+urlpatterns = [path("api/nothing/", Nothing.as_view())]
+"""
+
+
+@pytest.mark.db
+def test_no_user_without_a_tenant_skips_those_checks_with_the_reason(
+    tmp_path: Path, pg_database: PgDatabase
+) -> None:
+    """A user tenant field that is not nullable: no user without a tenant can exist, so
+    its checks are skipped naming why; anonymous is still checked."""
+    project = make_project(tmp_path, runner_database(pg_database))
+    (project.root / "site_urls.py").write_text(EMPTY_VIEW)
+    (project.root / "pyproject.toml").write_text('[tool.scaffold]\nuser_tenant_attr = "last_name"\n')
+    proc = project.scaffold("probe", "--format", "json", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    found = {r["check"]: (r["verdict"], r["detail"]) for r in json.loads(proc.stdout)["endpoints"]}
+    assert found == {
+        "get as A": ("ok", "no id of tenant B in the response"),
+        "get as user without tenant": (
+            "skipped",
+            "no user without a tenant (auth.User.last_name is not nullable)",
+        ),
+        "get as anonymous": ("ok", "answered 200 without tenant data"),
+    }
 
 
 # -- pure parts -------------------------------------------------------------------------

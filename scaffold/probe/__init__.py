@@ -12,7 +12,9 @@ user without a tenant and anonymous, against tenant B's rows. Split by concern:
 * :mod:`~scaffold.probe.checks`: the checks and their verdicts;
 * :mod:`~scaffold.probe.report`: text / JSON report and exit code.
 
-Django is set up once per process: call :func:`probe` once (the CLI does).
+Django is set up once per process: call :func:`probe` once (the CLI does). No secret of
+the project's database settings reaches a message or the report (:mod:`scaffold.conninfo`
+masks them, as it does for ``audit --database-url``).
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ import logging
 import os
 import sys
 from collections.abc import Iterable
+from dataclasses import replace
 
 from scaffold.config import Config
-from scaffold.errors import UsageError
+from scaffold.conninfo import mask
+from scaffold.errors import ScaffoldError, UsageError
 from scaffold.probe.environment import ProbeUnavailable, first_line
 from scaffold.probe.report import CheckResult, DatabaseInfo, ProbeReport
 
@@ -40,7 +44,7 @@ def probe(
 ) -> ProbeReport:
     """Probe every (or every ``select``-ed) endpoint of the project; see the module doc."""
     from scaffold.api import load_project
-    from scaffold.probe.environment import setup_django, test_database
+    from scaffold.probe.environment import database_secrets, setup_django, test_database
 
     cfg = load_project(project)
     globs = tuple(g.strip() for item in select for g in item.split(",") if g.strip())
@@ -49,11 +53,17 @@ def probe(
     try:
         # Whatever the project prints goes to stderr: stdout is the report (JSON included).
         with contextlib.redirect_stdout(sys.stderr):
-            module = setup_django(cfg)
-            with test_database(keep_db) as database:
-                results, unbuilt = _run(cfg, globs, module)
+            try:
+                module = setup_django(cfg)
+                with test_database(keep_db) as database:
+                    results, unbuilt = _run(cfg, globs, module)
+            except ScaffoldError as exc:  # its text may quote the project's code or driver
+                raise type(exc)(mask(str(exc), database_secrets(), quoted=False)) from None
+            secrets = database_secrets()
     finally:
         os.chdir(previous)
+    results = [replace(r, detail=mask(r.detail, secrets, quoted=False)) for r in results]
+    unbuilt = [mask(what, secrets, quoted=False) for what in unbuilt]
     return ProbeReport(results, database, fail_on_skip, unbuilt)
 
 

@@ -11,6 +11,7 @@ context. A check on B's data is only judged once A's own request on A's data suc
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from scaffold.probe.data import Evidence, ProbeData, Tenant
@@ -249,6 +250,17 @@ class Prober:
         if not (ok2xx(response.status) and done):
             raise Skip(f"A's own {what} answered {response.status}: {response.short()}")
 
+    def others(self, endpoint: Endpoint, method: str, action: str, on: str = "") -> Iterator[tuple[str, str]]:
+        """``(who, check)`` for the user without a tenant, then anonymous; the former's
+        check is recorded as skipped when the project cannot have such a user."""
+        for who in ("none", "anon"):
+            check = f"{action} as {WHO[who]}{on}"
+            if who == "none" and self.data.no_tenant_user is None:
+                reason = f"no user without a tenant ({self.data.no_tenant_reason})"
+                self.add(endpoint, method, check, "skipped", reason)
+                continue
+            yield who, check
+
     # -- list ---------------------------------------------------------------------------
     def check_list(self, endpoint: Endpoint, method: str, action: str) -> None:
         url = endpoint.url()
@@ -269,15 +281,10 @@ class Prober:
                 self.add(endpoint, method, check, "skipped", f"non-JSON response ({r.content_type})")
             else:
                 self.add(endpoint, method, check, "ok", "no id of tenant B in the response")
-        for who in ("none", "anon"):
-            self.check_other_read(endpoint, method, f"{action} as {WHO[who]}", who, url)
+        for who, check in self.others(endpoint, method, action):
+            self.check_other_read(endpoint, method, check, who, url)
 
     def check_other_read(self, endpoint: Endpoint, method: str, check: str, who: str, url: str) -> None:
-        if who == "none" and self.data.no_tenant_user is None:
-            self.add(
-                endpoint, method, check, "skipped", f"no user without a tenant ({self.data.no_tenant_reason})"
-            )
-            return
         r = self.request(who, endpoint, method, url)
         if r.status >= 500:
             self.add(endpoint, method, check, "error", r.error())
@@ -349,13 +356,7 @@ class Prober:
             else:
                 self.add(endpoint, method, check, "ok", f"rejected ({r.status})")
 
-        for who in ("none", "anon"):
-            check = f"{action} as {WHO[who]}"
-            if who == "none" and data.no_tenant_user is None:
-                self.add(
-                    endpoint, method, check, "skipped", f"no user without a tenant ({data.no_tenant_reason})"
-                )
-                continue
+        for who, check in self.others(endpoint, method, action):
             r, new_a, new_b = post(who, self.payload(serializer, model, a))
             self.judge_other_write(endpoint, method, check, r, "stored in a tenant" if new_a or new_b else "")
 
@@ -414,14 +415,8 @@ class Prober:
         r = self.request("A", endpoint, method, endpoint.url(self.lookup(endpoint, b_row)))
         label = f"B's {model._meta.label} {b_row.pk}"
         self.judge_b_row(endpoint, method, f"{action} as A on B's row", r, label, "")
-        for who in ("none", "anon"):
-            self.check_other_read(
-                endpoint,
-                method,
-                f"{action} as {WHO[who]} on A's row",
-                who,
-                endpoint.url(self.lookup(endpoint, a_row)),
-            )
+        for who, check in self.others(endpoint, method, action, " on A's row"):
+            self.check_other_read(endpoint, method, check, who, endpoint.url(self.lookup(endpoint, a_row)))
 
     def check_write(self, endpoint: Endpoint, method: str, action: str, model: Any) -> None:
         """update, partial_update and custom detail actions that write."""
@@ -460,13 +455,7 @@ class Prober:
             else:
                 self.add(endpoint, method, check, "ok", f"rejected ({r.status})")
 
-        for who in ("none", "anon"):
-            check = f"{action} as {WHO[who]} on A's row"
-            if who == "none" and data.no_tenant_user is None:
-                self.add(
-                    endpoint, method, check, "skipped", f"no user without a tenant ({data.no_tenant_reason})"
-                )
-                continue
+        for who, check in self.others(endpoint, method, action, " on A's row"):
             a_row = data.main_row(model, "A")
             before = data.snapshot(model, a_row.pk, "A")
             r = self.request(who, endpoint, method, endpoint.url(self.lookup(endpoint, a_row)), body(a))
@@ -487,13 +476,7 @@ class Prober:
         deleted = "was deleted" if data.snapshot(model, spare.pk, "B") is None else ""
         self.judge_b_row(endpoint, method, f"{action} as A on B's row", r, label, deleted)
 
-        for who in ("none", "anon"):
-            check = f"{action} as {WHO[who]} on A's row"
-            if who == "none" and data.no_tenant_user is None:
-                self.add(
-                    endpoint, method, check, "skipped", f"no user without a tenant ({data.no_tenant_reason})"
-                )
-                continue
+        for who, check in self.others(endpoint, method, action, " on A's row"):
             spare = data.make_row(model, a)
             r = self.request(who, endpoint, method, endpoint.url(self.lookup(endpoint, spare)))
             gone = data.snapshot(model, spare.pk, "A") is None

@@ -19,9 +19,12 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+from scaffold import errors
 from scaffold.config import Config
+from scaffold.conninfo import SECRET_KEYS, conninfo_from
 from scaffold.errors import ScaffoldError
 from scaffold.probe.report import DatabaseInfo
+from scaffold.rls import ROLE_SQL
 
 EXTRA = "pip install scaffold-tenancy[probe]"
 
@@ -31,8 +34,26 @@ class ProbeUnavailable(ScaffoldError):
 
 
 def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0].strip()}" if text else type(exc).__name__
+    """``KeyError: 'x'``: the type and the first line of an exception the project raised."""
+    return errors.first_line(exc, with_type=True)
+
+
+def database_secrets() -> str:
+    """The secrets of the project's ``DATABASES`` (every alias's ``PASSWORD`` and its
+    ``OPTIONS`` password / sslpassword) as a connection string for
+    :func:`scaffold.conninfo.mask`; empty while the settings are not loaded."""
+    try:
+        from django.conf import settings
+
+        databases = dict(settings.DATABASES) if settings.configured else {}
+    except Exception:  # noqa: BLE001 - no Django, or settings that do not load: nothing to read
+        return ""
+    params: list[tuple[str, object]] = []
+    for db in databases.values():
+        options = db.get("OPTIONS") or {}
+        params.append(("password", db.get("PASSWORD")))
+        params += [(key, options.get(key)) for key in sorted(SECRET_KEYS)]
+    return conninfo_from(params)
 
 
 def require_extras() -> None:
@@ -144,9 +165,7 @@ def inspect_role(test_database: str, keep_db: bool) -> DatabaseInfo:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
-        )
+        cursor.execute(ROLE_SQL)
         role, superuser, bypass = cursor.fetchone()
         cursor.execute(
             """

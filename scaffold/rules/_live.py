@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scaffold.conninfo import mask, redact
-from scaffold.errors import UsageError
-from scaffold.rls import COMMANDS, Policy
+from scaffold.errors import UsageError, first_line
+from scaffold.rls import COMMANDS, ROLE_SQL, Policy
 from scaffold.rules import RULES, Finding, Rule
 
 TABLES_SQL = """
@@ -84,7 +84,6 @@ WHERE p.prosecdef
   AND has_function_privilege(current_user, p.oid, 'EXECUTE')
 ORDER BY n.nspname, p.proname, args
 """
-ROLE_SQL = "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
 UNIQUE_SQL = """
 SELECT n.nspname, c.relname, i.relname AS index_name, pg_get_indexdef(x.indexrelid) AS definition,
        EXISTS (
@@ -177,9 +176,8 @@ def load(url: str, tenant_field: str, tenant_setting: str, exempt: Iterable[str]
     try:
         conn = psycopg.connect(url, connect_timeout=10, autocommit=False)
     except Exception as exc:  # noqa: BLE001 - any connection failure is a usage error
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UsageError(
-            f"--database-url {redact(url)}: cannot connect ({mask(reason, url)}); check the URL"
+            f"--database-url {redact(url)}: cannot connect ({mask(first_line(exc), url)}); check the URL"
         ) from None
     try:
         conn.read_only = True
@@ -233,9 +231,8 @@ def load(url: str, tenant_field: str, tenant_setting: str, exempt: Iterable[str]
             ]
         conn.rollback()
     except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UsageError(
-            f"--database-url {redact(url)}: reading the catalog failed ({mask(reason, url)}); "
+            f"--database-url {redact(url)}: reading the catalog failed ({mask(first_line(exc), url)}); "
             "connect as the application's role with CONNECT on the database"
         ) from None
     finally:

@@ -61,17 +61,18 @@ def check(result: FileResult) -> Iterator[Finding]:
     """One finding for a file the engine reported ``unparsable`` or ``skipped``."""
     if result.status not in ("unparsable", "skipped"):
         return
-    for msg in result.messages[:1] or []:
-        why = msg.message.removeprefix("skipped: ")
-        yield Finding(
-            result.rel,
-            max(msg.line, 1),
-            msg.col + 1,
-            CODE,
-            f"not analyzed: {why}; fix the file, or exclude it (exclude / per_file_ignores)",
-        )
     if not result.messages:
         yield Finding(result.rel, 1, 1, CODE, f"not analyzed ({result.status}); fix the file, or exclude it")
+        return
+    msg = result.messages[0]
+    why = msg.message.removeprefix("skipped: ")
+    yield Finding(
+        result.rel,
+        max(msg.line, 1),
+        msg.col + 1,
+        CODE,
+        f"not analyzed: {why}; fix the file, or exclude it (exclude / per_file_ignores)",
+    )
 
 
 rule = register(
