@@ -115,7 +115,10 @@ def test_summaries_count_in_english(project: Path, capsys) -> None:  # type: ign
     assert out.strip() == "No findings; 1 file scanned, 0 views recognised, 0 analysed."
     (project / "shop" / "broken.py").write_text("queryset = (\n")
     rc, out, _ = run(capsys, "shop/broken.py", "--project", str(project), "--no-cache")
-    assert out.strip().splitlines()[-1] == "Found 1 finding; 1 file scanned, 0 views recognised, 0 analysed, 1 could not be analyzed."
+    assert (
+        out.strip().splitlines()[-1]
+        == "Found 1 finding; 1 file scanned, 0 views recognised, 0 analysed, 1 could not be analyzed."
+    )
     assert rc == 1
     assert main(["migrate-viewsets", "shop/models.py", "--project", str(project), "--no-cache"]) == 0
     assert capsys.readouterr().out.startswith("1 file scanned, 0 views recognised, 0 analysed, 0 to rewrite,")

@@ -63,7 +63,10 @@ def test_unanalyzable_views_file_fails_audit_and_check(
         and "TEN090 not analyzed: " in line
         and reason.lower() in line.lower()
     ), line
-    assert out.splitlines()[-1] == "Found 1 finding; 3 files scanned, 1 could not be analyzed."
+    assert (
+        out.splitlines()[-1]
+        == "Found 1 finding; 3 files scanned, 0 views recognised, 0 analysed, 1 could not be analyzed."
+    )
     assert err == ""  # one line about the file, not two
     # a narrower --select does not make it pass either
     code, out, _ = cli(capsys, "audit", "--project", str(root), "--no-cache", "--select", "TEN001")
@@ -100,7 +103,7 @@ def test_a_huge_file_no_rule_looks_into_is_not_reported(
 ) -> None:
     root = make(tmp_path, b"x = 1\n" * 200_000)
     code, out, _ = cli(capsys, "audit", "--project", str(root), "--no-cache")
-    assert code == 0 and out.strip() == "No findings; 3 files scanned."
+    assert code == 0 and out.strip() == "No findings; 3 files scanned, 0 views recognised, 0 analysed."
     code, out, _ = cli(capsys, "migrate-viewsets", "--check", "--project", str(root), "--no-cache")
     assert code == 0 and "0 skipped" in out
 
