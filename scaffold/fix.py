@@ -508,22 +508,27 @@ class FixResult:
     remaining: list[Finding] = field(default_factory=list)  # audit findings left after applying
 
     @property
+    def due(self) -> list[str]:
+        """Every file a fix would rewrite (relative paths): the changes, and under ``--check``
+        (which trusts the analysis and leaves libcst alone) the files found due."""
+        root = self.report.root
+        paths = {c.path.relative_to(root).as_posix() for c in self.changes}
+        paths |= {res.rel for res in self.report.rewritten}
+        return sorted(paths)
+
+    @property
     def exit_code(self) -> int:
         """``--check``: 1 when fixes are due; ``--diff``: 0; applying: 1 when findings are
         left afterwards (like ``ruff check --fix``), 0 when the audit is clean."""
         if self.check:
-            return 1 if self.changes else 0
+            return 1 if self.due else 0
         return 1 if self.remaining else 0
 
     def diff_text(self) -> str:
         return self.changes.diff(self.report.root)
 
     def summary(self) -> str:
-        root = self.report.root
-        lines = [
-            f"{'fixed' if self.applied else 'would fix'} {c.path.relative_to(root).as_posix()}"
-            for c in sorted(self.changes, key=lambda c: str(c.path))
-        ]
+        lines = [f"{'fixed' if self.applied else 'would fix'} {rel}" for rel in self.due]
         for res, msg in self.report.manual:
             lines.append(f"{res.rel}:{msg.line}: manual review: {msg.code}: {msg.message}")
         lines.extend(self.notes)
@@ -537,7 +542,7 @@ class FixResult:
         verb = "fixed" if self.applied else "to fix"
         tail = f", {counted(len(self.remaining), 'finding')} left" if self.remaining else ""
         lines.append(
-            f"{counted(self.report.scanned, 'file')} scanned, {len(self.changes.changes)} {verb}, "
+            f"{counted(self.report.scanned, 'file')} scanned, {len(self.due)} {verb}, "
             f"{manual} need manual review, {engine.problem_counts(self.report)}{tail}"
         )
         return "\n".join(lines)
@@ -578,13 +583,16 @@ def fix(
         raise UsageError(f"--jobs {jobs}: must be 1 or more")
     starts = resolve_paths(cfg.root, paths)
     files = iter_python_files(cfg.root, cfg.exclude_globs, starts or None)
+    # --check trusts the analysis (the codemods re-run it), like migrate-viewsets --check:
+    # libcst runs only where bytes are needed, for --diff and for writing
     report = engine.run(
         units,
         files,
         root=cfg.root,
         settings=rule_settings(cfg, codes, fixing=True),
         jobs=jobs,
-        fix=True,
+        fix=not check or diff,
+        need_bytes=not check or diff,
         cache=cache,
     )
     changes = engine.changeset(report)

@@ -139,6 +139,7 @@ class ModuleInfo:
     imports: Imports
     classes: dict[str, ClassInfo]  # by local (top-level) name
     local: dict[str, str]  # top-level defined name -> qualified name
+    digest: str = ""  # content hash of the bytes ``tree`` was parsed from, when the index read them
 
 
 class ProjectIndex:
@@ -169,10 +170,22 @@ class ProjectIndex:
 
     def add_tree(self, module: str, path: Path, tree: ast.Module) -> ModuleInfo:
         """Register an already-parsed module (the file being analyzed)."""
+        known = self._modules.get(module)
+        if known is not None and known.tree is tree and known.path == path:
+            self._sources[module] = (path,)
+            return known
         info = _module_info(module, path, tree)
         self._modules[module] = info
         self._sources[module] = (path,)
         return info
+
+    def parsed_tree(self, module: str, path: Path, digest: str) -> ast.Module | None:
+        """The tree this index already parsed for ``module`` from ``path`` when its bytes had
+        content hash ``digest`` (so the engine need not parse the file again); else None."""
+        known = self._modules.get(module)
+        if known is not None and known.path == path and known.digest and known.digest == digest:
+            return known.tree
+        return None
 
     def module(self, module: str) -> ModuleInfo | None:
         """Parse ``module`` on first use; None when it isn't a parsable project file.
@@ -189,6 +202,7 @@ class ProjectIndex:
                     data = path.read_bytes()
                     if len(data) <= 1_000_000:
                         info = _module_info(module, path, ast.parse(data))
+                        info.digest = hashlib.blake2b(data, digest_size=16).hexdigest()
                 except (OSError, SyntaxError, ValueError, RecursionError):
                     info = None
                 self._sources[module] = (path,)
