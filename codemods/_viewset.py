@@ -36,9 +36,12 @@ class ViewsetCodemod(VisitorBasedCodemodCommand):
         tenant_field: str = "tenant_id",
         user_tenant_attr: str = "tenant_id",
         index: ProjectIndex | None = None,
+        settings: Settings | None = None,
     ) -> None:
         super().__init__(context)
-        self.settings = Settings(tenant_field, user_tenant_attr)
+        # the project's whole analysis settings (DEFAULT_PERMISSION_CLASSES, declared helpers,
+        # ...) when run by migrate-viewsets / fix, so the codemod plans what the engine planned
+        self.settings = settings or Settings(tenant_field, user_tenant_attr)
         self.index = index or ProjectIndex(Path.cwd())
         self.plans: dict[str, ViewPlan] = {}
         self.module_imports: dict[str, str] = {}

@@ -19,7 +19,8 @@ from libcst.metadata import QualifiedNameProvider
 from codemods._registry import register
 from codemods._viewset import ViewsetCodemod, _body, _with_body, insert_statement
 from scaffold import pattern
-from scaffold.viewsets import ALLOW_ANY, Action, ViewPlan
+from scaffold.analysis.predicate import ALLOW_ANY
+from scaffold.viewsets import Action, ViewPlan
 
 
 @register

@@ -61,6 +61,31 @@ class StampTenantOnCreate(ViewsetCodemod):
         return replace_method(cls, action.method, edit)
 
 
+def append_arg(call: cst.Call, arg: cst.Arg) -> cst.Call:
+    """``call`` with ``arg`` last, laid out like the arguments already there: one per line
+    when they are, after a trailing comma (which stays trailing), closing bracket in place."""
+    args = list(call.args)
+    if not args:
+        return call.with_changes(args=[arg])
+    last = args[-1]
+    # what separates two arguments here: the gap after the one before last, or after "("
+    if len(args) > 1 and isinstance(args[-2].comma, cst.Comma):
+        gap: cst.BaseParenthesizableWhitespace = args[-2].comma.whitespace_after
+    else:
+        gap = call.whitespace_before_args
+    if not isinstance(gap, cst.ParenthesizedWhitespace):
+        gap = cst.SimpleWhitespace(" ")
+    if isinstance(last.comma, cst.Comma):  # trailing comma: the new argument takes it over
+        args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=gap))
+        added = arg.with_changes(comma=last.comma)
+    else:  # save(a=1) / save(\n    a=1\n): whatever closed the last argument closes the new one
+        args[-1] = last.with_changes(
+            comma=cst.Comma(whitespace_after=gap), whitespace_after_arg=cst.SimpleWhitespace("")
+        )
+        added = arg.with_changes(whitespace_after_arg=last.whitespace_after_arg)
+    return call.with_changes(args=[*args, added])
+
+
 def _save_arg(module: cst.Module) -> cst.Arg:
     """The ``<tenant_field>=tenant_id`` argument of the pattern's ``serializer.save(...)``."""
     found: list[cst.Arg] = []
@@ -91,7 +116,7 @@ class _Stamp(FunctionScopeTransformer):
         step = self.steps[self.seen]
         self.seen += 1
         if step == "add":
-            return updated_node.with_changes(args=[*updated_node.args, self.stamp])
+            return append_arg(updated_node, self.stamp)
         if step == "replace":
             args = [
                 a.with_changes(value=self.stamp.value)

@@ -23,13 +23,26 @@ from pathlib import Path
 from typing import Any
 
 from scaffold import __version__
-from scaffold.config import Config
+from scaffold.config import ANALYSIS_KEYS, Config
 from scaffold.engine import counted
 from scaffold.errors import ConfigError, UsageError
 from scaffold.rules import Finding, Rule, all_rules, get_rule, parse_codes, select_rules
 
-# Bump when a rule's behaviour changes: part of the engine's cache key.
-RULE_VERSION = "10"
+
+def _rules_fingerprint() -> str:
+    """Part of the engine's cache key: a hash of the rules' and the view analysis' source,
+    so a changed rule invalidates cached verdicts without a hand-bumped version."""
+    import hashlib
+
+    from scaffold.analysis import fingerprint
+
+    digest = hashlib.blake2b(fingerprint().encode(), digest_size=8)
+    for path in sorted((Path(__file__).parent / "rules").glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+RULE_VERSION = _rules_fingerprint()
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/scaffold-tenancy/scaffold"
@@ -54,6 +67,7 @@ class RuleUnit:
         ctx = FileContext.from_engine(ectx)
         try:
             findings = list(rule.check(ctx))
+            census = list(rule.census(ctx)) if rule.census is not None else []
         except RecursionError:
             raise  # the engine reports "too deeply nested"
         except Exception as exc:  # noqa: BLE001 - a rule bug must not stop the audit of every other file
@@ -76,6 +90,10 @@ class RuleUnit:
                     fixable=f.fixable,
                 )
                 for f in findings
+            ]
+            + [
+                Message(line, 0, self.code, verdict, kind="view", symbol=name)
+                for line, name, verdict in census
             ]
         )
 
@@ -158,6 +176,7 @@ def rule_settings(cfg: Config, codes: Iterable[str] | None = None, *, fixing: bo
         "urls": cfg.get("urls") if onboarding else None,
         "middleware": cfg.get("middleware") if onboarding else None,
         "default_permissions": list(perms) if perms is not None else None,
+        **{key: list(cfg.get(key) or []) for key in ANALYSIS_KEYS},
         "atomic_requests": atomic_requests(cfg) if wanted is None or "TEN050" in wanted else None,
         **({"per_file_ignores": cfg.per_file_ignores} if fixing else {}),
     }
@@ -175,6 +194,9 @@ class AuditReport:
     problems: list[tuple[str, int, str]] = field(default_factory=list)  # unparsable / skipped files
     notes: list[str] = field(default_factory=list)
     silenced: int = 0
+    views: int = 0  # DRF views recognised (None of them: scaffold saw no view at all)
+    views_counted: bool = False  # a view rule ran
+    not_judged: list[tuple[str, int, str, str]] = field(default_factory=list)  # path, line, view, why
 
     @property
     def exit_code(self) -> int:
@@ -193,6 +215,10 @@ class AuditReport:
             if self.fixable:
                 head += f" ({self.fixable} fixable with `scaffold fix`)"
         tail = f"{counted(self.scanned, 'file')} scanned"
+        if self.views_counted:
+            tail += (
+                f", {counted(self.views, 'view')} recognised, {self.views - len(self.not_judged)} analysed"
+            )
         if self.problems:
             tail += f", {len(self.problems)} could not be analyzed"
         return f"{head}; {tail}."
@@ -204,6 +230,8 @@ class AuditReport:
                 lines.append(f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}")
             else:
                 lines.append(f"{f.path}:{f.symbol}: {f.code} {f.message}")
+        for path, line, view, why in self.not_judged:
+            lines.append(f"{path}:{line}: {view} not judged (review by hand): {why}")
         lines.append(self.summary())
         return "\n".join(lines)
 
@@ -221,7 +249,12 @@ class AuditReport:
                 "fixable": self.fixable,
                 "files_scanned": self.scanned,
                 "silenced": self.silenced,
+                "views_recognised": self.views,
+                "views_analysed": self.views - len(self.not_judged),
             },
+            "not_judged": [
+                {"path": p, "line": ln, "view": v, "reason": why} for p, ln, v, why in self.not_judged
+            ],
             "errors": [{"path": p, "line": ln, "message": m} for p, ln, m in self.problems],
         }
 
@@ -475,6 +508,11 @@ def audit(
             cache=cache,
         )
         report.scanned = run.scanned
+        report.views_counted = any(get_rule(u.code).census is not None for u in units)
+        report.views, unjudged = engine.view_census(run)
+        report.not_judged = [
+            (rel, m.line, m.symbol, m.message[len(engine.NOT_JUDGED) :]) for rel, m in unjudged
+        ]
         for res in run.results:
             if res.status in ("unparsable", "skipped"):
                 msg = res.messages[0] if res.messages else None

@@ -40,7 +40,13 @@ DEFAULTS: dict[str, Any] = {
     "exclude": [],
     "per_file_ignores": {},
     "rls_exempt_tables": [],
+    # what the view analysis cannot infer (scaffold.analysis.Settings)
+    "scoping_helpers": [],
+    "membership_permissions": [],
+    "tenant_models": [],
+    "global_models": [],
 }
+ANALYSIS_KEYS = ("scoping_helpers", "membership_permissions", "tenant_models", "global_models")
 AUTODETECTED = ("settings", "urls", "middleware", "tenancy_module")
 KEYS = (*AUTODETECTED, *DEFAULTS)
 
@@ -56,6 +62,12 @@ KEY_DOCS: dict[str, str] = {
     "exclude": "extra globs to skip, added to the defaults",
     "per_file_ignores": "table of glob = [rule codes] that audit ignores in matching files",
     "rls_exempt_tables": "tables that hold the tenant column but are deliberately not under RLS (e.g. users)",
+    "scoping_helpers": "functions or methods (dotted, or a bare method name) trusted to return the "
+    "requesting user's tenant or a queryset scoped to it",
+    "membership_permissions": "permission classes or view decorators (dotted) that check the user belongs "
+    "to the tenant named in the URL: a filter on a URL kwarg then scopes",
+    "tenant_models": "models (dotted) that are the tenant itself: views over them are never rewritten",
+    "global_models": "models (dotted) shared by every tenant: views over them are not tenant data",
 }
 
 
@@ -91,6 +103,9 @@ def _validate(key: str, value: Any) -> Any:
     elif key == "tenant_setting":
         if not isinstance(value, str) or not TENANT_SETTING.match(value):
             raise bad("a lower-case custom setting name with one dot, like 'app.current_tenant_id'")
+    elif key in ANALYSIS_KEYS:
+        if not isinstance(value, list) or not all(isinstance(v, str) and DOTTED.match(v) for v in value):
+            raise bad("a list of dotted names like 'app.views.get_tenant_id'")
     elif key in ("exclude", "rls_exempt_tables"):
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             raise bad("a list of strings")

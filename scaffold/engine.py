@@ -49,7 +49,8 @@ INLINE_MAX_BYTES = 200_000
 CACHE_DIR = ".scaffold-cache"
 
 Status = Literal["unchanged", "rewritten", "manual", "unparsable", "skipped"]
-Kind = Literal["manual", "finding", "skipped", "unparsable", "error"]
+Kind = Literal["manual", "finding", "skipped", "unparsable", "error", "view"]
+NOT_JUDGED = "not judged: "  # a ``view`` message whose verdict scaffold could not reach
 
 
 # -- results -------------------------------------------------------------------------
@@ -159,6 +160,25 @@ def problem_lines(report: RunReport) -> list[str]:
     for res in report.skipped:
         lines += [f"{res.rel}: {msg.message}" for msg in res.messages]
     return lines
+
+
+def view_census(report: RunReport) -> tuple[int, list[tuple[str, Message]]]:
+    """(views recognised, the ones not judged with their file) from the units' ``view``
+    messages (one per view and unit; a view counts once)."""
+    views: dict[tuple[str, str, int], Message] = {}
+    for res in report.results:
+        for m in res.messages:
+            if m.kind == "view":
+                views.setdefault((res.rel, m.symbol, m.line), m)
+    unjudged = [(rel, m) for (rel, _, _), m in views.items() if m.message.startswith(NOT_JUDGED)]
+    return len(views), sorted(unjudged, key=lambda x: (x[0], x[1].line))
+
+
+def census_line(report: RunReport) -> str:
+    """``12 views recognised, 11 analysed`` (``0 views recognised`` says scaffold saw no
+    DRF view at all: a project with its own copy of DRF, or the wrong folder)."""
+    recognised, unjudged = view_census(report)
+    return f"{counted(recognised, 'view')} recognised, {recognised - len(unjudged)} analysed"
 
 
 def problem_counts(report: RunReport) -> str:

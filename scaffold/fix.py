@@ -542,7 +542,8 @@ class FixResult:
         verb = "fixed" if self.applied else "to fix"
         tail = f", {counted(len(self.remaining), 'finding')} left" if self.remaining else ""
         lines.append(
-            f"{counted(self.report.scanned, 'file')} scanned, {len(self.due)} {verb}, "
+            f"{counted(self.report.scanned, 'file')} scanned, {engine.census_line(self.report)}, "
+            f"{len(self.due)} {verb}, "
             f"{manual} need manual review, {engine.problem_counts(self.report)}{tail}"
         )
         return "\n".join(lines)

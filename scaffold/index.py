@@ -139,6 +139,9 @@ class ModuleInfo:
     imports: Imports
     classes: dict[str, ClassInfo]  # by local (top-level) name
     local: dict[str, str]  # top-level defined name -> qualified name
+    # module-level ``Alias = Other`` (under if/try too: ``if MULTI: TenantMixin = MultiTenantMixin``):
+    # name -> every qualified name it may be bound to, in source order
+    aliases: dict[str, list[str]] = field(default_factory=dict)
     digest: str = ""  # content hash of the bytes ``tree`` was parsed from, when the index read them
 
 
@@ -231,6 +234,8 @@ class ProjectIndex:
             if name in info.classes:
                 return info.classes[name]
             target = info.imports.names.get(name)
+            if target is None and info.aliases.get(name):
+                target = info.aliases[name][0]  # the first binding; ancestors() walks them all
             if target is None or target == qualname:
                 return None
             qualname = target
@@ -250,12 +255,22 @@ class ProjectIndex:
                 continue
             seen.add(qual)
             info = self.class_info(qual)
+            for other in self.alternatives(qual)[1:]:
+                stack.append(other)  # a conditional alias: any of its bindings may be the base
             if info is not None and info.qualname != qual:
                 seen.add(info.qualname)
                 qual = info.qualname
             yield qual, info
             if info is not None:
                 stack.extend(reversed(info.bases))
+
+    def alternatives(self, qualname: str) -> list[str]:
+        """The classes a module-level alias may be bound to (``[]`` when it is no alias)."""
+        module, _, name = qualname.rpartition(".")
+        info = self.module(module) if module else None
+        if info is None or name in info.classes:
+            return []
+        return list(info.aliases.get(name, []))
 
     # -- dependency tracking ---------------------------------------------------------
     @contextlib.contextmanager
@@ -302,9 +317,25 @@ def _module_info(module: str, path: Path, tree: ast.Module) -> ModuleInfo:
                 if isinstance(target, ast.Name):
                     local[target.id] = f"{module}.{target.id}"
     classes: dict[str, ClassInfo] = {}
+    aliases: dict[str, list[str]] = {}
     for node in _module_level(tree.body):  # also classes defined under if/try/with
         if isinstance(node, ast.ClassDef):
             local.setdefault(node.name, f"{module}.{node.name}")
-            bases = [imports.qualify(b, local) or "?" for b in node.bases]
+            # Mixin[Model] (a generic base): the class is Mixin
+            bases = [
+                imports.qualify(b.value if isinstance(b, ast.Subscript) else b, local) or "?"
+                for b in node.bases
+            ]
             classes[node.name] = ClassInfo(f"{module}.{node.name}", module, path, node, bases)
-    return ModuleInfo(module, path, tree, imports, classes, local)
+        elif (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, (ast.Name, ast.Attribute))
+        ):
+            name = node.targets[0].id
+            local.setdefault(name, f"{module}.{name}")
+            bound = imports.qualify(node.value, local)
+            if bound is not None and bound != f"{module}.{name}":
+                aliases.setdefault(name, []).append(bound)
+    return ModuleInfo(module, path, tree, imports, classes, local, aliases)

@@ -11,22 +11,28 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from scaffold import engine
+from scaffold.analysis import Settings, fingerprint
 from scaffold.engine import Analysis, FileContext, ManualReview, Message
 from scaffold.errors import UsageError
 from scaffold.fsutil import ChangeSet
 from scaffold.project import iter_python_files, resolve_paths
-from scaffold.viewsets import Settings, ViewPlan, analyze_module
+from scaffold.viewsets import ViewPlan, analyze_module
 
 
 class MigrateViewSets:
     """The engine unit behind ``migrate-viewsets`` (and the TEN001-TEN004 fixes)."""
 
     code = "migrate-viewsets"
-    version = "16"  # bump whenever the analysis or the rewrites change (cache key)
     needles = (b"queryset",)
+
+    @property
+    def version(self) -> str:
+        """The cache key: a hash of the analysis and of the codemods' source, never bumped by hand."""
+        return f"{fingerprint()}-{codemods_fingerprint()}"
 
     def analyze(self, ctx: FileContext) -> Analysis:
         settings = _settings(ctx.settings)
@@ -37,6 +43,10 @@ class MigrateViewSets:
             Message(line, col, self.code, reason, kind="manual", symbol=plan.name)
             for plan in plans
             for line, col, reason in sorted([*plan.manual, *plan.advice])
+        ]
+        messages += [
+            Message(plan.line, plan.col, self.code, view_verdict(plan), kind="view", symbol=plan.name)
+            for plan in plans
         ]
         ctx.scratch[self.code] = {action.kind for plan in plans for action in plan.actions}
         ctx.scratch[f"{self.code}:left-alone"] = left_alone
@@ -63,7 +73,9 @@ class MigrateViewSets:
             if not issubclass(cls, ViewsetCodemod) or (due is not None and cls.KIND not in due):
                 continue
             context = CodemodContext(filename=str(ctx.path), full_module_name=ctx.module)
-            command = cls(context, settings.tenant_field, settings.user_tenant_attr, ctx.index)
+            command = cls(
+                context, settings.tenant_field, settings.user_tenant_attr, ctx.index, settings=settings
+            )
             try:
                 tree = command.transform_module(tree)
             except SkipFile as exc:
@@ -75,6 +87,21 @@ class MigrateViewSets:
 
 
 VIEW_CODES = ("TEN001", "TEN002", "TEN003", "TEN004")
+
+
+def view_verdict(plan: ViewPlan) -> str:
+    """The census line of one plan: the shared analysis' verdict and what migrate-viewsets
+    does about it (``unscoped; rewrite``, ``not judged: <why>``, ...)."""
+    verdict = (plan.verdict or "no model data").replace("-", " ")
+    if plan.verdict == "unknown" or (plan.verdict == "" and plan.manual):
+        return engine.NOT_JUDGED + (
+            plan.manual[0][2] if plan.manual else "cannot tell how its queryset is scoped"
+        )
+    if plan.actions:
+        verdict += "; rewrite"
+    if plan.manual or plan.advice:
+        verdict += "; manual review"
+    return verdict
 
 
 def silenced_views(ctx: FileContext, plans: Sequence[ViewPlan]) -> set[str]:
@@ -124,7 +151,23 @@ def _restore_classes(original: Any, tree: Any, names: set[str]) -> Any:
 
 
 def _settings(values: Any) -> Settings:
-    return Settings(values.get("tenant_field", "tenant_id"), values.get("user_tenant_attr", "tenant_id"))
+    """The analysis' settings from the engine's (the same slice audit's rules read)."""
+    from scaffold.rules._context import Settings as RuleSettings
+
+    return RuleSettings.from_mapping(dict(values))
+
+
+def codemods_fingerprint() -> str:
+    """A hash of the viewset codemods' source (``codemods/``), without importing libcst."""
+    import hashlib
+    import importlib.util
+
+    spec = importlib.util.find_spec("codemods")
+    digest = hashlib.blake2b(digest_size=8)
+    if spec is not None and spec.origin:
+        for path in sorted(Path(spec.origin).parent.glob("*.py")):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 @dataclass
@@ -153,7 +196,7 @@ class MigrateResult:
         lines += engine.problem_lines(r)
         manual_files = len({res.rel for res, _ in r.manual})
         lines.append(
-            f"{engine.counted(r.scanned, 'file')} scanned, {len(r.rewritten)} {verb}, "
+            f"{engine.counted(r.scanned, 'file')} scanned, {engine.census_line(r)}, {len(r.rewritten)} {verb}, "
             f"{manual_files} need manual review ({engine.counted(len(r.manual), 'place')}), "
             f"{engine.problem_counts(r)}"
         )

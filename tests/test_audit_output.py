@@ -101,14 +101,16 @@ def test_sarif_notifies_files_that_could_not_be_analyzed(project: Path, capsys) 
 
 def test_summaries_count_in_english(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     rc, out, _ = run(capsys, "shop/models.py", "--project", str(project), "--no-cache")
-    assert out.strip() == "No findings; 1 file scanned."
+    assert out.strip() == "No findings; 1 file scanned, 0 views recognised, 0 analysed."
     (project / "shop" / "broken.py").write_text("queryset = (\n")
     rc, out, _ = run(capsys, "shop/broken.py", "--project", str(project), "--no-cache")
-    assert out.strip() == "No findings; 1 file scanned, 1 could not be analyzed."
+    assert (
+        out.strip() == "No findings; 1 file scanned, 0 views recognised, 0 analysed, 1 could not be analyzed."
+    )
     assert main(["migrate-viewsets", "shop/models.py", "--project", str(project), "--no-cache"]) == 0
-    assert capsys.readouterr().out.startswith("1 file scanned, 0 to rewrite,")
+    assert capsys.readouterr().out.startswith("1 file scanned, 0 views recognised, 0 analysed, 0 to rewrite,")
     assert main(["fix", "shop/models.py", "--project", str(project), "--no-cache"]) == 0
-    assert capsys.readouterr().out.startswith("1 file scanned, 0 to fix,")
+    assert capsys.readouterr().out.startswith("1 file scanned, 0 views recognised, 0 analysed, 0 to fix,")
 
 
 def test_clean_is_exit_0_and_paths_limit_the_run(project: Path, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -691,7 +691,7 @@ def test_manual_review_leaves_the_file_alone(
     new, result = rewrite(source, files)
     assert new == textwrap.dedent(source).encode()
     assert result.status == "manual"
-    assert [(m.line, m.kind) for m in result.messages] == [(line, "manual")]
+    assert [(m.line, m.kind) for m in result.messages if m.kind != "view"] == [(line, "manual")]
     assert reason in result.messages[0].message
 
 
@@ -877,7 +877,7 @@ def test_actions_that_bypass_get_queryset_are_reported_without_blocking_the_rewr
         """
     new, result = rewrite(source)
     assert result.status == "rewritten"
-    assert [(m.line, m.kind) for m in result.messages] == [(15, "manual")]
+    assert [(m.line, m.kind) for m in result.messages if m.kind != "view"] == [(15, "manual")]
     assert "SupplierViewSet.stats queries Supplier.objects directly" in result.messages[0].message
     assert 'return Response({"all": Supplier.objects.count()' in new.decode()
     assert "def get_queryset(self):" in new.decode()
@@ -1313,5 +1313,5 @@ def test_a_view_defined_under_if_or_try_needs_manual_review() -> None:
     new, result = rewrite(source)
     assert new == textwrap.dedent(source).encode()
     assert result.status == "manual"
-    assert [(m.line, m.kind) for m in result.messages] == [(8, "manual")]
+    assert [(m.line, m.kind) for m in result.messages if m.kind != "view"] == [(8, "manual")]
     assert "defined under if/try/with" in result.messages[0].message

@@ -79,6 +79,10 @@ class Rule:
     needles: tuple[bytes, ...] = ()
     # Top-level packages the file must import for the rule to run (return early otherwise).
     frameworks: tuple[str, ...] = field(default=())
+    # The views the rule judged in a file, as (line, view, verdict): ``scoped``, ``unscoped``,
+    # ``not tenant data``, ``no model data`` or ``not judged: <why>`` (audit's summary counts
+    # them and names the views it could not judge).
+    census: Callable[[Any], Iterable[tuple[int, str, str]]] | None = None
 
     def __post_init__(self) -> None:
         if not CODE.match(self.code):

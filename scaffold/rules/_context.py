@@ -15,23 +15,23 @@ from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import Any
 
+from scaffold.analysis.lookup import class_ref, mro, resolve_function
+from scaffold.analysis.scope import ClassRef
+from scaffold.analysis.settings import Settings as AnalysisSettings
 from scaffold.index import ClassInfo, ModuleInfo, ProjectIndex, dotted_name
 from scaffold.rules import RULES, Finding
 
 
 @dataclass(frozen=True)
-class Settings:
-    """The configuration the rules read (a plain slice of ``Config``; see ``audit.rule_settings``)."""
+class Settings(AnalysisSettings):
+    """The configuration the rules read (a plain slice of ``Config``; see ``audit.rule_settings``):
+    the view analysis' settings plus what the other rules need."""
 
-    tenant_field: str = "tenant_id"
-    user_tenant_attr: str = "tenant_id"
     tenant_setting: str = "app.current_tenant_id"
     api_prefix: str = "/api/"
     tenancy_module: str | None = None
     urls: str | None = None
     middleware: str | None = None
-    # REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] as qualified names; None when unknown.
-    default_permissions: tuple[str, ...] | None = None
     # Whether settings turn on ATOMIC_REQUESTS; None when the settings cannot be read.
     atomic_requests: bool | None = None
 
@@ -39,15 +39,13 @@ class Settings:
     def from_mapping(cls, data: Mapping[str, Any]) -> Settings:
         names = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in names}
-        if kwargs.get("default_permissions") is not None:
-            kwargs["default_permissions"] = tuple(kwargs["default_permissions"])
+        for key in ("default_permissions", *TUPLE_KEYS):
+            if kwargs.get(key) is not None:
+                kwargs[key] = tuple(kwargs[key])
         return cls(**kwargs)
 
-    @property
-    def tenant_relation(self) -> str:
-        """``tenant_id`` -> ``tenant`` (the ForeignKey name behind an ``*_id`` column)."""
-        f = self.tenant_field
-        return f[:-3] if f.endswith("_id") else f
+
+TUPLE_KEYS = ("scoping_helpers", "membership_permissions", "tenant_models", "global_models")
 
 
 class FileContext:
@@ -151,101 +149,6 @@ class FileContext:
                 f"{self.module}.{node.name}", self.module, self.index.root / self.rel, node, bases
             )
         return ClassRef(info, self.info)
-
-
-@dataclass
-class ClassRef:
-    """A project class plus the module it lives in (to resolve names used in its body)."""
-
-    info: ClassInfo
-    mod: ModuleInfo
-
-    @property
-    def qualname(self) -> str:
-        return self.info.qualname
-
-    @property
-    def name(self) -> str:
-        return self.info.name
-
-    @property
-    def node(self) -> ast.ClassDef:
-        return self.info.node
-
-    def qualify(self, expr: ast.AST | None) -> str | None:
-        if not isinstance(expr, ast.expr):
-            return None
-        return self.mod.imports.qualify(expr, self.mod.local)
-
-    def body_assign_stmt(self, name: str) -> ast.stmt | None:
-        found: ast.stmt | None = None
-        for stmt in self.node.body:
-            if isinstance(stmt, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == name for t in stmt.targets
-            ):
-                found = stmt
-            elif (
-                isinstance(stmt, ast.AnnAssign)
-                and isinstance(stmt.target, ast.Name)
-                and stmt.target.id == name
-            ):
-                found = stmt
-        return found
-
-    def body_assign(self, name: str) -> ast.expr | None:
-        stmt = self.body_assign_stmt(name)
-        return getattr(stmt, "value", None) if stmt is not None else None
-
-    def method(self, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-        for stmt in self.node.body:
-            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name:
-                return stmt
-        return None
-
-
-def class_ref(index: ProjectIndex, qualname: str | None) -> ClassRef | None:
-    """The project class behind ``qualname`` (following re-exports), or None."""
-    if not qualname:
-        return None
-    info = index.class_info(qualname)
-    if info is None:
-        return None
-    mod = index.module(info.module)
-    if mod is None:
-        return None
-    return ClassRef(info, mod)
-
-
-def mro(index: ProjectIndex, cls: ClassRef) -> list[ClassRef | str]:
-    """``cls`` and its bases: project classes as :class:`ClassRef` first (depth-first, left to
-    right), then framework or unresolvable bases as qualified-name strings."""
-    project: list[ClassRef | str] = [cls]
-    external: list[ClassRef | str] = []
-    for qual, info in index.ancestors(cls.info):
-        mod = index.module(info.module) if info is not None else None
-        if info is not None and mod is not None:
-            project.append(ClassRef(info, mod))
-        else:
-            external.append(qual)
-    return project + external
-
-
-def resolve_function(
-    index: ProjectIndex, qualname: str | None
-) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-    """The project function behind ``qualname`` (one re-export hop), or None."""
-    for _ in range(3):
-        if not qualname or "." not in qualname:
-            return None
-        module, _, name = qualname.rpartition(".")
-        mod = index.module(module)
-        if mod is None:
-            return None
-        for node in mod.tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
-                return node
-        qualname = mod.imports.names.get(name)
-    return None
 
 
 def call_name(call: ast.Call) -> str:

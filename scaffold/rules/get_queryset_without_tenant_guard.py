@@ -39,9 +39,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from scaffold.analysis import Scope
 from scaffold.rules import Finding, Rule, register
 from scaffold.rules._context import FileContext
-from scaffold.rules._views import Scope, location, view_classes
+from scaffold.rules._views import location, view_classes
 
 
 def check(ctx: FileContext) -> Iterator[Finding]:

@@ -38,7 +38,10 @@ class SupplierViewSet(viewsets.ModelViewSet):
 
 ## Fix safety
 Fixed by `scaffold fix --select TEN002` / `scaffold migrate-viewsets`, which add the explicit
-filter from the shared secure pattern. The manager is left in place (defence in depth).
+filter from the shared secure pattern, when the manager returns every row or the tenant is
+implicit. The manager is left in place (defence in depth). A manager that fails closed (its
+`get_queryset` filters by the tenant) leaks nothing: the finding is advice and the view is
+not rewritten.
 
 ## References
 - Backend troubleshooting guide: "Don't rely solely on TenantManager automatic filtering"
@@ -49,9 +52,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from scaffold.analysis import Scope
 from scaffold.rules import Finding, Rule, register
 from scaffold.rules._context import FileContext
-from scaffold.rules._views import Scope, location, view_classes
+from scaffold.rules._views import location, view_classes
 
 
 def check(ctx: FileContext) -> Iterator[Finding]:
@@ -72,6 +76,8 @@ def check(ctx: FileContext) -> Iterator[Finding]:
                 node,
                 f"{where} relies only on {what} for tenant scoping; filter by {tf} explicitly{inherited}",
                 an.name,
+                # a manager that fails closed leaks nothing: advice, not rewritten
+                fixable=False if ret.scope is Scope.MANAGER_CLOSED else None,
             )
 
 

@@ -81,11 +81,12 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from scaffold.analysis import LEAKS, Scope
 from scaffold.rules import Finding, Rule, register
 from scaffold.rules._context import FileContext
-from scaffold.rules._views import Scope, handler_queries, location, view_classes, view_plans
+from scaffold.rules._views import census, handler_queries, location, view_classes, view_plans
 
-BAD = {Scope.UNSCOPED, Scope.MANAGER_OPEN, Scope.CLIENT, Scope.UNVERIFIED}
+BAD = LEAKS
 
 
 def write_path(ctx: FileContext) -> Iterator[Finding]:
@@ -174,6 +175,7 @@ rule = register(
         name="unscoped-viewset-queryset",
         summary="ViewSet or generic view whose queryset is not scoped to the requesting tenant on some code path",
         check=check,
+        census=census,
         doc=__doc__ or "",
         fixable=True,
         needles=(b"queryset", b"APIView", b"ViewSet", b"generics", b"(self, request"),

@@ -1,0 +1,476 @@
+"""Flow analysis: how every queryset a view's code returns is scoped, on every path.
+
+Walks ``get_queryset`` (and the methods it calls: ``super().get_queryset()``, helpers on
+the view, its bases and mixins) statement by statement, tracking for each local the scope
+of the queryset it holds (:class:`~scaffold.analysis.scope.Scope`) and what its values are
+(:class:`~scaffold.analysis.values.Values`). Branches merge to the worst scope; a path that
+raises never reaches a return.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+
+from scaffold.analysis.lookup import Function, Lookup
+from scaffold.analysis.predicate import (
+    COMBINING_METHODS,
+    QS_METHODS,
+    SCOPING_CALLS,
+    anded_conditions,
+    condition_kind,
+    scoping_call_kind,
+)
+from scaffold.analysis.scope import KIND_SCOPE, SCOPED, ClassRef, Return, Scope
+from scaffold.analysis.syntax import TRY_STMTS, walk_function
+from scaffold.analysis.values import ROW_MARK, Values
+from scaffold.index import dotted_name
+
+Result = tuple[Scope, ClassRef | None, str]  # scope, model, manager
+SUBQUERIES = frozenset(["Exists", "Subquery"])
+DRF_GENERIC_PREFIXES = (
+    "rest_framework.generics.",
+    "rest_framework.viewsets.GenericViewSet",
+    "rest_framework.viewsets.ModelViewSet",
+    "rest_framework.viewsets.ReadOnlyModelViewSet",
+)
+
+
+def is_super(expr: ast.AST) -> bool:
+    return isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "super"
+
+
+def is_generic(mro: list[ClassRef | str]) -> bool:
+    return any(isinstance(m, str) and m.startswith(DRF_GENERIC_PREFIXES) for m in mro)
+
+
+def _merge(a: dict[str, Scope] | None, b: dict[str, Scope] | None) -> dict[str, Scope] | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = max(out.get(k, v), v)
+    return out
+
+
+class Flow:
+    """Scopes of queryset expressions and of the returns of functions, for one view."""
+
+    def __init__(self, lookup: Lookup, values: Values, membership: bool = False) -> None:
+        self.lookup = lookup
+        self.values = values
+        self.settings = lookup.settings
+        # the view checks membership of the tenant named in the URL: a filter on a URL
+        # kwarg is the user's tenant ([tool.scaffold] membership_permissions)
+        self.membership = membership
+        self.member_handlers: set[str] = set()  # handlers guarded one by one (@allow_permission)
+        self.models: list[ClassRef] = []
+        self._stack: set[tuple[str, str]] = set()
+        self._fns: list[ast.AST] = []  # the functions being read, innermost last
+        self._last_model: ClassRef | None = None
+        self.by_node: dict[int, Return] = {}  # every return judged, by id of its node
+        # called with each statement and what the locals hold there (handler queries)
+        self._visit: Callable[[ast.stmt, dict[str, Scope], set[str]], None] | None = None
+
+    @property
+    def fn(self) -> ast.AST | None:
+        return self._fns[-1] if self._fns else None
+
+    # -- conditions -------------------------------------------------------------------------
+    def value_kind(
+        self, owner: ClassRef, value: ast.expr, env: set[str], scopes: dict[str, Scope] | None = None
+    ) -> str:
+        if isinstance(value, (ast.Call, ast.Name, ast.Attribute)):
+            scope, model, _ = self.eval(value, owner, scopes or {}, env, quiet=True)
+            if scope in (Scope.TENANT, Scope.OWNER) and model is not None:
+                return "scoped"  # project__in=Project.objects.filter(tenant_id=tid)
+        if isinstance(value, ast.Call) and (dotted_name(value.func) or "").rpartition(".")[2] == "OuterRef":
+            return "scoped"  # a subquery correlated to the outer row: only rows related to it
+        guarded = (
+            self.membership
+            or getattr(self.fn, "name", None) in self.member_handlers
+            or self.checks_membership(self.fn)
+        )
+        if guarded and self.url_value(value, env):
+            return "scoped"  # a declared membership check covers the tenant named in the URL
+        return self.values.kind(owner, value, env, self.fn)
+
+    def _scoped_row(self, value: ast.AST, scope: Scope, model: ClassRef | None) -> bool:
+        """``value`` fetches one row the requesting user may see: from a scoped queryset, or
+        of a model declared global (a published board found by its anchor)."""
+        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)):
+            return False
+        if value.func.attr not in ("get", "first", "last", "earliest", "latest"):
+            return False
+        return model is not None and (scope in (Scope.TENANT, Scope.OWNER) or self.lookup.is_global(model))
+
+    def checks_membership(self, fn: ast.AST | None) -> bool:
+        """``fn`` refuses a user who is not a member of the URL's tenant itself:
+        ``Member.objects.filter(member=request.user, workspace__slug=slug).exists()`` tested,
+        and a 403 returned or an exception raised."""
+        if fn is None:
+            return False
+        cache: dict[int, bool] = self.__dict__.setdefault("_membership_checks", {})
+        if id(fn) not in cache:
+            cache[id(fn)] = self._checks_membership(fn)
+        return cache[id(fn)]
+
+    def _checks_membership(self, fn: ast.AST) -> bool:
+        from scaffold.analysis.predicate import is_user_expr
+
+        refuses = any(
+            isinstance(n, ast.Raise)
+            or (isinstance(n, ast.Return) and n.value is not None and "403" in ast.unparse(n.value))
+            for n in walk_function(fn)
+        )
+        if not refuses:
+            return False
+        for node in walk_function(fn):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            if node.func.attr not in ("exists", "first", "get", "count"):
+                continue
+            conds = [
+                kw
+                for c in ast.walk(node)
+                if isinstance(c, ast.Call)
+                for kw in c.keywords
+                if kw.arg is not None
+            ]
+            user = any(is_user_expr(k.value) for k in conds)
+            url = any(self.url_value(k.value, set()) for k in conds if not is_user_expr(k.value))
+            if user and url:
+                return True
+        return False
+
+    def url_value(self, value: ast.expr, env: set[str]) -> bool:
+        """``value`` is a URL kwarg: ``self.kwargs["slug"]``, ``kwargs.get("pk")``, a handler
+        parameter (``def get(self, request, slug, pk)``) or a local holding one."""
+        fn = self.fn
+        params = (
+            {a.arg for a in fn.args.args[1:] if a.arg != "request"}
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+            else set()
+        )
+        for node in ast.walk(value):
+            if isinstance(node, ast.Attribute) and node.attr == "kwargs":
+                return True
+            if isinstance(node, ast.Name) and (node.id == "kwargs" or node.id in params):
+                return True
+        return False
+
+    def filter_scope(
+        self, call: ast.Call, env: set[str], owner: ClassRef, scopes: dict[str, Scope] | None = None
+    ) -> Scope | None:
+        """The scope a ``.filter()`` / ``.get()`` call adds, or None when it adds none
+        (``scopes``: the querysets locals hold, for ``__in`` and subqueries over them)."""
+        kind = condition_kind(
+            anded_conditions(call, fn=self.fn),
+            self.settings.tenant_field,
+            lambda v: self.value_kind(owner, v, env, scopes),
+        )
+        if kind is None:
+            for arg in call.args:  # filter(Exists(Scoped.objects.filter(pk=OuterRef("pk"))))
+                if (
+                    isinstance(arg, ast.Call)
+                    and (dotted_name(arg.func) or "").rpartition(".")[2] in SUBQUERIES
+                ):
+                    inner = arg.args[0] if arg.args else None
+                    if inner is not None and self.eval(inner, owner, scopes or {}, env, quiet=True)[0] in (
+                        Scope.TENANT,
+                        Scope.OWNER,
+                    ):
+                        return Scope.TENANT
+        return KIND_SCOPE.get(kind or "")
+
+    def scoping_call_scope(self, call: ast.Call, env: set[str], owner: ClassRef) -> Scope | None:
+        kind = scoping_call_kind(call, lambda v: self.value_kind(owner, v, env))
+        return KIND_SCOPE.get(kind)
+
+    # -- expressions ------------------------------------------------------------------------
+    def eval(
+        self,
+        expr: ast.AST | None,
+        owner: ClassRef,
+        env: dict[str, Scope],
+        env_user: set[str],
+        quiet: bool = False,
+    ) -> Result:
+        """(scope, model, manager) of a queryset expression."""
+        if expr is None:
+            return Scope.UNKNOWN, None, ""
+        if isinstance(expr, ast.Call):
+            return self._eval_call(expr, owner, env, env_user, quiet)
+        if isinstance(expr, (ast.ListComp, ast.SetComp, ast.GeneratorExp)) and expr.generators:
+            return self.eval(expr.generators[0].iter, owner, env, env_user, quiet)
+        if isinstance(expr, ast.Subscript):  # Customer.objects.all()[0:10]
+            return self.eval(expr.value, owner, env, env_user, quiet)
+        if isinstance(expr, ast.BoolOp):  # qs or Customer.objects.all(): either one
+            results = [self.eval(v, owner, env, env_user, quiet) for v in expr.values]
+            return max(results, key=lambda r: r[0])
+        if isinstance(expr, ast.Attribute):
+            if isinstance(expr.value, ast.Name) and expr.value.id == "self" and expr.attr == "queryset":
+                return self.eval_queryset_attr()
+            model = self.lookup.model_info(owner, expr.value, self.fn)
+            if model is None and isinstance(expr.value, ast.Call):
+                model = self.lookup.returned_model(owner, expr.value)
+            if model is not None and not self.lookup.is_manager(model, expr.attr):
+                return Scope.UNKNOWN, None, ""  # Order.STATUS_CHOICES, Order.DoesNotExist: no rows
+            if model is not None:
+                if not quiet:
+                    self.models.append(model)
+                scope, mgr = self.lookup.manager_scope(model, expr.attr)
+                return scope, model, mgr
+            if expr.attr in ("objects", "_default_manager", "_base_manager") and isinstance(
+                expr.value, (ast.Call, ast.Subscript)
+            ):
+                return Scope.UNVERIFIED, None, ""  # self.get_model().objects: a model nobody can name
+            return Scope.UNKNOWN, None, ""
+        if isinstance(expr, ast.Name):
+            if expr.id in env:
+                return env[expr.id], self._last_model, ""
+            return Scope.UNKNOWN, None, ""
+        if isinstance(expr, ast.IfExp):
+            a = self.eval(expr.body, owner, env, env_user, quiet)
+            b = self.eval(expr.orelse, owner, env, env_user, quiet)
+            return max(a, b, key=lambda r: r[0])
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.BitAnd, ast.BitOr)):
+            a = self.eval(expr.left, owner, env, env_user, quiet)
+            b = self.eval(expr.right, owner, env, env_user, quiet)
+            pick = min if isinstance(expr.op, ast.BitAnd) else max
+            return pick(a, b, key=lambda r: r[0])
+        return Scope.UNKNOWN, None, ""
+
+    def _eval_call(
+        self, expr: ast.Call, owner: ClassRef, env: dict[str, Scope], env_user: set[str], quiet: bool
+    ) -> Result:
+        func = expr.func
+        if self.lookup.trusted_helper(owner, func, self.fn) and not (
+            isinstance(func, ast.Attribute) and func.attr in ("filter", "get", "all")
+        ):
+            # a declared scoping helper: scope_to_tenant(qs, request), self.for_tenant(qs)
+            arg = self.eval(expr.args[0], owner, env, env_user, quiet) if expr.args else None
+            via = (
+                self.eval(func.value, owner, env, env_user, quiet)
+                if isinstance(func, ast.Attribute)
+                else None
+            )
+            model = (arg or via or (Scope.UNKNOWN, None, ""))[1]
+            return Scope.TENANT, model, ""
+        if isinstance(func, ast.Attribute):
+            method = func.attr
+            recv = func.value
+            if method == "none":
+                _, model, mgr = self.eval(recv, owner, env, env_user, quiet)
+                return Scope.EMPTY, model, mgr
+            if method in SCOPING_CALLS:
+                added = self.scoping_call_scope(expr, env_user, owner)
+                inner, model, mgr = self.eval(recv, owner, env, env_user, quiet)
+                if added is not None and added < inner:
+                    return added, model, mgr
+                return inner, model, mgr
+            if method in COMBINING_METHODS:
+                parts = [self.eval(recv, owner, env, env_user, quiet)] + [
+                    self.eval(a, owner, env, env_user, quiet) for a in expr.args
+                ]
+                if method == "intersection":
+                    return min(parts, key=lambda r: r[0])
+                if method == "difference":
+                    return parts[0]
+                return max(parts, key=lambda r: r[0])
+            if method in ("filter", "get", "get_object_or_404"):
+                added = self.filter_scope(expr, env_user, owner, env)
+                inner, model, mgr = self.eval(recv, owner, env, env_user, quiet)
+                if added is not None and added < inner:
+                    return added, model, mgr
+                return inner, model, mgr
+            if method == "get_queryset":
+                if is_super(recv):
+                    return self.eval_get_queryset(after=owner)
+                if isinstance(recv, ast.Name) and recv.id == "self":
+                    return self.eval_get_queryset(after=None)
+                return self.eval(recv, owner, env, env_user, quiet)
+            if (isinstance(recv, ast.Name) and recv.id == "self") or is_super(recv):
+                found = self.lookup.find_method(method, after=owner if is_super(recv) else None)
+                if found is not None:
+                    return self.eval_function(*found)
+                return Scope.UNKNOWN, None, ""
+            inner, model, mgr = self.eval(recv, owner, env, env_user, quiet)
+            if method not in QS_METHODS and model is not None and expr.args and inner not in SCOPED:
+                # a project queryset method given the user, its tenant or a scoped row:
+                # OnCallSchedule.objects.related_to_user(user), filter_by_permission(p, organization)
+                kinds = {self.value_kind(owner, a, env_user, env) for a in expr.args}
+                if kinds & {"user", "owner", "scoped"}:
+                    return Scope.TENANT, model, mgr
+            return inner, model, mgr
+        if isinstance(func, ast.Name) and func.id in ("list", "sorted", "tuple", "set") and expr.args:
+            return self.eval(expr.args[0], owner, env, env_user, quiet)
+        return Scope.UNKNOWN, None, ""
+
+    def eval_queryset_attr(self) -> Result:
+        found = self.lookup.find_attr("queryset")
+        if found is None:
+            return Scope.UNKNOWN, None, ""
+        owner, stmt = found
+        return self.eval(getattr(stmt, "value", None), owner, {}, set())
+
+    def eval_get_queryset(self, after: ClassRef | None) -> Result:
+        found = self.lookup.find_method("get_queryset", after=after)
+        if found is None:
+            if is_generic(self.lookup.mro):
+                return self.eval_queryset_attr()
+            return Scope.UNKNOWN, None, ""
+        return self.eval_function(*found)
+
+    def eval_function(self, owner: ClassRef, fn: Function) -> Result:
+        returns = self.returns(owner, fn)
+        if not returns:
+            return Scope.UNKNOWN, None, ""
+        worst = max(returns, key=lambda r: r.scope)
+        return worst.scope, worst.model, worst.manager
+
+    # -- statements -------------------------------------------------------------------------
+    def returns(self, owner: ClassRef, fn: Function, cached: bool = True) -> list[Return]:
+        """How each return of ``fn`` (a method of ``owner``) is scoped."""
+        key = (owner.qualname, fn.name)
+        if key in self._stack:
+            return []
+        memo: dict[tuple[str, int], list[Return]] = self.__dict__.setdefault("_returns", {})
+        if cached and (owner.qualname, id(fn)) in memo:
+            return memo[(owner.qualname, id(fn))]
+        saved, self._visit = self._visit, None  # methods it calls are not visited
+        visit = None if cached else saved
+        self._stack.add(key)
+        self._fns.append(fn)
+        try:
+            out: list[Return] = []
+            self._run(fn.body, owner, {}, set(), out, visit)
+            if cached:
+                memo[(owner.qualname, id(fn))] = out
+            for ret in out:
+                self.by_node.setdefault(id(ret.node), ret)
+            return out
+        finally:
+            self._fns.pop()
+            self._stack.discard(key)
+            self._visit = saved
+
+    def assign(
+        self, target: ast.AST, value: ast.AST, owner: ClassRef, env: dict[str, Scope], env_user: set[str]
+    ) -> None:
+        if isinstance(target, ast.Name):
+            scope, model, _ = self.eval(value, owner, env, env_user)
+            env[target.id] = scope
+            if model is not None:
+                self._last_model = model
+            self.values.assign(owner, target.id, value, env_user, self.fn)
+            if self._scoped_row(value, scope, model):
+                env_user.add(ROW_MARK + target.id)  # board = DeployBoard.objects.get(anchor=anchor)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for el in target.elts:
+                if isinstance(el, ast.Name):
+                    env[el.id] = Scope.UNKNOWN
+
+    def _run(
+        self,
+        stmts: list[ast.stmt],
+        owner: ClassRef,
+        env: dict[str, Scope],
+        env_user: set[str],
+        out: list[Return],
+        visit: Callable[[ast.stmt, dict[str, Scope], set[str]], None] | None = None,
+    ) -> dict[str, Scope] | None:
+        for stmt in stmts:
+            if visit is not None:
+                visit(stmt, env, env_user)
+            if isinstance(stmt, ast.Assign):
+                for target in stmt.targets:
+                    self.assign(target, stmt.value, owner, env, env_user)
+            elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+                self.assign(stmt.target, stmt.value, owner, env, env_user)
+            elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+                name = stmt.target.id
+                scope, _, _ = self.eval(stmt.value, owner, env, env_user)
+                cur = env.get(name, Scope.UNKNOWN)
+                # qs &= X.objects.filter(tenant_id=...): the intersection is scoped
+                env[name] = min(cur, scope) if isinstance(stmt.op, ast.BitAnd) else max(cur, scope)
+            elif isinstance(stmt, ast.Return):
+                if stmt.value is None or (isinstance(stmt.value, ast.Constant) and stmt.value.value is None):
+                    return None
+                scope, model, mgr = self.eval(stmt.value, owner, env, env_user)
+                if model is None and isinstance(stmt.value, ast.Name):
+                    model = self._last_model
+                out.append(Return(stmt, owner, scope, model, mgr))
+                return None
+            elif isinstance(stmt, ast.Raise):
+                return None
+            elif isinstance(stmt, ast.If):
+                a = self._run(stmt.body, owner, dict(env), set(env_user), out, visit)
+                b = self._run(stmt.orelse, owner, dict(env), set(env_user), out, visit)
+                merged = _merge(a, b)
+                if merged is None:
+                    return None
+                env = merged
+            elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
+                a = self._run(stmt.body, owner, dict(env), set(env_user), out, visit)
+                env = _merge(env, a) or env
+                b = self._run(stmt.orelse, owner, dict(env), set(env_user), out, visit)
+                if b is not None:
+                    env = b
+            elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+                r = self._run(stmt.body, owner, env, env_user, out, visit)
+                if r is None:
+                    return None
+                env = r
+            elif isinstance(stmt, TRY_STMTS):
+                before = dict(env)
+                a = self._run(stmt.body, owner, dict(env), set(env_user), out, visit)
+                if a is not None and stmt.orelse:
+                    a = self._run(stmt.orelse, owner, a, set(env_user), out, visit)
+                merged = a
+                for handler in stmt.handlers:
+                    start = _merge(before, a) or before  # the body may have run partly
+                    merged = _merge(
+                        merged, self._run(handler.body, owner, dict(start), set(env_user), out, visit)
+                    )
+                if stmt.finalbody:
+                    self._run(stmt.finalbody, owner, dict(merged or before), set(env_user), out, visit)
+                if merged is None:
+                    return None
+                env = merged
+            elif type(stmt).__name__ == "Match":
+                merged = None
+                for case in stmt.cases:  # type: ignore[attr-defined]
+                    merged = _merge(merged, self._run(case.body, owner, dict(env), set(env_user), out, visit))
+                env = _merge(merged, env) or env
+        return env
+
+    # -- refusal ----------------------------------------------------------------------------
+    def refuses(self, owner: ClassRef, fn: Function, depth: int = 0) -> bool:
+        """``fn`` refuses a user without a tenant somewhere (raises, or returns ``.none()``)."""
+        if depth > 4:
+            return False
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Raise):
+                return True
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "none"
+            ):
+                return True
+            if isinstance(node, ast.Call):
+                func = node.func
+                if isinstance(func, ast.Attribute) and (
+                    (isinstance(func.value, ast.Name) and func.value.id == "self") or is_super(func.value)
+                ):
+                    found = self.lookup.find_method(func.attr, after=owner if is_super(func.value) else None)
+                    if found is not None and self.refuses(found[0], found[1], depth + 1):
+                        return True
+                elif isinstance(func, (ast.Name, ast.Attribute)):
+                    target = self.lookup.helper(owner, func, fn)
+                    if target is not None and any(isinstance(n, ast.Raise) for n in ast.walk(target)):
+                        return True
+        return False

@@ -1,0 +1,121 @@
+"""Small ``ast`` helpers the view analysis walks code with (no project knowledge)."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from scaffold.index import dotted_name
+
+TRY_STMTS: tuple[type[ast.Try], ...] = (ast.Try, getattr(ast, "TryStar", ast.Try))
+
+
+def walk_function(node: ast.AST) -> Iterator[ast.AST]:
+    """Pre-order, source-order walk of a function body that does not enter nested scopes."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        yield child
+        yield from walk_function(child)
+
+
+def chain(expr: ast.expr) -> tuple[ast.expr, list[ast.Call]]:
+    """Split ``root.m1(...).m2(...)`` into ``root`` and the method calls, outermost last."""
+    calls: list[ast.Call] = []
+    while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and not is_super_qs(expr):
+        calls.append(expr)
+        expr = expr.func.value
+    calls.reverse()
+    return expr, calls
+
+
+def is_super_qs(node: ast.AST) -> bool:
+    """``super().get_queryset()`` (a chain root, like ``Model.objects``)."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get_queryset"
+        and isinstance(node.func.value, ast.Call)
+        and dotted_name(node.func.value.func) == "super"
+    )
+
+
+def mentions_attr(node: ast.AST, attr: str) -> bool:
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Attribute) and sub.attr == attr:
+            return True
+        if isinstance(sub, ast.Constant) and sub.value == attr:
+            return True
+    return False
+
+
+def assigned_names(node: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for sub in walk_function(node):
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+            names.add(sub.id)
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        names.update(a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs))
+    return names
+
+
+def assignments(fn: ast.AST) -> dict[str, list[ast.expr | None]]:
+    """Local name -> every value assigned to it in ``fn`` (None: bound some other way)."""
+    out: dict[str, list[ast.expr | None]] = {}
+    for sub in walk_function(fn):
+        if isinstance(sub, ast.Assign):
+            for t in sub.targets:
+                if isinstance(t, ast.Name):
+                    out.setdefault(t.id, []).append(sub.value)
+                else:
+                    for n in ast.walk(t):
+                        if isinstance(n, ast.Name):
+                            out.setdefault(n.id, []).append(None)
+        elif isinstance(sub, (ast.AnnAssign, ast.AugAssign)) and isinstance(sub.target, ast.Name):
+            out.setdefault(sub.target.id, []).append(sub.value if isinstance(sub, ast.AnnAssign) else None)
+        elif isinstance(sub, ast.NamedExpr):
+            out.setdefault(sub.target.id, []).append(sub.value)
+        elif isinstance(sub, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
+            for n in bound_targets(sub):
+                out.setdefault(n.id, []).append(None)
+    if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs):
+            out.setdefault(a.arg, []).append(None)
+    return out
+
+
+def bound_targets(stmt: ast.AST) -> list[ast.Name]:
+    """Names bound by a ``for`` target or ``with ... as``."""
+    if isinstance(stmt, (ast.For, ast.AsyncFor)):
+        roots: list[ast.AST] = [stmt.target]
+    elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+        roots = [i.optional_vars for i in stmt.items if i.optional_vars is not None]
+    else:
+        return []
+    return [n for r in roots for n in ast.walk(r) if isinstance(n, ast.Name)]
+
+
+def string_items(stmt: ast.stmt | None) -> set[str]:
+    value = stmt_value(stmt) if stmt is not None else None
+    if isinstance(value, (ast.List, ast.Tuple, ast.Set)):
+        return {e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)}
+    return set()
+
+
+def class_members(node: ast.ClassDef) -> tuple[dict[str, ast.stmt], dict[str, ast.FunctionDef]]:
+    attrs: dict[str, ast.stmt] = {}
+    methods: dict[str, ast.FunctionDef] = {}
+    for stmt in node.body:
+        if isinstance(stmt, ast.Assign):
+            for target in stmt.targets:
+                if isinstance(target, ast.Name):
+                    attrs[target.id] = stmt
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            attrs[stmt.target.id] = stmt
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            methods[stmt.name] = stmt  # type: ignore[assignment]
+    return attrs, methods
+
+
+def stmt_value(stmt: ast.stmt) -> ast.expr | None:
+    return stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else None

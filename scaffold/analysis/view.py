@@ -1,0 +1,556 @@
+"""One result per DRF view: model, scoping of every path, permissions, verdict.
+
+:class:`Analyzer` puts the three collaborators together for one view class (helper
+:class:`~scaffold.analysis.lookup.Lookup`, value tracking
+:class:`~scaffold.analysis.values.Values`, :class:`~scaffold.analysis.flow.Flow`);
+:func:`analyze_view` returns its :class:`ViewAnalysis`. Audit's TEN001-TEN004 and
+migrate-viewsets' plans (:mod:`scaffold.viewsets`) both read that one result.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Literal
+
+from scaffold.analysis.flow import Flow, is_generic, is_super
+from scaffold.analysis.lookup import Function, Lookup
+from scaffold.analysis.predicate import ALLOW_ANY, permission_kind
+from scaffold.analysis.scope import GOOD, LEAKS, ClassRef, Return, Scope
+from scaffold.analysis.settings import Settings, matches
+from scaffold.analysis.syntax import TRY_STMTS, walk_function
+from scaffold.analysis.values import Values
+from scaffold.index import ProjectIndex, dotted_name
+
+DRF_VIEW_PREFIXES = (
+    "rest_framework.viewsets.",
+    "rest_framework.generics.",
+    "rest_framework.mixins.",
+    "rest_framework.views.APIView",
+)
+SAFE_EXTERNAL_PREFIXES = ("rest_framework.", "django.", "builtins.", "typing.", "abc.")
+SAFE_EXTERNAL = frozenset({"object", "Generic", "ABC"})
+ALLOW_ANY_NAMES = frozenset({ALLOW_ANY, "AllowAny"})
+UNKNOWN_PERMISSION = "<unknown>"  # *BASE, a call: may be empty
+HTTP_HANDLERS = frozenset(["get", "post", "put", "patch", "delete"])
+ACTION_METHOD = {
+    "list": "get",
+    "retrieve": "get",
+    "create": "post",
+    "update": "put",
+    "partial_update": "patch",
+    "destroy": "delete",
+}
+_CRUD = ("list", "create", "retrieve", "update", "partial_update", "destroy")
+DRF_ACTIONS: dict[str, tuple[str, ...]] = {
+    "ModelViewSet": _CRUD,
+    "ReadOnlyModelViewSet": ("list", "retrieve"),
+    "ListModelMixin": ("list",),
+    "CreateModelMixin": ("create",),
+    "RetrieveModelMixin": ("retrieve",),
+    "UpdateModelMixin": ("update", "partial_update"),
+    "DestroyModelMixin": ("destroy",),
+    "ListAPIView": ("get",),
+    "CreateAPIView": ("post",),
+    "RetrieveAPIView": ("get",),
+    "DestroyAPIView": ("delete",),
+    "UpdateAPIView": ("put", "patch"),
+    "ListCreateAPIView": ("get", "post"),
+    "RetrieveUpdateAPIView": ("get", "put", "patch"),
+    "RetrieveDestroyAPIView": ("get", "delete"),
+    "RetrieveUpdateDestroyAPIView": ("get", "put", "patch", "delete"),
+}
+Verdict = Literal["scoped", "unscoped", "not-tenant-data", "unknown"]
+Permissions = tuple[ClassRef | None, ast.AST | None, list[str]]  # owner, node, qualified names
+
+
+def lets_anyone_in(names: list[str]) -> bool:
+    """Empty, or AllowAny with nothing else known to check (``[*BASE, AllowAny]``)."""
+    return not names or (
+        all(n in ALLOW_ANY_NAMES or n == UNKNOWN_PERMISSION for n in names)
+        and any(n in ALLOW_ANY_NAMES for n in names)
+    )
+
+
+def is_drf_view(mro: list[ClassRef | str]) -> bool:
+    return any(isinstance(m, str) and m.startswith(DRF_VIEW_PREFIXES) for m in mro)
+
+
+@dataclass
+class ViewAnalysis:
+    """Everything scaffold knows about one DRF view's tenant scoping."""
+
+    cls: ClassRef
+    mro: list[ClassRef | str]
+    model: ClassRef | None = None
+    # True: the model's rows belong to a tenant; False: they do not (no tenant field, a
+    # global model, the tenant itself); None: scaffold cannot tell
+    tenant_data: bool | None = None
+    the_tenant: bool = False  # the model is the tenant model itself
+    get_queryset: tuple[ClassRef, Function] | None = None
+    queryset_attr: tuple[ClassRef, ast.stmt] | None = None
+    returns: list[Return] = field(default_factory=list)
+    refuses: bool = False
+    permissions: Permissions | None = None
+    unknown_bases: list[str] = field(default_factory=list)
+    membership: bool = False  # a declared membership permission / decorator guards it
+    why_unknown: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.cls.name
+
+    @property
+    def tenant_model(self) -> bool:
+        return self.tenant_data is True
+
+    @property
+    def verdict(self) -> Verdict:
+        """The one answer audit and migrate-viewsets share about the view's queryset:
+        ``unknown`` is never rewritten and never passes silently."""
+        if self.the_tenant or self.tenant_data is None:
+            return "unknown"  # the tenant model itself: scoped by membership, if at all
+        if self.tenant_data is False:
+            return "not-tenant-data"
+        if self.tenant_data is None:
+            return "unknown"
+        if any(r.scope in LEAKS for r in self.returns):
+            return "unscoped"
+        if self.returns and all(r.scope is not Scope.UNKNOWN for r in self.returns):
+            return "scoped"
+        return "unknown"
+
+
+class Analyzer:
+    """The analysis of one view class: helper lookup, value tracking and flow, shared."""
+
+    def __init__(self, view: ClassRef, index: ProjectIndex, settings: Settings) -> None:
+        self.view = view
+        self.index = index
+        self.settings = settings
+        self.lookup = Lookup(view, index, settings)
+        self.values = Values(self.lookup)
+        self.mro = self.lookup.mro
+        self.flow = Flow(self.lookup, self.values, membership=self.has_membership())
+        self.flow.member_handlers = self.member_handlers
+
+    # -- permissions ----------------------------------------------------------------------
+    def has_membership(self) -> bool:
+        """A declared membership permission guards every request the view serves: in its
+        effective ``permission_classes``, a class decorator, or a decorator on every action
+        the view exposes (a decorated ``list`` does not guard DRF's default ``update``).
+        Handlers decorated one by one are recorded in ``self.member_handlers``."""
+        declared = self.settings.membership_permissions
+        self.member_handlers: set[str] = set()
+        if not declared:
+            return False
+        perms = self.permissions()
+        if perms is not None and any(matches(p, declared) for p in perms[2]):
+            return True
+        if any(isinstance(m, str) and matches(m, declared) for m in self.mro):
+            return True
+        for cls in self.lookup.projects:
+            if self._declared(cls, cls.node.decorator_list, declared):
+                return True
+        for cls in self.lookup.projects:
+            for fn in cls.node.body:
+                if (
+                    isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    and self.lookup.find_method(fn.name) == (cls, fn)
+                    and self._declared(cls, fn.decorator_list, declared)
+                ):
+                    self.member_handlers.add(fn.name)
+        exposed = self.exposed_actions()
+        return bool(exposed) and exposed <= self.member_handlers
+
+    @staticmethod
+    def _declared(cls: ClassRef, exprs: list[ast.expr], declared: tuple[str, ...]) -> bool:
+        for expr in exprs:
+            for node in ast.walk(expr):
+                if isinstance(node, (ast.Name, ast.Attribute)):
+                    qual = cls.qualify(node) or ""
+                    if qual and matches(qual, declared):
+                        return True
+        return False
+
+    def exposed_actions(self) -> set[str]:
+        """The actions and HTTP handlers the view serves (DRF's mixins and the handlers
+        defined in its project classes), limited by a literal ``http_method_names``."""
+        actions: set[str] = set()
+        for m in self.mro:
+            if isinstance(m, str):
+                actions |= set(DRF_ACTIONS.get(m.rpartition(".")[2], ()))
+        for cls in self.lookup.projects:
+            for fn in cls.node.body:
+                if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.name in HTTP_HANDLERS:
+                    actions.add(fn.name)
+        found = self.lookup.find_attr("http_method_names")
+        value = getattr(found[1], "value", None) if found is not None else None
+        if isinstance(value, (ast.List, ast.Tuple)):
+            methods = {e.value for e in value.elts if isinstance(e, ast.Constant)}
+            actions = {a for a in actions if ACTION_METHOD.get(a, a) in methods}
+        return actions
+
+    def permissions(self) -> Permissions | None:
+        """(owner, node, qualified permission names); None when they cannot be known.
+        Without ``permission_classes`` in the project classes, DRF's
+        ``DEFAULT_PERMISSION_CLASSES`` from settings apply (owner and node None)."""
+        for cls in self.lookup.projects:
+            if cls.method("get_permissions") is not None:
+                return None
+            stmt = cls.body_assign_stmt("permission_classes")
+            if stmt is None:
+                continue
+            value = getattr(stmt, "value", None)
+            if isinstance(value, (ast.List, ast.Tuple)):
+                # The list ANDs its elements: which let anyone in (AllowAny, AllowAny | X)
+                # and which are unknown (*BASE) is the predicate's permission_kind.
+                names = []
+                for el in value.elts:
+                    if isinstance(el, (ast.Name, ast.Attribute)):
+                        names.append(cls.qualify(el) or "?")
+                        continue
+                    kind = permission_kind(el, cls.qualify)
+                    names.append(
+                        ALLOW_ANY if kind == "any" else UNKNOWN_PERMISSION if kind == "unknown" else "<expr>"
+                    )
+                return cls, stmt, names
+            return None
+        defaults = self.settings.default_permissions
+        if defaults is None:
+            return None
+        return None, None, list(defaults)
+
+    # -- the result -----------------------------------------------------------------------
+    def env_of(self, owner: ClassRef, fn: Function) -> set[str]:
+        """What every local of ``fn`` holds (value tracking over its assignments)."""
+        from scaffold.analysis.syntax import walk_function as walk
+
+        env: set[str] = set()
+        self.flow._fns.append(fn)
+        try:
+            for sub in walk(fn):
+                if isinstance(sub, ast.Assign):
+                    for target in sub.targets:
+                        self.flow.assign(target, sub.value, owner, {}, env)
+        finally:
+            self.flow._fns.pop()
+        return env
+
+    def value_kind(self, owner: ClassRef, fn: Function | None, value: ast.expr) -> str:
+        """Where ``value`` (in ``fn``) comes from: user / owner / implicit / client / other."""
+        if fn is None:
+            return self.flow.value_kind(owner, value, set())
+        env = self.env_of(owner, fn)
+        self.flow._fns.append(fn)
+        try:
+            return self.flow.value_kind(owner, value, env)
+        finally:
+            self.flow._fns.pop()
+
+    def _unresolved_model(self) -> str:
+        """``vendor.models.Thing`` behind ``Thing.objects`` in the queryset, when scaffold cannot read it."""
+        found = self.lookup.find_attr("queryset")
+        exprs = [getattr(found[1], "value", None)] if found is not None else []
+        owner = found[0] if found is not None else self.view
+        gq = self.lookup.find_method("get_queryset")
+        if gq is not None:
+            owner = gq[0]
+            exprs += [n.value for n in walk_function(gq[1]) if isinstance(n, ast.Return)]
+        for expr in exprs:
+            for node in ast.walk(expr) if expr is not None else ():
+                if isinstance(node, ast.Attribute) and node.attr == "objects":
+                    qual = self.lookup.qualify(owner, node.value, gq[1] if gq else None)
+                    if qual and self.lookup.model_info(owner, node.value) is None:
+                        return f"cannot read model {qual} (not found in the project)"
+        return ""
+
+    def analyze(self) -> ViewAnalysis | None:
+        """The result, or None when the class is not a DRF view serving model data."""
+        an, lookup, flow = self, self.lookup, self.flow
+        if not is_drf_view(an.mro):
+            return None
+        result = ViewAnalysis(self.view, an.mro, membership=flow.membership)
+        result.unknown_bases = [
+            m
+            for m in an.mro[1:]
+            if isinstance(m, str) and not m.startswith(SAFE_EXTERNAL_PREFIXES) and m not in SAFE_EXTERNAL
+        ]
+        result.get_queryset = lookup.find_method("get_queryset")
+        result.queryset_attr = lookup.find_attr("queryset")
+        if result.get_queryset is not None:
+            result.returns = flow.returns(*result.get_queryset)
+            result.refuses = flow.refuses(*result.get_queryset)
+        elif result.queryset_attr is not None and is_generic(an.mro):
+            owner, stmt = result.queryset_attr
+            scope, model, mgr = flow.eval(getattr(stmt, "value", None), owner, {}, set())
+            result.returns = [Return(stmt, owner, scope, model, mgr)]
+        else:
+            return None
+        scoping = lookup.find_method("filter_queryset")
+        if scoping is not None and flow.eval_function(*scoping)[0] in (
+            Scope.TENANT,
+            Scope.OWNER,
+            Scope.EMPTY,
+        ):
+            # A mixin whose filter_queryset() adds the tenant filter: DRF's list and get_object
+            # pass every queryset through it.
+            for ret in result.returns:
+                if ret.scope not in GOOD and ret.scope is not Scope.UNVERIFIED:
+                    ret.scope = Scope.TENANT
+        models = [r.model for r in result.returns if r.model is not None] + flow.models
+        if not models and result.queryset_attr is not None:
+            owner, stmt = result.queryset_attr
+            model = flow.eval(getattr(stmt, "value", None), owner, {}, set(), quiet=True)[1]
+            if model is not None:
+                models.append(model)
+        result.permissions = self.permissions()
+        if not models:
+            if any(r.scope is Scope.UNVERIFIED for r in result.returns):
+                result.tenant_data = True  # cannot be shown not to be tenant data
+            elif (why := self._unresolved_model()).startswith("cannot read model django."):
+                result.tenant_data = False  # Django's own models (auth.Permission, ...)
+            elif why:
+                result.why_unknown = why
+            elif result.queryset_attr is None and not any(r.scope in LEAKS for r in result.returns):
+                return None  # a base class: its concrete subclasses declare the model
+            else:
+                result.why_unknown = "cannot tell which model it serves"
+            return result
+        result.model = models[0]
+        datas = [lookup.tenant_data(m) for m in models]
+        result.tenant_data = True if True in datas else None if None in datas else False
+        result.the_tenant = lookup.is_the_tenant(models[0]) and not lookup.declares_tenant(models[0])
+        if result.the_tenant and not lookup.is_global(models[0]):
+            result.why_unknown = (
+                f"serves {result.model.name}, the tenant model itself (no {self.settings.tenant_field}); "
+                "scope it by membership by hand, or list it in [tool.scaffold] global_models"
+            )
+        else:
+            result.the_tenant = False
+        if result.tenant_data is None:
+            result.why_unknown = (
+                f"cannot tell whether {result.model.name} has a {self.settings.tenant_field} field "
+                "(a base class scaffold cannot read)"
+            )
+        if not result.refuses:
+            # A custom permission that checks the tenant refuses before get_queryset runs.
+            perms = result.permissions[2] if result.permissions else []
+            result.refuses = result.membership or any("tenant" in p.rsplit(".", 1)[-1].lower() for p in perms)
+        return result
+
+
+def analyze_view(view: ClassRef, index: ProjectIndex, settings: Settings) -> ViewAnalysis | None:
+    return Analyzer(view, index, settings).analyze()
+
+
+# -- queries inside handlers ---------------------------------------------------------------
+
+HANDLERS = frozenset(
+    [
+        "get",
+        "post",
+        "put",
+        "patch",
+        "delete",
+        "list",
+        "retrieve",
+        "create",
+        "update",
+        "partial_update",
+        "destroy",
+        # DRF hooks whose queries serve the response: an overridden get_object() answers
+        # retrieve / update / destroy (Note.objects.get(pk=...) there bypasses get_queryset)
+        "get_object",
+        "get_serializer_context",
+    ]
+)
+WRITE_METHODS = frozenset(["create", "get_or_create", "update_or_create", "bulk_create", "bulk_update"])
+ADMIN_PERMISSIONS = ("IsAdminUser", "DjangoModelPermissions", "DjangoObjectPermissions")
+
+
+@dataclass
+class HandlerQuery:
+    node: ast.expr
+    view: str
+    method: str
+    model: ClassRef
+    scope: Scope
+
+
+def is_handler(fn: Function) -> bool:
+    if fn.name in HANDLERS:
+        return True
+    for dec in fn.decorator_list:
+        target = dec.func if isinstance(dec, ast.Call) else dec
+        name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+        if name == "action":
+            return True
+    return False
+
+
+def handlers(node: ast.ClassDef) -> list[Function]:
+    return [f for f in node.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and is_handler(f)]
+
+
+def readable(an: Analyzer) -> bool:
+    """A DRF view whose bases scaffold can read entirely (a third-party base other than DRF's
+    may scope it)."""
+    return is_drf_view(an.mro) and not any(
+        isinstance(m, str) and not m.startswith(SAFE_EXTERNAL_PREFIXES) and m not in SAFE_EXTERNAL
+        for m in an.mro[1:]
+    )
+
+
+def rooted_at_class_attr(call: ast.Call) -> bool:
+    """The chain starts at a class's attribute (``Order.objects...``, ``models.Order.objects...``):
+    a capitalised name somewhere before the last attribute. Cheap filter before ``eval``."""
+    parts: list[str] = []
+    expr: ast.AST = call
+    while True:
+        if isinstance(expr, ast.Call):
+            expr = expr.func
+        elif isinstance(expr, ast.Attribute):
+            parts.append(expr.attr)
+            expr = expr.value
+        else:
+            break
+    if isinstance(expr, ast.Name):
+        parts.append(expr.id)
+    return any(p[:1].isupper() for p in parts[2:])
+
+
+def _headers(stmt: ast.stmt) -> list[ast.AST]:
+    """The expressions a statement evaluates itself (not its nested blocks)."""
+    if isinstance(stmt, (ast.If, ast.While)):
+        return [stmt.test]
+    if isinstance(stmt, (ast.For, ast.AsyncFor)):
+        return [stmt.iter]
+    if isinstance(stmt, (ast.With, ast.AsyncWith)):
+        return [i.context_expr for i in stmt.items]
+    if type(stmt).__name__ == "Match":
+        return [stmt.subject]  # type: ignore[attr-defined]
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or isinstance(stmt, TRY_STMTS):
+        return []
+    return [stmt]
+
+
+def queries_in(
+    an: Analyzer, fn: Function, skip_scoped: bool = True, by_client_id: bool = False
+) -> list[HandlerQuery]:
+    """Querysets built in handler ``fn`` straight from a tenant model's manager (or through
+    ``get_object_or_404(Model, ...)``), with how each is scoped; scoped ones left out. Each
+    is judged where it stands, with what the locals hold on the way there (the flow)."""
+    found: list[HandlerQuery] = []
+    seen: set[int] = set()
+
+    def visit(stmt: ast.stmt, scopes: dict[str, Scope], env: set[str]) -> None:
+        calls = [n for h in _headers(stmt) for n in [h, *walk_function(h)] if isinstance(n, ast.Call)]
+        for call in calls:
+            if id(call) not in seen:
+                seen.add(id(call))
+                found.extend(_judge(an, fn, call, calls, scopes, env, skip_scoped, by_client_id))
+
+    an.flow._visit = visit
+    try:
+        an.flow.returns(an.view, fn, cached=False)
+    finally:
+        an.flow._visit = None
+    return found
+
+
+def _judge(
+    an: Analyzer,
+    fn: Function,
+    call: ast.Call,
+    calls: list[ast.Call],
+    scopes: dict[str, Scope],
+    env: set[str],
+    skip_scoped: bool,
+    by_client_id: bool,
+) -> list[HandlerQuery]:
+    view, flow = an.view, an.flow
+    inner = {id(c.func.value) for c in calls if isinstance(c.func, ast.Attribute)}
+    # Prefetch("rel", queryset=X.objects...) and Subquery/Exists bodies narrow the rows of
+    # the outer query they belong to: judged with it, not as reads of their own
+    for c in calls:
+        if (dotted_name(c.func) or "").rpartition(".")[2] in ("Prefetch", "Subquery", "Exists"):
+            inner |= {id(n) for arg in [*c.args, *(k.value for k in c.keywords)] for n in ast.walk(arg)}
+    if id(call) in inner:
+        return []  # part of a longer chain: judged at its outermost call
+    name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+    if name in WRITE_METHODS:
+        return []
+    if name == "get_object_or_404" and call.args:
+        if isinstance(call.args[0], ast.Call):
+            return []
+        model = an.lookup.model_info(view, call.args[0], fn)
+        if model is None or not an.lookup.is_tenant_model(model):
+            return []
+        added = flow.filter_scope(call, env, view, scopes)
+        scope = added if added is not None else Scope.UNSCOPED
+    elif isinstance(call.func, ast.Attribute) and rooted_at_class_attr(call):
+        scope, model, _ = flow.eval(call, view, scopes, env, quiet=True)
+        if model is None or not an.lookup.is_tenant_model(model):
+            return []
+    else:
+        return []
+    if skip_scoped and scope in GOOD:
+        return []
+    if by_client_id and not _client_lookup(an, call, env):
+        return []
+    return [HandlerQuery(call, view.name, fn.name, model, scope)]
+
+
+def _client_lookup(an: Analyzer, call: ast.Call, env: set[str]) -> bool:
+    """Some ``.get()`` / ``.filter()`` of the chain looks rows up by what the client sent
+    (``User.objects.get(pk=request.data["user_id"])``)."""
+    from scaffold.analysis.predicate import anded_conditions
+
+    node: ast.AST = call
+    while isinstance(node, ast.Call):
+        name = (dotted_name(node.func) or "").rpartition(".")[2] or getattr(node.func, "attr", "")
+        if name in ("get", "filter", "get_object_or_404"):
+            for _, value in anded_conditions(node, fn=an.flow.fn):
+                if an.flow.value_kind(an.view, value, env) == "client":
+                    return True
+        node = node.func.value if isinstance(node.func, ast.Attribute) else node.func
+    return False
+
+
+def handler_queries(an: Analyzer, node: ast.ClassDef) -> list[HandlerQuery]:
+    """Unscoped manager queries in the request handlers of a readable DRF view (``get``,
+    ``list``, ``@action`` methods, ...). In views restricted to admins (``IsAdminUser``,
+    model permissions) only lookups by an id the client sent count: an admin of one tenant
+    reaching another tenant's row; counts and reports over every tenant are theirs."""
+    fns = handlers(node)
+    if not fns or not readable(an):
+        return []
+    perms = an.permissions()
+    admin = perms is not None and any(p.rsplit(".", 1)[-1] in ADMIN_PERMISSIONS for p in perms[2])
+    out: list[HandlerQuery] = []
+    for fn in fns:
+        out.extend(queries_in(an, fn, by_client_id=admin))
+    return out
+
+
+def handler_model(an: Analyzer, node: ast.ClassDef) -> ClassRef | None:
+    """The tenant model a readable view's handlers query directly (an ``APIView`` serving
+    tenant data like a ViewSet does), or None."""
+    if not readable(an):
+        return None
+    for fn in handlers(node):
+        for q in queries_in(an, fn, skip_scoped=False):
+            return q.model
+    return None
+
+
+def location(an: ViewAnalysis, node: ast.AST, owner: ClassRef) -> tuple[ast.AST, str]:
+    """Where to report: the node itself when the view's own code holds it, otherwise the
+    view's class line (the problem is inherited), with a note naming the base."""
+    if owner.qualname == an.cls.qualname:
+        return node, ""
+    return an.cls.node, f" (inherited from {owner.name})"
+
+
+__all__ = ["is_super"]

@@ -1,0 +1,197 @@
+"""The one view analysis (scaffold.analysis): the idioms it understands, the disagreements
+it removed, and what it refuses to act on. Before/after through migrate-viewsets, findings
+through audit, on minimal fixtures of our own (tests/fixtures/analysis_idioms)."""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from scaffold.audit import audit
+from scaffold.cli import main
+from scaffold.migrate import migrate_viewsets
+from tests.helpers.rewrite import rewrite
+
+IDIOMS = Path(__file__).parent / "fixtures" / "analysis_idioms"
+EXPECT = re.compile(r"#\s*expect:\s*(TEN\d{3})")
+
+
+def _project(tmp_path: Path) -> Path:
+    root = tmp_path / "p"
+    shutil.copytree(IDIOMS, root)
+    return root
+
+
+def test_idioms_fixture_findings_are_exactly_the_marked_lines(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    want = {
+        (p.relative_to(root).as_posix(), n, m.group(1))
+        for p in root.rglob("*.py")
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if (m := EXPECT.search(line))
+    }
+    report = audit(root, select="TEN001", jobs=1, cache=False)
+    assert {(f.path, f.line, f.code) for f in report.findings} == want
+    # the views it could not judge are named, never passed over in silence
+    assert {v for _, _, v, _ in report.not_judged} == {"TenantsThemselves", "ThingsOfAnUnknownModel"}
+    assert "views recognised" in report.summary()
+
+
+def test_idioms_fixture_rewrites_only_unscoped_views(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    before = (root / "app" / "views.py").read_text()
+    result = migrate_viewsets(root, jobs=1, cache=False)
+    after = (root / "app" / "views.py").read_text()
+    ast.parse(after)
+    changed = {
+        node.name
+        for old, node in zip(
+            (n for n in ast.parse(before).body if isinstance(n, ast.ClassDef)),
+            (n for n in ast.parse(after).body if isinstance(n, ast.ClassDef)),
+            strict=True,
+        )
+        if ast.dump(old) != ast.dump(node)
+    }
+    assert changed == {
+        "AccountsThroughConditionalAlias",
+        "ApiKeysOnThirdPartyBase",
+        "OrdersUnstamped",
+        "OrdersOfUrlTenantOneAction",
+    }
+    manual = "\n".join(m.message for _, m in result.report.manual)
+    assert "Tenant, the tenant model itself" in manual
+    assert "vendor_lib.models.Thing" in manual
+    # DEFAULT_PERMISSION_CLASSES = IsAuthenticated in settings: no permission_classes added
+    assert "IsAuthenticated" not in after
+    assert migrate_viewsets(root, check=True, jobs=1, cache=False).exit_code == 0  # idempotent
+
+
+def test_and_assign_of_a_scoped_queryset_is_scoped_for_both_commands(tmp_path: Path) -> None:
+    """qs &= X.objects.filter(tenant_id=...) was clean for audit, manual review for migrate."""
+    source = """\
+    from rest_framework import viewsets
+    from rest_framework.permissions import IsAuthenticated
+
+    from app.models import Supplier
+
+
+    class V(viewsets.ReadOnlyModelViewSet):
+        permission_classes = [IsAuthenticated]
+
+        def get_queryset(self):
+            qs = Supplier.objects.all()
+            qs &= Supplier.objects.filter(tenant_id=self.request.user.tenant_id)
+            return qs
+    """
+    new, result = rewrite(source)
+    assert result.status == "unchanged" and not result.manual, result.messages
+
+
+def test_unknown_model_is_never_rewritten(tmp_path: Path) -> None:
+    source = """\
+    from rest_framework import viewsets
+
+    from vendor.models import Thing
+
+
+    class V(viewsets.ModelViewSet):
+        queryset = Thing.objects.all()
+    """
+    new, result = rewrite(source)
+    assert result.status == "manual"
+    assert "vendor.models.Thing" in result.manual[0].message
+
+
+def test_tenant_model_itself_is_never_rewritten() -> None:
+    source = """\
+    from rest_framework import viewsets
+
+    from app.models import Tenant
+
+
+    class V(viewsets.ModelViewSet):
+        queryset = Tenant.objects.all()
+    """
+    models = "from django.db import models\n\n\nclass Tenant(models.Model):\n    name = models.CharField()\n"
+    new, result = rewrite(source, files={"app/models.py": models})
+    assert result.status == "manual" and b"tenant_id=" not in new
+    assert "the tenant model itself" in result.manual[0].message
+
+
+@pytest.mark.parametrize(
+    "save, stamped",
+    [
+        (
+            "serializer.save(\n            owner=self.request.user,\n        )",
+            "serializer.save(\n            owner=self.request.user,\n            tenant_id=tenant_id,\n        )",
+        ),
+        (
+            "serializer.save(\n            owner=self.request.user\n        )",
+            "serializer.save(\n            owner=self.request.user,\n            tenant_id=tenant_id\n        )",
+        ),
+        (
+            "serializer.save(owner=self.request.user)",
+            "serializer.save(owner=self.request.user, tenant_id=tenant_id)",
+        ),
+    ],
+    ids=["trailing-comma", "one-per-line", "one-line"],
+)
+def test_inserted_keyword_follows_the_call_layout(save: str, stamped: str) -> None:
+    source = f"""\
+from rest_framework import viewsets
+from rest_framework.permissions import IsAuthenticated
+
+from app.models import Supplier
+
+
+class V(viewsets.ModelViewSet):
+    permission_classes = [IsAuthenticated]
+
+    def get_queryset(self):
+        return Supplier.objects.filter(tenant_id=self.request.user.tenant_id)
+
+    def perform_create(self, serializer):
+        {save}
+"""
+    new, result = rewrite(source, dedent=False)
+    assert result.status == "rewritten", result.messages
+    text = new.decode()
+    ast.parse(text)
+    assert stamped in text, text
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("scoping_helpers", '["app.x", 3]'),
+        ("membership_permissions", '"app.perms.IsMember"'),
+        ("tenant_models", '["not a name"]'),
+        ("global_models", "true"),
+    ],
+)
+def test_analysis_keys_are_validated(key: str, value: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    root = _project(tmp_path)
+    (root / "pyproject.toml").write_text(f"[tool.scaffold]\n{key} = {value}\n")
+    before = (root / "app" / "views.py").read_text()
+    assert main(["migrate-viewsets", "--project", str(root), "--no-cache"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"[tool.scaffold] {key}" in err[0] and "pyproject.toml" in err[0]
+    assert (root / "app" / "views.py").read_text() == before
+
+
+def test_zero_views_recognised_is_said(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A project with its own copy of DRF: scaffold recognises no view and says so."""
+    root = tmp_path / "p"
+    (root / "app").mkdir(parents=True)
+    (root / "manage.py").write_text("")
+    (root / "app" / "views.py").write_text(
+        "from app.drf import viewsets\n\n\nclass V(viewsets.ModelViewSet):\n    queryset = None\n"
+    )
+    assert main(["audit", "--project", str(root), "--no-cache"]) == 0
+    assert "0 views recognised, 0 analysed" in capsys.readouterr().out
+    assert main(["migrate-viewsets", "--project", str(root), "--no-cache", "--check"]) == 0
+    assert "0 views recognised, 0 analysed" in capsys.readouterr().out
