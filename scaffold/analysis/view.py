@@ -440,16 +440,32 @@ def queries_in(
 ) -> list[HandlerQuery]:
     """Querysets built in handler ``fn`` straight from a tenant model's manager (or through
     ``get_object_or_404(Model, ...)``), with how each is scoped; scoped ones left out. Each
-    is judged where it stands, with what the locals hold on the way there (the flow)."""
+    is judged where it stands, with what the locals hold on the way there (the flow).
+
+    Computed once per view, handler and ``by_client_id`` (every rule and the census ask)."""
+    memo: dict[tuple[int, bool, bool], list[HandlerQuery]] = an.__dict__.setdefault("_queries_in", {})
+    if by_client_id:
+        key = (id(fn), True, skip_scoped)
+        if key not in memo:
+            memo[key] = _queries_in(an, fn, skip_scoped, True)
+        return list(memo[key])
+    key = (id(fn), False, False)  # every query; the scoped ones dropped on the way out
+    if key not in memo:
+        memo[key] = _queries_in(an, fn, False, False)
+    return [q for q in memo[key] if not (skip_scoped and q.scope in GOOD)]
+
+
+def _queries_in(an: Analyzer, fn: Function, skip_scoped: bool, by_client_id: bool) -> list[HandlerQuery]:
     found: list[HandlerQuery] = []
     seen: set[int] = set()
 
     def visit(stmt: ast.stmt, scopes: dict[str, Scope], env: set[str]) -> None:
         calls = [n for h in _headers(stmt) for n in [h, *walk_function(h)] if isinstance(n, ast.Call)]
+        inner = _inner_calls(calls)
         for call in calls:
             if id(call) not in seen:
                 seen.add(id(call))
-                found.extend(_judge(an, fn, call, calls, scopes, env, skip_scoped, by_client_id))
+                found.extend(_judge(an, fn, call, inner, scopes, env, skip_scoped, by_client_id))
 
     an.flow._visit = visit
     try:
@@ -459,23 +475,29 @@ def queries_in(
     return found
 
 
-def _judge(
-    an: Analyzer,
-    fn: Function,
-    call: ast.Call,
-    calls: list[ast.Call],
-    scopes: dict[str, Scope],
-    env: set[str],
-    skip_scoped: bool,
-    by_client_id: bool,
-) -> list[HandlerQuery]:
-    view, flow = an.view, an.flow
+def _inner_calls(calls: list[ast.Call]) -> set[int]:
+    """Ids of the nodes of one statement's ``calls`` that are part of a longer chain or of
+    a Prefetch/Subquery/Exists body (computed once per statement, not once per call)."""
     inner = {id(c.func.value) for c in calls if isinstance(c.func, ast.Attribute)}
     # Prefetch("rel", queryset=X.objects...) and Subquery/Exists bodies narrow the rows of
     # the outer query they belong to: judged with it, not as reads of their own
     for c in calls:
         if (dotted_name(c.func) or "").rpartition(".")[2] in ("Prefetch", "Subquery", "Exists"):
             inner |= {id(n) for arg in [*c.args, *(k.value for k in c.keywords)] for n in ast.walk(arg)}
+    return inner
+
+
+def _judge(
+    an: Analyzer,
+    fn: Function,
+    call: ast.Call,
+    inner: set[int],
+    scopes: dict[str, Scope],
+    env: set[str],
+    skip_scoped: bool,
+    by_client_id: bool,
+) -> list[HandlerQuery]:
+    view, flow = an.view, an.flow
     if id(call) in inner:
         return []  # part of a longer chain: judged at its outermost call
     name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
