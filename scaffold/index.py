@@ -153,6 +153,10 @@ class ProjectIndex:
         self._modules: dict[str, ModuleInfo | None] = {}
         self._sources: dict[str, tuple[Path, ...]] = {}  # module -> file(s) its answer depends on
         self._tracking: list[_Deps] = []
+        # class qualname -> (its ancestors, the modules that answer read, the class node)
+        self._ancestors: dict[
+            str, tuple[list[tuple[str, ClassInfo | None]], tuple[str, ...], ast.ClassDef]
+        ] = {}
 
     # -- modules and files -----------------------------------------------------------
     def module_name(self, path: Path) -> str:
@@ -177,6 +181,8 @@ class ProjectIndex:
         if known is not None and known.tree is tree and known.path == path:
             self._sources[module] = (path,)
             return known
+        if known is not None:
+            self._ancestors.clear()  # a module changed under the remembered answers
         info = _module_info(module, path, tree)
         self._modules[module] = info
         self._sources[module] = (path,)
@@ -213,10 +219,15 @@ class ProjectIndex:
                 base = self.root.joinpath(*module.split("."))
                 self._sources[module] = (base.with_suffix(".py"), base / "__init__.py")
             self._modules[module] = info
-        for deps in self._tracking:
-            for source in self._sources.get(module, ()):
-                deps.add(self, source)
+        self._track(module)
         return self._modules[module]
+
+    def _track(self, module: str) -> None:
+        for deps in self._tracking:
+            if module not in deps.modules:
+                deps.modules.add(module)
+                for source in self._sources.get(module, ()):
+                    deps.add(self, source)
 
     # -- classes ---------------------------------------------------------------------
     def class_info(self, qualname: str) -> ClassInfo | None:
@@ -246,7 +257,24 @@ class ProjectIndex:
 
         Yields ``(qualified name, ClassInfo or None)``: None for classes outside the
         project (``rest_framework.viewsets.ModelViewSet``) or that could not be resolved.
+        Computed once per class and run (views share bases); a remembered answer still
+        records, for the file being analysed, every module it was computed from.
         """
+        known = self._ancestors.get(cls.qualname)
+        if known is not None and known[2] is cls.node:
+            for module in known[1]:
+                self._track(module)
+            return iter(known[0])
+        recorder = _Deps(Path())
+        self._tracking.append(recorder)
+        try:
+            found = list(self._walk_ancestors(cls))
+        finally:
+            self._tracking.remove(recorder)
+        self._ancestors[cls.qualname] = (found, tuple(recorder.modules), cls.node)
+        return iter(found)
+
+    def _walk_ancestors(self, cls: ClassInfo) -> Iterator[tuple[str, ClassInfo | None]]:
         seen: set[str] = {cls.qualname}
         stack = list(reversed(cls.bases))
         while stack:
@@ -288,6 +316,7 @@ class ProjectIndex:
 class _Deps:
     own: Path
     paths: dict[Path, str] = field(default_factory=dict)  # path -> rel
+    modules: set[str] = field(default_factory=set)  # modules already recorded
 
     def add(self, index: ProjectIndex, path: Path) -> None:
         if path != self.own and path not in self.paths:
