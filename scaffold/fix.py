@@ -426,9 +426,12 @@ class FixUnit:
 # -- TEN020: edits to the middleware module ------------------------------------------------------
 
 
-def onboarding_changes(cfg: Any, report: engine.RunReport, changes: ChangeSet) -> list[str]:
-    """Add the TEN020 EXEMPT_PATHS edits to ``changes``; return manual-review lines."""
-    from libcst.codemod import CodemodContext, SkipFile
+def onboarding_changes(
+    cfg: Any, report: engine.RunReport, changes: ChangeSet, planned: list[str] | None = None
+) -> list[str]:
+    """Add the TEN020 EXEMPT_PATHS edits to ``changes``; return manual-review lines.
+    With ``planned`` (``--check``, which trusts the analysis) only the file that would change
+    is added there, and libcst is not run."""
 
     notes: list[str] = []
     missing: list[str] = []
@@ -444,7 +447,11 @@ def onboarding_changes(cfg: Any, report: engine.RunReport, changes: ChangeSet) -
     target = cfg.get("middleware")
     module, _, class_name = (target or "").partition(":")
     path = cfg.file_for("middleware")
+    if planned is not None:
+        planned.append(path.relative_to(cfg.root).as_posix())
+        return notes
     import libcst as cst
+    from libcst.codemod import CodemodContext, SkipFile
 
     from scaffold.registration import pending_text
 
@@ -466,12 +473,11 @@ def onboarding_changes(cfg: Any, report: engine.RunReport, changes: ChangeSet) -
     return notes
 
 
-def atomic_requests_changes(cfg: Any, report: engine.RunReport, changes: ChangeSet) -> list[str]:
-    """Turn on ATOMIC_REQUESTS when a transaction-local tenant context has no transaction."""
-    import libcst as cst
-    from libcst.codemod import CodemodContext, SkipFile
-
-    from scaffold.registration import pending_text
+def atomic_requests_changes(
+    cfg: Any, report: engine.RunReport, changes: ChangeSet, planned: list[str] | None = None
+) -> list[str]:
+    """Turn on ATOMIC_REQUESTS when a transaction-local tenant context has no transaction
+    (with ``planned``, as in :func:`onboarding_changes`: only name the file)."""
     from scaffold.rules.session_level_tenant_context import LOST_MARKER
 
     if not any(m.code == "TEN050" and LOST_MARKER in m.message for _, m in report.findings):
@@ -483,6 +489,14 @@ def atomic_requests_changes(cfg: Any, report: engine.RunReport, changes: ChangeS
             f"{rel}: manual review: TEN050: no DATABASES assignment here; set ATOMIC_REQUESTS = True by hand"
         ]
     path = candidates[0]
+    if planned is not None:
+        planned.append(path.relative_to(cfg.root).as_posix())
+        return []
+    import libcst as cst
+    from libcst.codemod import CodemodContext, SkipFile
+
+    from scaffold.registration import pending_text
+
     text = pending_text(changes, path, path.relative_to(cfg.root).as_posix(), "set ATOMIC_REQUESTS by hand")
     command = _codemod("atomic_requests")(CodemodContext(filename=str(path)))
     try:
@@ -506,6 +520,7 @@ class FixResult:
     applied: bool
     noted: set[tuple[str, str, str]] = field(default_factory=set)  # (path, code, symbol) in notes
     remaining: list[Finding] = field(default_factory=list)  # audit findings left after applying
+    planned: list[str] = field(default_factory=list)  # --check: settings/middleware files due
 
     @property
     def due(self) -> list[str]:
@@ -514,7 +529,7 @@ class FixResult:
         root = self.report.root
         paths = {c.path.relative_to(root).as_posix() for c in self.changes}
         paths |= {res.rel for res in self.report.rewritten}
-        return sorted(paths)
+        return sorted(paths | set(self.planned))
 
     @property
     def exit_code(self) -> int:
@@ -597,9 +612,10 @@ def fix(
         cache=cache,
     )
     changes = engine.changeset(report)
-    notes = onboarding_changes(cfg, report, changes) if "TEN020" in codes else []
+    planned: list[str] | None = [] if check and not diff else None
+    notes = onboarding_changes(cfg, report, changes, planned) if "TEN020" in codes else []
     if "TEN050" in codes:
-        notes += atomic_requests_changes(cfg, report, changes)
+        notes += atomic_requests_changes(cfg, report, changes, planned)
     applied = False
     remaining: list[Finding] = []
     if not check and not diff:
@@ -614,4 +630,4 @@ def fix(
         for res, msg in report.findings
         if msg.code == "TEN020" and "in both" in msg.message
     }
-    return FixResult(report, changes, notes, check, applied, noted, remaining)
+    return FixResult(report, changes, notes, check, applied, noted, remaining, planned or [])
