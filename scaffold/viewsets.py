@@ -24,10 +24,12 @@ from typing import Literal
 
 from scaffold.analysis import KEPT, Analyzer, ClassRef, Scope, Settings, ViewAnalysis, class_ref
 from scaffold.analysis.predicate import (
+    CHAIN_METHODS,
     MANAGER_ATTRS,
     SCOPING_CALLS,
     permissions_open,
 )
+from scaffold.analysis.routes import exposes
 from scaffold.analysis.syntax import (
     assigned_names,
     chain,
@@ -81,25 +83,11 @@ UPDATING_VIEWS = frozenset(
 )
 IS_AUTHENTICATED = "rest_framework.permissions.IsAuthenticated"
 PERMISSION_DENIED = ("rest_framework.exceptions.PermissionDenied", "django.core.exceptions.PermissionDenied")
-QS_METHODS = frozenset(
-    [
-        "all",
-        "filter",
-        "exclude",
-        "select_related",
-        "prefetch_related",
-        "order_by",
-        "annotate",
-        "distinct",
-        "only",
-        "defer",
-        "using",
-        "alias",
-        "reverse",
-        "select_for_update",
-    ]
-)
+QS_METHODS = CHAIN_METHODS  # what a rewritable queryset chain may call
 RAW_CALLS = frozenset(["raw", "extra", "RawSQL", "cursor", "execute"])
+# value kinds that are the requesting user's tenant: from the user, or a row scoped to it
+# (save(workspace=Workspace.objects.get(slug=<URL slug under a membership check>)))
+USERS = ("user", "scoped")
 GUARD_VAR = "tenant_id"  # the local the pattern's tenant_guard defines and tenant_filter uses
 
 ActionKind = Literal[
@@ -254,7 +242,12 @@ class _View:
                         f"{self.node.name} inherits get_queryset from {owner}, which is not scoped to the tenant; fix {owner}",
                     )
                 )
-            if plan.scoped_by and "queryset" not in self.attrs:
+            routed_write = any(exposes(self.index, self.cls.qualname, w) for w in ("create", "update"))
+            if (
+                plan.scoped_by
+                and not self.attrs.keys() & {"queryset", "serializer_class"}
+                and not routed_write
+            ):
                 if "permission_classes" in self.attrs or self._serves_tenant_data():
                     self._permissions(plan, inherited)  # its own AllowAny / () is still wrong
                 return plan  # an intermediate class: its concrete subclasses are checked
@@ -266,12 +259,16 @@ class _View:
             return None  # no data of its own (its base, if any, carries the fix)
         if plan.manual and plan.model is None:
             # a view whose declared model has no tenant field is not tenant data at all
-            model = self._attr_model()
+            model = self._attr_model() or (
+                self.result.model.qualname if self.result and self.result.model else None
+            )
             if model is not None and self._tenant_data(model) is False:
                 plan.manual.clear()
                 plan.model = model
                 plan.scoped_by = f"{model} has no {self.s.tenant_field} field"
                 return plan
+        if plan.model is None and self.result is not None and self.result.model is not None:
+            plan.model = self.result.model.qualname  # what the shared analysis resolved
         if plan.manual or (plan.model is None and not plan.actions and not plan.scoped_by):
             plan.actions.clear()
             return plan
@@ -289,10 +286,15 @@ class _View:
             )
             return plan
         self._permissions(plan, inherited)
-        if quals & CREATING_VIEWS and not self._stamped_elsewhere(plan, inherited, "create"):
+        if (
+            quals & CREATING_VIEWS
+            and exposes(self.index, self.cls.qualname, "create") is not False  # as_view({"get": "list"})
+            and not self._stamped_elsewhere(plan, inherited, "create")
+        ):
             self._stamping(plan, inherited, "perform_create", "create", "stamp_create")
         if (
             quals & UPDATING_VIEWS
+            and exposes(self.index, self.cls.qualname, "update") is not False
             and self._serializer_writes_tenant(inherited)
             and not self._stamped_elsewhere(plan, inherited, "update")
         ):
@@ -756,7 +758,11 @@ class _View:
         if ref is not None and serializer_stamps(self.an.lookup, ref, method):
             return True
         model = class_ref(self.index, plan.model) if plan.model else None
-        return model is not None and model_stamps(self.an.lookup, model)
+        parents = model_stamps(self.an.lookup, model) if model is not None else None
+        if parents is None:
+            return False
+        # save() takes the tenant from a parent row: safe unless the client picks the parent
+        return not any(self._serializer_writes_tenant(inherited, {p, f"{p}_id"}) for p in parents)
 
     def _serializer(self, inherited: dict[str, tuple[str, ast.AST]]) -> ClassInfo | None:
         """The view's serializer class when it is in the project."""
@@ -779,7 +785,9 @@ class _View:
         qual = module.imports.qualify(value, module.local) if value is not None else None
         return self.index.class_info(qual) if qual else None
 
-    def _serializer_writes_tenant(self, inherited: dict[str, tuple[str, ast.AST]]) -> bool:
+    def _serializer_writes_tenant(
+        self, inherited: dict[str, tuple[str, ast.AST]], only: set[str] | None = None
+    ) -> bool:
         """True when the view's serializer (found in the project) accepts the tenant field.
 
         Then an update could move a row to another tenant, so ``perform_update`` must stamp it.
@@ -789,7 +797,7 @@ class _View:
         if info is None:
             return False
         tf = self.s.tenant_field
-        names = {tf, tf[:-3]} if tf.endswith("_id") else {tf}
+        names = only or ({tf, tf[:-3]} if tf.endswith("_id") else {tf})
         included = False
         for cls in (info, *(i for _, i in self.index.ancestors(info) if i is not None)):
             attrs, _ = class_members(cls.node)
@@ -828,8 +836,8 @@ class _View:
                         )
                     ):
                         return False  # extra_kwargs = {"tenant_id": {"read_only": True}}
-            fields = stmt_value(meta_attrs["fields"]) if "fields" in meta_attrs else None
-            if isinstance(fields, ast.Constant) and fields.value == "__all__":
+            listed = stmt_value(meta_attrs["fields"]) if "fields" in meta_attrs else None
+            if isinstance(listed, ast.Constant) and listed.value == "__all__":
                 included = True
             elif "fields" not in meta_attrs and "exclude" in meta_attrs:
                 included = True  # every model field but the excluded ones: the tenant too
@@ -905,9 +913,9 @@ class _View:
                 and any(isinstance(t, ast.Name) and t.id == value.id for t in sub.targets)
             ]
             if sources:
-                return all(from_user(v) for v in sources) or self.an.value_kind(self.ref, fn, value) == "user"
+                return all(from_user(v) for v in sources) or self.an.value_kind(self.ref, fn, value) in USERS
             return value.id == GUARD_VAR
-        return from_user(value) or self.an.value_kind(self.ref, fn, value) == "user"
+        return from_user(value) or self.an.value_kind(self.ref, fn, value) in USERS
 
     def _stamp(self, plan: ViewPlan, fn: ast.FunctionDef, is_save, kind: ActionKind) -> None:
         name = f"{self.node.name}.{fn.name}"

@@ -195,3 +195,49 @@ def test_zero_views_recognised_is_said(tmp_path: Path, capsys) -> None:  # type:
     assert "0 views recognised, 0 analysed" in capsys.readouterr().out
     assert main(["migrate-viewsets", "--project", str(root), "--no-cache", "--check"]) == 0
     assert "0 views recognised, 0 analysed" in capsys.readouterr().out
+
+
+REALWORLD = Path(__file__).parent / "fixtures" / "realworld_idioms"
+VIEW_MARK = re.compile(r"^class (\w+).*#\s*expect:\s*(TEN001|clean)")
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    sorted(p for p in REALWORLD.iterdir() if (p / "manage.py").exists()) if REALWORLD.is_dir() else [],
+    ids=lambda p: p.name,
+)
+def test_realworld_idioms_per_view_verdicts(fixture: Path, tmp_path: Path) -> None:
+    """Each idiom met in public code bases, reduced to a fixture with per-view markers
+    (tests/fixtures/realworld_idioms/README.md): `TEN001` views are reported by audit and
+    rewritten or sent to manual review; `clean` views get no TEN001-TEN004 finding, no rewrite
+    and no manual-review claim."""
+    root = tmp_path / fixture.name
+    shutil.copytree(fixture, root)
+    want = {
+        (p.relative_to(root).as_posix(), m.group(1)): m.group(2)
+        for p in root.rglob("*.py")
+        for line in p.read_text().splitlines()
+        if (m := VIEW_MARK.match(line))
+    }
+    assert want, f"{fixture} marks no view"
+    report = audit(root, select="TEN001,TEN002,TEN003,TEN004", jobs=1, cache=False)
+    codes: dict[tuple[str, str], set[str]] = {}
+    for f in report.findings:
+        codes.setdefault((f.path, f.symbol.split(".")[0]), set()).add(f.code)
+    result = migrate_viewsets(root, check=True, jobs=1, cache=False)
+    acted = {(res.rel, m.symbol) for res in result.report.results for m in res.messages if m.kind == "manual"}
+    acted |= {
+        (res.rel, m.symbol)
+        for res in result.report.results
+        for m in res.messages
+        if m.kind == "view" and "; rewrite" in m.message
+    }
+    wrong = []
+    for view, expect in sorted(want.items()):
+        if expect == "TEN001" and ("TEN001" not in codes.get(view, set()) or view not in acted):
+            wrong.append(
+                f"{view}: expected TEN001 and a rewrite or review, got {codes.get(view)}, acted={view in acted}"
+            )
+        if expect == "clean" and (codes.get(view) or view in acted):
+            wrong.append(f"{view}: expected clean, got {codes.get(view)}, acted={view in acted}")
+    assert not wrong, "\n".join(wrong)

@@ -66,6 +66,8 @@ class Flow:
         # kwarg is the user's tenant ([tool.scaffold] membership_permissions)
         self.membership = membership
         self.member_handlers: set[str] = set()  # handlers guarded one by one (@allow_permission)
+        self.view_model = ""  # name of the model the view serves, once known
+        self.covered: set[str] = set()  # URL kwargs the membership checks read (empty: all)
         self.models: list[ClassRef] = []
         self._stack: set[tuple[str, str]] = set()
         self._fns: list[ast.AST] = []  # the functions being read, innermost last
@@ -93,8 +95,9 @@ class Flow:
             or getattr(self.fn, "name", None) in self.member_handlers
             or self.checks_membership(self.fn)
         )
-        if guarded and self.url_value(value, env):
-            return "scoped"  # a declared membership check covers the tenant named in the URL
+        name = self.url_value(value, env) if guarded else ""
+        if name and (not self.covered or name in self.covered):
+            return "url:" + name  # a membership check covers the tenant named in the URL
         return self.values.kind(owner, value, env, self.fn)
 
     def _scoped_row(self, value: ast.AST, scope: Scope, model: ClassRef | None) -> bool:
@@ -140,37 +143,59 @@ class Flow:
                 if kw.arg is not None
             ]
             user = any(is_user_expr(k.value) for k in conds)
-            url = any(self.url_value(k.value, set()) for k in conds if not is_user_expr(k.value))
+            url = any(bool(self.url_value(k.value, set())) for k in conds if not is_user_expr(k.value))
             if user and url:
                 return True
         return False
 
-    def url_value(self, value: ast.expr, env: set[str]) -> bool:
-        """``value`` is a URL kwarg: ``self.kwargs["slug"]``, ``kwargs.get("pk")``, a handler
-        parameter (``def get(self, request, slug, pk)``) or a local holding one."""
+    def url_value(self, value: ast.expr, env: set[str]) -> str:
+        """The URL kwarg ``value`` is (``self.kwargs["slug"]``, ``kwargs.get("pk")``, a handler
+        parameter: ``def get(self, request, slug, pk)``), or ""."""
         fn = self.fn
         params = (
             {a.arg for a in fn.args.args[1:] if a.arg != "request"}
             if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
             else set()
         )
-        for node in ast.walk(value):
-            if isinstance(node, ast.Attribute) and node.attr == "kwargs":
-                return True
-            if isinstance(node, ast.Name) and (node.id == "kwargs" or node.id in params):
-                return True
-        return False
+        if isinstance(value, ast.Name) and value.id in params:
+            return value.id
+        if isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Constant):
+            base, key = value.value, value.slice.value
+        elif (
+            isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "get"
+        ):
+            base, key = (
+                value.func.value,
+                value.args[0].value if value.args and isinstance(value.args[0], ast.Constant) else None,
+            )
+        else:
+            return ""
+        if isinstance(key, str) and (dotted_name(base) or "").endswith("kwargs"):
+            return key
+        return ""
 
     def filter_scope(
         self, call: ast.Call, env: set[str], owner: ClassRef, scopes: dict[str, Scope] | None = None
     ) -> Scope | None:
         """The scope a ``.filter()`` / ``.get()`` call adds, or None when it adds none
         (``scopes``: the querysets locals hold, for ``__in`` and subqueries over them)."""
+        pairs = anded_conditions(call, fn=self.fn)
+        model = ""
+        if isinstance(call.func, ast.Attribute):
+            found = self.eval(call.func.value, owner, scopes or {}, env, quiet=True)[1]
+            model = found.name if found is not None else ""
+        elif call.args:  # get_object_or_404(Model, ...)
+            found = self.lookup.model_info(owner, call.args[0], self.fn)
+            model = found.name if found is not None else ""
         kind = condition_kind(
-            anded_conditions(call, fn=self.fn),
+            pairs,
             self.settings.tenant_field,
             lambda v: self.value_kind(owner, v, env, scopes),
+            model,
+            self.view_model,
         )
+        if kind is None and any(key is None and not isinstance(v, ast.Name) for key, v in pairs):
+            return Scope.UNKNOWN  # filter(**self.filters[...]): conditions built elsewhere
         if kind is None:
             for arg in call.args:  # filter(Exists(Scoped.objects.filter(pk=OuterRef("pk"))))
                 if (

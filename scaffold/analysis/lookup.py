@@ -127,6 +127,22 @@ class Lookup:
         return None
 
     # -- names -----------------------------------------------------------------------------
+    def local_imports(self, fn: ast.AST, owner: ClassRef) -> dict[str, str]:
+        """Names bound by imports inside ``fn`` (cached: asked for every name the flow reads)."""
+        cache: dict[tuple[int, str], dict[str, str]] = self.__dict__.setdefault("_local_imports", {})
+        key = (id(fn), owner.mod.module)
+        if key not in cache:
+            found: dict[str, str] = {}
+            for node in walk_function(fn):
+                if isinstance(node, (ast.Import, ast.ImportFrom)):
+                    for alias in node.names:
+                        head = alias.asname or alias.name.split(".")[0]
+                        bound = local_import(fn, owner, head)
+                        if bound is not None:
+                            found.setdefault(head, bound)
+            cache[key] = found
+        return cache[key]
+
     def qualify(self, owner: ClassRef, expr: ast.AST | None, fn: ast.AST | None = None) -> str | None:
         """The qualified name of ``expr`` in ``owner``'s module, imports inside ``fn`` first."""
         if not isinstance(expr, ast.expr):
@@ -134,7 +150,7 @@ class Lookup:
         name = dotted_name(expr)
         if name is not None and fn is not None:
             head, _, rest = name.partition(".")
-            bound = local_import(fn, owner, head)
+            bound = self.local_imports(fn, owner).get(head)
             if bound is not None:
                 return f"{bound}.{rest}" if rest else bound
         return owner.qualify(expr)

@@ -14,8 +14,8 @@ from scaffold.analysis.syntax import assignments, walk_function
 from scaffold.index import dotted_name
 
 ALLOW_ANY = "rest_framework.permissions.AllowAny"
-# Django's own queryset methods (a project method outside these may scope: for_tenant(...)).
-QS_METHODS = frozenset(
+# Django's queryset methods that return a queryset of the same rows (a chain stays rewritable).
+CHAIN_METHODS = frozenset(
     [
         "all",
         "filter",
@@ -31,6 +31,11 @@ QS_METHODS = frozenset(
         "alias",
         "reverse",
         "select_for_update",
+    ]
+)
+# All of Django's own queryset methods (a project method outside these may scope: for_tenant(...)).
+QS_METHODS = CHAIN_METHODS | frozenset(
+    [
         "values",
         "values_list",
         "count",
@@ -320,8 +325,33 @@ def permissions_open(elts: list[ast.expr], qualify: Callable[[ast.expr], str | N
     return not kinds or ("closed" not in kinds and "any" in kinds)
 
 
+def snake(name: str) -> str:
+    """``CycleIssue`` -> ``cycle_issue``."""
+    return "".join("_" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(name))
+
+
+def url_scopes(key: str, kwarg: str, tenant_field: str, model: str = "", view_model: str = "") -> bool:
+    """Under a membership check of the URL's tenant, a ``key=<URL kwarg>`` condition scopes
+    when it names the tenant (``workspace__slug``, ``workspace_id``) or the relation the
+    kwarg is named after (``project_id=project_id``, ``project=project_id``)."""
+    stem = tenant_field[:-3] if tenant_field.endswith("_id") else tenant_field
+    head = key.split("__")[0]
+    if tenant_lookup(key, tenant_field) or head in (stem, tenant_field):
+        return True
+    name = kwarg[:-3] if kwarg.endswith("_id") else kwarg
+    if kwarg in ("pk", "id"):  # the view's own row: CycleIssue.objects.filter(cycle_id=pk) in a Cycle view
+        return head in ("pk", "id") or (bool(view_model) and head.removesuffix("_id") == snake(view_model))
+    if head in ("pk", "id"):  # the row the URL names: Project.objects.get(pk=project_id)
+        return bool(model) and snake(model) == name
+    return head.removesuffix("_id") == name
+
+
 def condition_kind(
-    pairs: list[tuple[str | None, ast.expr]], tenant_field: str, kind_of: Callable[[ast.expr], str]
+    pairs: list[tuple[str | None, ast.expr]],
+    tenant_field: str,
+    kind_of: Callable[[ast.expr], str],
+    model: str = "",
+    view_model: str = "",
 ) -> str | None:
     """The best scoping the ANDed ``pairs`` give: ``tenant`` (the user's tenant), ``owner``
     (the user), ``implicit`` (a thread-local tenant), ``client`` (a tenant the client chose)
@@ -331,7 +361,12 @@ def condition_kind(
     best: str | None = None
     for key, value in pairs:
         kind = literal_kind(value, kind_of) or kind_of(value)
-        if key == "" or (key is not None and tenant_lookup(key, tenant_field)):
+        if kind.startswith("url:"):
+            # a URL kwarg under a membership check: it scopes the relation the URL names
+            # (workspace__slug=slug, project_id=project_id), never a row id (pk=asset_id)
+            scopes = key is not None and url_scopes(key, kind[4:], tenant_field, model, view_model)
+            got = "tenant" if scopes else None
+        elif key == "" or (key is not None and tenant_lookup(key, tenant_field)):
             got = {"user": "tenant", "scoped": "tenant", "implicit": "implicit", "client": "client"}.get(kind)
         elif key is not None and kind == "owner":
             got = "owner"

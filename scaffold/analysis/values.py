@@ -148,6 +148,13 @@ class Values:
         if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
             users |= {a.arg for a in fn.args.args if a.arg == "user"}
 
+        def from_user(value: ast.expr) -> bool:
+            return any(
+                (isinstance(n, ast.Name) and n.id in users) or dotted_name(n) in USER_EXPRS
+                for n in ast.walk(value)
+                if isinstance(n, ast.expr)
+            )
+
         def ok(value: ast.expr | None, seen: frozenset[str] = frozenset()) -> bool:
             if value is None or (isinstance(value, ast.Constant) and value.value is None):
                 return True  # a guard: no tenant, no rows
@@ -156,7 +163,11 @@ class Values:
                     return False
                 return all(ok(v, seen | {value.id}) for v in assigned[value.id])
             if isinstance(value, ast.BoolOp):
-                return all(ok(v, seen) for v in value.values)
+                # getattr(user, "tenant_id", None) or getattr(user, "company_id", None): the
+                # user's tenant, with fallbacks that are other attributes of the same user
+                return any(ok(v, seen) for v in value.values) and all(
+                    ok(v, seen) or from_user(v) for v in value.values
+                )
             if isinstance(value, ast.IfExp):
                 return ok(value.body, seen) and ok(value.orelse, seen)
             if mentions_user_tenant(value, attr, users):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from scaffold.analysis.flow import Flow, is_generic, is_super
-from scaffold.analysis.lookup import Function, Lookup
+from scaffold.analysis.lookup import Function, Lookup, class_ref, resolve_function
 from scaffold.analysis.predicate import ALLOW_ANY, permission_kind
 from scaffold.analysis.scope import GOOD, LEAKS, ClassRef, Return, Scope
 from scaffold.analysis.settings import Settings, matches
@@ -133,6 +133,7 @@ class Analyzer:
         self.mro = self.lookup.mro
         self.flow = Flow(self.lookup, self.values, membership=self.has_membership())
         self.flow.member_handlers = self.member_handlers
+        self.flow.covered = self.covered_kwargs()
 
     # -- permissions ----------------------------------------------------------------------
     def has_membership(self) -> bool:
@@ -163,6 +164,43 @@ class Analyzer:
         exposed = self.exposed_actions()
         return bool(exposed) and exposed <= self.member_handlers
 
+    def covered_kwargs(self) -> set[str]:
+        """The URL kwargs the declared membership checks read (``kwargs["slug"]``,
+        ``view.project_id``): a filter on one of them is the user's tenant; empty when the
+        checks cannot be read (then every URL kwarg is trusted under them)."""
+        declared = self.settings.membership_permissions
+        names: set[str] = set()
+        if not declared:
+            return names
+        for cls in self.lookup.projects:
+            stmt = cls.body_assign_stmt("permission_classes")
+            value = getattr(stmt, "value", None)
+            exprs: list[ast.AST] = list(cls.node.decorator_list)
+            exprs += list(value.elts) if isinstance(value, (ast.List, ast.Tuple)) else []
+            for fn in cls.node.body:
+                if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    exprs += fn.decorator_list
+            for expr in exprs:
+                for node in ast.walk(expr):
+                    qual = cls.qualify(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
+                    if not qual or not matches(qual, declared):
+                        continue
+                    source = class_ref(self.index, qual)
+                    body: ast.AST | None = (
+                        source.node if source is not None else resolve_function(self.index, qual)
+                    )
+                    for sub in ast.walk(body) if body is not None else ():
+                        if isinstance(sub, ast.Subscript) and isinstance(sub.slice, ast.Constant):
+                            if (dotted_name(sub.value) or "").endswith("kwargs") and isinstance(
+                                sub.slice.value, str
+                            ):
+                                names.add(sub.slice.value)
+                        elif isinstance(sub, ast.Attribute) and dotted_name(sub.value) == "view":
+                            names.add(sub.attr)
+        if any("slug" in n for n in names):
+            names.add("slug")
+        return names
+
     @staticmethod
     def _declared(cls: ClassRef, exprs: list[ast.expr], declared: tuple[str, ...]) -> bool:
         for expr in exprs:
@@ -174,8 +212,14 @@ class Analyzer:
         return False
 
     def exposed_actions(self) -> set[str]:
-        """The actions and HTTP handlers the view serves (DRF's mixins and the handlers
-        defined in its project classes), limited by a literal ``http_method_names``."""
+        """The actions and HTTP handlers the view serves: the actions its ``as_view({...})``
+        routes map when that is all it is mounted with, else DRF's mixins and the handlers
+        defined in its project classes, limited by a literal ``http_method_names``."""
+        from scaffold.analysis.routes import routes
+
+        routed = routes(self.index).get(self.view.qualname, None)
+        if routed:  # {"get": "list", "post": "create"}: the actions, not the HTTP methods
+            return {a for a in routed if a not in HTTP_HANDLERS} or routed
         actions: set[str] = set()
         for m in self.mro:
             if isinstance(m, str):
@@ -299,6 +343,12 @@ class Analyzer:
                 if ret.scope not in GOOD and ret.scope is not Scope.UNVERIFIED:
                     ret.scope = Scope.TENANT
         models = [r.model for r in result.returns if r.model is not None] + flow.models
+        declared = lookup.find_attr("model")  # model = Issue (a common view attribute)
+        if not models and declared is not None:
+            value = getattr(declared[1], "value", None)
+            model = lookup.model_info(declared[0], value) if value is not None else None
+            if model is not None:
+                models.append(model)
         if not models and result.queryset_attr is not None:
             owner, stmt = result.queryset_attr
             model = flow.eval(getattr(stmt, "value", None), owner, {}, set(), quiet=True)[1]
@@ -318,6 +368,7 @@ class Analyzer:
                 result.why_unknown = "cannot tell which model it serves"
             return result
         result.model = models[0]
+        flow.view_model = result.model.name
         datas = [lookup.tenant_data(m) for m in models]
         result.tenant_data = True if True in datas else None if None in datas else False
         result.the_tenant = lookup.is_the_tenant(models[0]) and not lookup.declares_tenant(models[0])

@@ -96,12 +96,26 @@ def serializer_stamps(lookup: Lookup, serializer: ClassRef, method: str) -> bool
     return False
 
 
-def model_stamps(lookup: Lookup, model: ClassRef) -> bool:
-    """The model's (or a project base's) ``save()`` sets the tenant itself."""
+def model_stamps(lookup: Lookup, model: ClassRef) -> set[str] | None:
+    """The relations the model's (or a project base's) ``save()`` takes the tenant from
+    (``self.tenant_id = self.project.tenant_id``: ``{"project"}``; the current user: empty),
+    or None when ``save()`` does not set the tenant."""
     names = tenant_names(lookup)
+    names |= {f"{n}_id" for n in names}
     for cls in mro(lookup.index, model):
-        if isinstance(cls, ClassRef):
-            save = cls.method("save")
-            if save is not None and _sets_tenant(save, names | {f"{n}_id" for n in names}, "self"):
-                return True
-    return False
+        if not isinstance(cls, ClassRef):
+            continue
+        save = cls.method("save")
+        if save is None or not _sets_tenant(save, names, "self"):
+            continue
+        parents: set[str] = set()
+        for node in walk_function(save):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Attribute) and dotted_name(t.value) == "self" and t.attr in names
+                for t in node.targets
+            ):
+                source = dotted_name(node.value) or ""
+                if source.startswith("self.") and source.count(".") >= 2:
+                    parents.add(source.split(".")[1])
+        return parents
+    return None
