@@ -96,6 +96,7 @@ class Speed:
             "files": self.files,
             "lines": self.lines,
             "ruff": self.ruff.wall,
+            "ruff_cpu": self.ruff.cpu,
             "cold": {k: {"wall": t.wall, "cpu": t.cpu} for k, t in self.cold.items()},
             "warm": {k: {"wall": t.wall, "cpu": t.cpu} for k, t in self.warm.items()},
             "ratios": {k: self.ratio(k) for k in TARGETS if k != "warm"},
@@ -241,14 +242,37 @@ def table(results: list[Speed]) -> str:
             f"| {warm} s{'' if max(s.warm[k].median for k in COMMANDS) <= TARGETS['warm'] else ' ✗'} "
             f"| {s.peak_rss_tree / MIB:.0f} MiB (largest process {s.peak_rss_single / MIB:.0f}) |"
         )
-    cpu = ["", "CPU seconds (median; the process and its workers):", ""]
+    cpu = [
+        "",
+        "CPU seconds, cold (median; the process and its workers), and the same ratios in CPU time",
+        "(steadier than wall time on a shared machine):",
+        "",
+    ]
     for s in results:
         if s.cold:
+            c = {k: s.cold[k].cpu_median for k in COMMANDS}
             cpu.append(
                 f"- {s.name}: ruff {s.ruff.cpu_median:.2f}, "
-                + ", ".join(f"{k} {s.cold[k].cpu_median:.2f}" for k in COMMANDS)
+                + ", ".join(f"{k} {c[k]:.2f}" for k in COMMANDS)
+                + f"; audit/ruff {c['audit'] / s.ruff.cpu_median:.1f}, check/ruff {c['check'] / s.ruff.cpu_median:.1f}, "
+                f"diff/check {c['diff'] / c['check']:.1f}, fix-check/check {c['fix-check'] / c['check']:.1f}"
             )
     return "\n".join(rows + cpu)
+
+
+def from_json(data: list[dict[str, Any]]) -> list[Speed]:
+    """The results of an earlier ``--json`` run (``--render`` prints their table again)."""
+    out = []
+    for item in data:
+        s = Speed(item["name"], item["files"], item["lines"])
+        s.ruff = Timing(list(item["ruff"]), list(item.get("ruff_cpu", [])))
+        s.cold = {k: Timing(v["wall"], v["cpu"]) for k, v in item["cold"].items()}
+        s.warm = {k: Timing(v["wall"], v["cpu"]) for k, v in item["warm"].items()}
+        s.peak_rss_tree = int(item["peak_rss_tree_mib"] * MIB)
+        s.peak_rss_single = int(item["peak_rss_single_mib"] * MIB)
+        s.errors = list(item["errors"])
+        out.append(s)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -262,7 +286,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-j", "--jobs", type=int, default=None, help="passed to scaffold -j")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw timings here")
     parser.add_argument("--markdown", type=Path, default=None, help="also write the table here")
+    parser.add_argument("--render", type=Path, default=None, help="print the table of an earlier --json run")
     args = parser.parse_args(argv)
+    if args.render is not None:
+        print(table(from_json(json.loads(args.render.read_text(encoding="utf-8")))))
+        return 0
     if not args.corpus.is_dir():
         fail(f"--corpus {args.corpus} is not a folder; extract the code bases there")
     if args.runs < 1:
