@@ -20,11 +20,14 @@ from __future__ import annotations
 import ast
 import contextlib
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from scaffold.project import file_module, module_file
+
+T = TypeVar("T")
 
 
 def dotted_name(node: ast.expr) -> str | None:
@@ -157,6 +160,7 @@ class ProjectIndex:
         self._ancestors: dict[
             str, tuple[list[tuple[str, ClassInfo | None]], tuple[str, ...], ast.ClassDef]
         ] = {}
+        self._memo: dict[str, tuple[Any, tuple[str, ...]]] = {}  # see remembered()
 
     # -- modules and files -----------------------------------------------------------
     def module_name(self, path: Path) -> str:
@@ -181,8 +185,9 @@ class ProjectIndex:
         if known is not None and known.tree is tree and known.path == path:
             self._sources[module] = (path,)
             return known
-        if known is not None:
-            self._ancestors.clear()  # a module changed under the remembered answers
+        if known is not None:  # a module changed under the remembered answers
+            self._ancestors.clear()
+            self._memo.clear()
         info = _module_info(module, path, tree)
         self._modules[module] = info
         self._sources[module] = (path,)
@@ -273,6 +278,26 @@ class ProjectIndex:
             self._tracking.remove(recorder)
         self._ancestors[cls.qualname] = (found, tuple(recorder.modules), cls.node)
         return iter(found)
+
+    def remembered(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()`` once per index (per run and worker), for project-wide answers such as
+        the routes of every urlconf; later calls replay the modules it read, so each file
+        that relies on the answer still records them as dependencies."""
+        known = self._memo.get(key)
+        if known is None:
+            recorder = _Deps(Path())
+            self._tracking.append(recorder)
+            try:
+                value = compute()
+            finally:
+                self._tracking.remove(recorder)
+            known = (value, tuple(recorder.modules))
+            self._memo[key] = known
+        else:
+            for module in known[1]:
+                self._track(module)
+        result: T = known[0]
+        return result
 
     def _walk_ancestors(self, cls: ClassInfo) -> Iterator[tuple[str, ClassInfo | None]]:
         seen: set[str] = {cls.qualname}

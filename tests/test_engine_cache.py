@@ -181,3 +181,33 @@ def test_each_file_is_parsed_once_even_when_it_is_also_a_base_module(
     # the models module is read by the index for both views; also once
     analysed = [p.read_text() for p in (root / "app").glob("*.py")] + [(root / "shop/models.py").read_text()]
     assert {parsed[text] for text in analysed if text} == {1}
+
+
+def test_remembered_answers_still_record_their_dependencies(tmp_path: Path) -> None:
+    """Project-wide answers (the routes of every urlconf) and class ancestors are computed
+    once per index; each later file that uses them still depends on the modules they read."""
+    from scaffold.index import ProjectIndex
+
+    root = project(tmp_path, {"app/base.py": SCOPED_BASE, "app/views.py": CHILD})
+    (root / "app/urls.py").write_text("urlpatterns = []\n")
+    index = ProjectIndex(root)
+    calls: list[str] = []
+
+    def compute() -> str:
+        calls.append("computed")
+        assert index.module("app.urls") is not None
+        return "answer"
+
+    with index.tracking(root / "app/one.py") as first:
+        assert index.remembered("routes", compute) == "answer"
+    with index.tracking(root / "app/two.py") as second:
+        assert index.remembered("routes", compute) == "answer"
+    assert calls == ["computed"]
+    assert "app/urls.py" in first.hashes() and "app/urls.py" in second.hashes()
+
+    child = index.module("app.views")
+    assert child is not None
+    for own in ("app/one.py", "app/two.py"):  # the second answer is the remembered one
+        with index.tracking(root / own) as deps:
+            assert [q for q, _ in index.ancestors(child.classes["Child"])][0] == "app.base.Base"
+        assert "app/base.py" in deps.hashes()

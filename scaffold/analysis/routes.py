@@ -31,7 +31,12 @@ def _urls_modules(index: ProjectIndex) -> list[str]:
 
 def routes(index: ProjectIndex) -> dict[str, set[str] | None]:
     """View qualname -> the actions and HTTP methods its ``as_view({...})`` mappings expose
-    (None: registered with a router, every action). Views not listed are unknown."""
+    (None: registered with a router, every action). Views not listed are unknown. Read once
+    per run (and worker); every file whose verdict used it depends on the urlconfs read."""
+    return index.remembered("routes", lambda: _routes(index))
+
+
+def _routes(index: ProjectIndex) -> dict[str, set[str] | None]:
     out: dict[str, set[str] | None] = {}
     for module in _urls_modules(index):
         info = index.module(module)  # also records the urlconf as a dependency of the verdict
