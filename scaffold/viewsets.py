@@ -206,8 +206,36 @@ class _View:
     def plan(self) -> ViewPlan | None:
         plan = self._plan()
         if plan is not None:
+            self._url_scoped(plan)
             self._direct_queries(plan)
         return plan
+
+    def _url_scoped(self, plan: ViewPlan) -> None:
+        """A view whose tenant comes from the URL (a declared membership permission or
+        decorator guards it), or whose exposed handlers never read its queryset, is never
+        rewritten to the ``request.user.<attr>`` pattern: the shared analysis' verdict
+        decides, and what is not scoped there is left to a human."""
+        r = self.result
+        if r is None or not (r.membership or self.an.member_handlers or not r.queryset_served):
+            return
+        plan.actions.clear()
+        if r.verdict in ("scoped", "not-tenant-data"):
+            plan.manual.clear()
+            plan.scoped_by = plan.scoped_by or (
+                "scoped by the URL's tenant under a membership check"
+                if r.queryset_served
+                else "no action it exposes reads its queryset"
+            )
+        elif not plan.manual:
+            why = r.why_unknown or "its queryset is not scoped to the URL's tenant"
+            plan.manual.append(
+                (
+                    self.node.lineno,
+                    self.node.col_offset,
+                    f"{self.node.name} takes its tenant from the URL (membership check): {why}; "
+                    "scaffold will not rewrite it to request.user, scope it by hand",
+                )
+            )
 
     def _plan(self) -> ViewPlan | None:
         quals = {q for q, _ in self.ancestors}

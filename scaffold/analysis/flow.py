@@ -321,6 +321,9 @@ class Flow:
                 found = self.lookup.find_method(method, after=owner if is_super(recv) else None)
                 if found is not None:
                     return self.eval_function(*found)
+                if method in ("filter_queryset", "paginate_queryset") and expr.args:
+                    # DRF's own: the filter backends / paginator narrow the queryset given
+                    return self.eval(expr.args[0], owner, env, env_user, quiet)
                 return Scope.UNKNOWN, None, ""
             inner, model, mgr = self.eval(recv, owner, env, env_user, quiet)
             if method not in QS_METHODS and model is not None and expr.args and inner not in SCOPED:

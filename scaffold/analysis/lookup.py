@@ -178,6 +178,19 @@ class Lookup:
 
     # -- models ------------------------------------------------------------------------------
     def model_info(self, owner: ClassRef, expr: ast.AST, fn: ast.AST | None = None) -> ClassRef | None:
+        if (
+            isinstance(expr, ast.Attribute)
+            and isinstance(expr.value, ast.Name)
+            and expr.value.id == "self"
+            and expr.attr == "model"
+        ):
+            # self.model.objects in a base's get_queryset: the model the view (the most
+            # derived class) declares, ``model = Issue``
+            found = self.find_attr("model")
+            value = getattr(found[1], "value", None) if found is not None else None
+            if found is None or not isinstance(value, (ast.Name, ast.Attribute)):
+                return None
+            owner, expr = found[0], value
         info = class_ref(self.index, self.qualify(owner, expr, fn))
         if info is None or not self.is_model(info):
             return None

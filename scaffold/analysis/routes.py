@@ -12,6 +12,7 @@ import ast
 from scaffold.index import ProjectIndex
 
 WRITES = {"create": ("create", "post"), "update": ("update", "partial_update", "put", "patch")}
+HTTP_METHODS = frozenset(["get", "post", "put", "patch", "delete", "head", "options", "trace"])
 SKIP_DIRS = frozenset([".venv", "venv", "node_modules", "site-packages", ".git", "migrations", "__pycache__"])
 
 
@@ -86,4 +87,9 @@ def exposes(index: ProjectIndex, qualname: str, write: str) -> bool | None:
     if qualname not in found:
         return None
     actions = found[qualname]
-    return actions is None or bool(actions & set(WRITES[write]))
+    if actions is None:
+        return True
+    # as_view({"post": "mark_read"}) maps the HTTP method to the action: the action is what
+    # runs, so a routed "post" is a create only when it maps to create
+    named = {a for a in actions if a not in HTTP_METHODS} or actions
+    return bool(named & set(WRITES[write]))

@@ -60,6 +60,11 @@ DRF_ACTIONS: dict[str, tuple[str, ...]] = {
     "RetrieveDestroyAPIView": ("get", "delete"),
     "RetrieveUpdateDestroyAPIView": ("get", "put", "patch", "delete"),
 }
+# what reads the view's queryset: DRF's hooks, the attribute, and DRF's actions called on self
+QUERYSET_READERS = frozenset({"get_queryset", "get_object", "filter_queryset", "queryset"})
+DRF_QUERYSET_METHODS = frozenset(
+    {"list", "retrieve", "update", "partial_update", "destroy"}
+)
 Verdict = Literal["scoped", "unscoped", "not-tenant-data", "unknown"]
 Permissions = tuple[ClassRef | None, ast.AST | None, list[str]]  # owner, node, qualified names
 
@@ -94,6 +99,9 @@ class ViewAnalysis:
     permissions: Permissions | None = None
     unknown_bases: list[str] = field(default_factory=list)
     membership: bool = False  # a declared membership permission / decorator guards it
+    # False: every action the view exposes is a handler of its own that never reaches
+    # get_queryset / get_object / self.queryset, so the queryset serves no request
+    queryset_served: bool = True
     why_unknown: str = ""
 
     @property
@@ -108,6 +116,10 @@ class ViewAnalysis:
     def verdict(self) -> Verdict:
         """The one answer audit and migrate-viewsets share about the view's queryset:
         ``unknown`` is never rewritten and never passes silently."""
+        if self.tenant_data is False and not self.the_tenant:
+            return "not-tenant-data"
+        if not self.queryset_served:
+            return "scoped"  # its handlers' own queries are judged one by one
         if self.the_tenant or self.tenant_data is None:
             return "unknown"  # the tenant model itself: scoped by membership, if at all
         if self.tenant_data is False:
@@ -134,6 +146,11 @@ class Analyzer:
         self.flow = Flow(self.lookup, self.values, membership=self.has_membership())
         self.flow.member_handlers = self.member_handlers
         self.flow.covered = self.covered_kwargs()
+        declared = self.lookup.find_attr("model")  # model = Cycle: an APIView names its row too
+        value = getattr(declared[1], "value", None) if declared is not None else None
+        if declared is not None and isinstance(value, (ast.Name, ast.Attribute)):
+            model = self.lookup.model_info(declared[0], value)
+            self.flow.view_model = model.name if model is not None else ""
 
     # -- permissions ----------------------------------------------------------------------
     def has_membership(self) -> bool:
@@ -197,6 +214,16 @@ class Analyzer:
                                 names.add(sub.slice.value)
                         elif isinstance(sub, ast.Attribute) and dotted_name(sub.value) == "view":
                             names.add(sub.attr)
+                        elif (
+                            isinstance(sub, ast.Call)
+                            and isinstance(sub.func, ast.Attribute)
+                            and sub.func.attr == "get"
+                            and (dotted_name(sub.func.value) or "").endswith("kwargs")
+                            and sub.args
+                            and isinstance(sub.args[0], ast.Constant)
+                            and isinstance(sub.args[0].value, str)
+                        ):
+                            names.add(sub.args[0].value)  # view.kwargs.get("slug")
         if any("slug" in n for n in names):
             names.add("slug")
         return names
@@ -234,6 +261,48 @@ class Analyzer:
             methods = {e.value for e in value.elts if isinstance(e, ast.Constant)}
             actions = {a for a in actions if ACTION_METHOD.get(a, a) in methods}
         return actions
+
+    def queryset_served(self) -> bool:
+        """Some request reaches the view's queryset: an exposed action is DRF's own (list,
+        retrieve, update, ... read get_queryset), an ``@action``, or a handler of the
+        project's that (through the view's methods it calls) reads ``get_queryset``,
+        ``get_object``, ``filter_queryset`` or ``self.queryset``, or calls DRF's action via
+        ``super()``. False only when every exposed action is the project's own handler and
+        none of them does: then its handlers' queries are what serve the rows."""
+        exposed = self.exposed_actions()
+        if not exposed:
+            return True  # nothing known to be exposed: cannot show the queryset unused
+        for cls in self.lookup.projects:
+            for fn in cls.node.body:
+                if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+                    "action" in (dotted_name(d.func if isinstance(d, ast.Call) else d) or "")
+                    for d in fn.decorator_list
+                ):
+                    return True  # @action methods: routed by a router, not listed above
+        seen: set[int] = set()
+        for name in exposed:
+            found = self.lookup.find_method(name)
+            if found is None or self._reaches_queryset(found[1], seen):
+                return True
+        return False
+
+    def _reaches_queryset(self, fn: Function, seen: set[int]) -> bool:
+        if id(fn) in seen:
+            return False
+        seen.add(id(fn))
+        for node in walk_function(fn):
+            if isinstance(node, ast.Attribute):
+                if node.attr in QUERYSET_READERS:
+                    return True
+                if isinstance(node.value, ast.Call) and is_super(node.value):
+                    return True  # super().list(...), super().update(...): DRF's own action
+                if isinstance(node.value, ast.Name) and node.value.id == "self":
+                    found = self.lookup.find_method(node.attr)
+                    if found is None and node.attr in DRF_QUERYSET_METHODS:
+                        return True
+                    if found is not None and self._reaches_queryset(found[1], seen):
+                        return True
+        return False
 
     def permissions(self) -> Permissions | None:
         """(owner, node, qualified permission names); None when they cannot be known.
@@ -355,6 +424,9 @@ class Analyzer:
             if model is not None:
                 models.append(model)
         result.permissions = self.permissions()
+        if result.returns and not self.queryset_served():
+            result.queryset_served = False
+            result.returns = []  # no request reads them; the handlers' queries are judged instead
         if not models:
             if any(r.scope is Scope.UNVERIFIED for r in result.returns):
                 result.tenant_data = True  # cannot be shown not to be tenant data
