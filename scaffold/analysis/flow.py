@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 
-from scaffold.analysis.lookup import Function, Lookup
+from scaffold.analysis.lookup import Function, Lookup, resolve_function
 from scaffold.analysis.predicate import (
     COMBINING_METHODS,
     QS_METHODS,
@@ -22,8 +22,11 @@ from scaffold.analysis.predicate import (
     scoping_call_kind,
 )
 from scaffold.analysis.scope import KIND_SCOPE, SCOPED, ClassRef, Return, Scope
+from scaffold.analysis.settings import matches
 from scaffold.analysis.syntax import TRY_STMTS, walk_function
 from scaffold.analysis.values import ROW_MARK, Values
+
+VERIFIED_MARK = "\0verified:"  # a URL kwarg a tenant-scoped .get() checked: "<mark><kwarg>:<Model>"
 from scaffold.index import dotted_name
 
 Result = tuple[Scope, ClassRef | None, str]  # scope, model, manager
@@ -90,6 +93,12 @@ class Flow:
                 return "scoped"  # project__in=Project.objects.filter(tenant_id=tid)
         if isinstance(value, ast.Call) and (dotted_name(value.func) or "").rpartition(".")[2] == "OuterRef":
             return "scoped"  # a subquery correlated to the outer row: only rows related to it
+        verified = self.url_value(value, env)
+        if verified:
+            prefix = f"{VERIFIED_MARK}{verified}:"
+            rows = [m[len(prefix) :] for m in env if m.startswith(prefix)]
+            if rows:
+                return "row:" + rows[0]  # a URL id a scoped .get() already checked
         guarded = (
             self.membership
             or getattr(self.fn, "name", None) in self.member_handlers
@@ -108,6 +117,23 @@ class Flow:
         if value.func.attr not in ("get", "first", "last", "earliest", "latest"):
             return False
         return model is not None and (scope in (Scope.TENANT, Scope.OWNER) or self.lookup.is_global(model))
+
+    def _verify_ids(self, value: ast.AST, scope: Scope, model: ClassRef | None, env: set[str]) -> None:
+        """``state = State.objects.get(pk=state_id, workspace__slug=slug)``: a tenant-scoped
+        ``.get()`` raises unless the row the URL id names is the tenant's, so after it that
+        URL kwarg is a verified ``State`` id (``Issue.objects.filter(state=state_id)`` scopes).
+        Only ``.get()``: ``.filter(...).first()`` returns None and goes on."""
+        if model is None or scope not in (Scope.TENANT, Scope.OWNER):
+            return
+        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)):
+            return
+        if value.func.attr != "get":
+            return
+        for kw in value.keywords:
+            if kw.arg in ("pk", "id"):
+                name = self.url_value(kw.value, env)
+                if name:
+                    env.add(f"{VERIFIED_MARK}{name}:{model.name}")
 
     def checks_membership(self, fn: ast.AST | None) -> bool:
         """``fn`` refuses a user who is not a member of the URL's tenant itself:
@@ -130,6 +156,14 @@ class Flow:
         )
         if not refuses:
             return False
+        declared = self.settings.membership_permissions
+        for node in walk_function(fn):
+            # a declared membership function called in the handler that refuses
+            # (``if not user_has_project_role(request.user, project_id): return 403``)
+            if declared and isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute)):
+                qual = self.lookup.qualify(self.lookup.view, node.func, fn) or ""
+                if matches(qual, declared) and resolve_function(self.lookup.index, qual) is not None:
+                    return True
         for node in walk_function(fn):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
                 continue
@@ -396,6 +430,7 @@ class Flow:
             self.values.assign(owner, target.id, value, env_user, self.fn)
             if self._scoped_row(value, scope, model):
                 env_user.add(ROW_MARK + target.id)  # board = DeployBoard.objects.get(anchor=anchor)
+            self._verify_ids(value, scope, model, env_user)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for el in target.elts:
                 if isinstance(el, ast.Name):

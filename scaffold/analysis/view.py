@@ -165,6 +165,8 @@ class Analyzer:
         perms = self.permissions()
         if perms is not None and any(matches(p, declared) for p in perms[2]):
             return True
+        if self._membership_by_get_permissions(declared):
+            return True
         if any(isinstance(m, str) and matches(m, declared) for m in self.mro):
             return True
         for cls in self.lookup.projects:
@@ -180,6 +182,28 @@ class Analyzer:
                     self.member_handlers.add(fn.name)
         exposed = self.exposed_actions()
         return bool(exposed) and exposed <= self.member_handlers
+
+    def _membership_by_get_permissions(self, declared: tuple[str, ...]) -> bool:
+        """``get_permissions()`` whose every return is a literal list holding an instance of
+        a declared membership permission (``return [ProjectAdminPermission()]`` per method)."""
+        found = self.lookup.find_method("get_permissions")
+        if found is None:
+            return False
+        owner, fn = found
+        returns = [n for n in walk_function(fn) if isinstance(n, ast.Return)]
+        if not returns:
+            return False
+        for ret in returns:
+            if not isinstance(ret.value, (ast.List, ast.Tuple)):
+                return False
+            if not any(
+                isinstance(el, ast.Call)
+                and isinstance(el.func, (ast.Name, ast.Attribute))
+                and matches(owner.qualify(el.func) or "", declared)
+                for el in ret.value.elts
+            ):
+                return False
+        return True
 
     def covered_kwargs(self) -> set[str]:
         """The URL kwargs the declared membership checks read (``kwargs["slug"]``,
@@ -197,6 +221,8 @@ class Analyzer:
             for fn in cls.node.body:
                 if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     exprs += fn.decorator_list
+                    if fn.name == "get_permissions":
+                        exprs += [n.value for n in walk_function(fn) if isinstance(n, ast.Return) and n.value]
             for expr in exprs:
                 for node in ast.walk(expr):
                     qual = cls.qualify(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
