@@ -205,9 +205,45 @@ class _View:
     # -- the plan --------------------------------------------------------------------
     def plan(self) -> ViewPlan | None:
         plan = self._plan()
-        if plan is not None:
-            self._url_scoped(plan)
-            self._direct_queries(plan)
+        if plan is None:
+            return self._handlers_only()
+        self._url_scoped(plan)
+        self._direct_queries(plan)
+        self._handler_leaks(plan)
+        return plan
+
+    def _handler_leaks(self, plan: ViewPlan) -> None:
+        """The handler queries audit reports as TEN001 (one list, the analysis'
+        ``handler_queries``), each a manual-review line unless advice already names it."""
+        from scaffold.analysis.scope import LEAKS
+        from scaffold.analysis.view import handler_queries
+
+        named = {line for line, _, _ in plan.advice}
+        for q in handler_queries(self.an, self.node):
+            if q.scope in LEAKS and q.node.lineno not in named:
+                named.add(q.node.lineno)
+                plan.advice.append(
+                    (
+                        q.node.lineno,
+                        q.node.col_offset,
+                        f"{self.node.name}.{q.method} queries {q.model.name} rows not scoped to the tenant; "
+                        "filter it by tenant by hand",
+                    )
+                )
+
+    def _handlers_only(self) -> ViewPlan | None:
+        """A generic view with no queryset of its own (an ``APIView``-style endpoint) whose
+        handlers query a tenant model without scoping (audit's TEN001 on them): nothing to
+        rewrite, a human scopes each query."""
+        from scaffold.analysis.view import is_drf_view
+
+        if not is_drf_view(self.an.mro):
+            return None
+        plan = ViewPlan(self.node.name, self.node.lineno, self.node.col_offset)
+        self._handler_leaks(plan)
+        if not plan.advice:
+            return None
+        plan.verdict = "unscoped"
         return plan
 
     def _url_scoped(self, plan: ViewPlan) -> None:

@@ -193,6 +193,13 @@ class Flow:
         )
         if isinstance(value, ast.Name) and value.id in params:
             return value.id
+        if (
+            isinstance(value, ast.Attribute)
+            and isinstance(value.value, ast.Name)
+            and value.value.id == "self"
+            and self._kwarg_property(value.attr)
+        ):
+            return value.attr  # self.workspace_slug: a property returning self.kwargs.get("slug")
         if isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Constant):
             base, key = value.value, value.slice.value
         elif (
@@ -207,6 +214,49 @@ class Flow:
         if isinstance(key, str) and (dotted_name(base) or "").endswith("kwargs"):
             return key
         return ""
+
+    def _kwarg_property(self, name: str) -> bool:
+        """``name`` is a ``@property`` of the view whose every return is a URL kwarg (or None)."""
+        found = self.lookup.find_method(name)
+        if found is None:
+            return False
+        fn = found[1]
+        if not any((dotted_name(d) or "").endswith("property") for d in fn.decorator_list):
+            return False
+        returns = [n.value for n in walk_function(fn) if isinstance(n, ast.Return)]
+        kwargs = {k for k in (self._kwarg_of(v) for v in returns if v is not None) if k}
+        return bool(kwargs) and all(
+            v is None
+            or (isinstance(v, ast.Constant) and v.value is None)
+            or self._kwarg_of(v)
+            or (
+                isinstance(v, ast.Name)
+                and all(
+                    self._kwarg_of(a.value)
+                    for a in walk_function(fn)
+                    if isinstance(a, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id == v.id for t in a.targets)
+                )
+            )
+            for v in returns
+        )
+
+    @staticmethod
+    def _kwarg_of(value: ast.AST | None) -> str:
+        """``self.kwargs["slug"]`` / ``self.kwargs.get("slug", ...)`` -> ``slug``."""
+        if isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Constant):
+            base, key = value.value, value.slice.value
+        elif (
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Attribute)
+            and value.func.attr == "get"
+            and value.args
+            and isinstance(value.args[0], ast.Constant)
+        ):
+            base, key = value.func.value, value.args[0].value
+        else:
+            return ""
+        return key if isinstance(key, str) and (dotted_name(base) or "") == "self.kwargs" else ""
 
     def filter_scope(
         self, call: ast.Call, env: set[str], owner: ClassRef, scopes: dict[str, Scope] | None = None
