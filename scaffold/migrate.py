@@ -27,7 +27,9 @@ class MigrateViewSets:
     """The engine unit behind ``migrate-viewsets`` (and the TEN001-TEN004 fixes)."""
 
     code = "migrate-viewsets"
-    needles = (b"queryset",)
+    # the files TEN001 reads too (rules/unscoped_viewset_queryset.py): handler-only views
+    # (APIView endpoints) get manual-review lines for the queries audit reports
+    needles = (b"queryset", b"APIView", b"ViewSet", b"generics", b"(self, request")
 
     @property
     def version(self) -> str:
