@@ -18,6 +18,7 @@ imports) and through project-local base classes and mixins in other files
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -47,6 +48,8 @@ from scaffold.index import ClassInfo, ModuleInfo, ProjectIndex, _module_level, d
 _V = "rest_framework.viewsets."
 _G = "rest_framework.generics."
 _M = "rest_framework.mixins."
+# manual-review reasons about how the queryset is built (not about stamping or permissions)
+QUERYSET_DOUBT = re.compile(r"get_queryset|queryset is built dynamically|returns `\w+`, built dynamically")
 GENERIC_VIEWS = frozenset(
     [
         _V + "ModelViewSet",
@@ -252,7 +255,20 @@ class _View:
         rewritten to the ``request.user.<attr>`` pattern: the shared analysis' verdict
         decides, and what is not scoped there is left to a human."""
         r = self.result
-        if r is None or not (r.membership or self.an.member_handlers or not r.queryset_served):
+        if r is None:
+            return
+        if r.verdict == "not-tenant-data":
+            # the shared analysis: the model has no tenant field (or is global): nothing to scope
+            plan.actions.clear()
+            plan.manual.clear()
+            plan.scoped_by = plan.scoped_by or f"{r.model.name if r.model else 'its model'} is not tenant data"
+            return
+        if r.verdict == "scoped" and all(ret.scope in KEPT for ret in r.returns):
+            # its queryset is scoped on every path (the shared analysis): what this module's
+            # own reading of get_queryset could not follow is no reason for a human to look
+            plan.manual = [m for m in plan.manual if not QUERYSET_DOUBT.search(m[2])]
+            plan.actions = [a for a in plan.actions if a.kind not in ("scope_get_queryset", "add_get_queryset")]
+        if not (r.membership or self.an.member_handlers or not r.queryset_served):
             return
         plan.actions.clear()
         if r.verdict in ("scoped", "not-tenant-data"):
