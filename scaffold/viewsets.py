@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from scaffold.analysis import KEPT, Analyzer, ClassRef, Scope, Settings, ViewAnalysis, class_ref
+from scaffold.analysis import KEPT, LEAKS, Analyzer, ClassRef, Scope, Settings, ViewAnalysis, class_ref
 from scaffold.analysis.predicate import (
     CHAIN_METHODS,
     MANAGER_ATTRS,
@@ -480,6 +480,8 @@ class _View:
             if name in ("get_queryset", "perform_create", "perform_update", "create", "update"):
                 continue
             for q in queries_in(self.an, fn):
+                if q.scope not in LEAKS:
+                    continue  # a fail-closed / thread-local manager: TEN002's advice, not a leak
                 call = q.node
                 if (
                     isinstance(call, ast.Call)
