@@ -243,6 +243,11 @@ class _View:
         if not is_drf_view(self.an.mro):
             return None
         plan = ViewPlan(self.node.name, self.node.lineno, self.node.col_offset)
+        self.result = self.result or self.an.analyze()
+        if self.result is not None and self.result.verdict == "unknown":
+            plan.verdict = "unknown"
+            self._url_scoped(plan)  # the shared verdict: cannot judge, a human looks
+            return plan
         self._handler_leaks(plan)
         if not plan.advice:
             return None
@@ -256,6 +261,19 @@ class _View:
         decides, and what is not scoped there is left to a human."""
         r = self.result
         if r is None:
+            return
+        if r.verdict == "unknown":
+            # the shared analysis cannot judge it: never act, always say so
+            plan.actions.clear()
+            if not plan.manual:
+                plan.manual.append(
+                    (
+                        self.node.lineno,
+                        self.node.col_offset,
+                        f"{self.node.name}: {r.why_unknown or 'its queryset is built dynamically'}; "
+                        "scaffold cannot judge its tenant scoping, review it by hand",
+                    )
+                )
             return
         if r.verdict == "not-tenant-data":
             # the shared analysis: the model has no tenant field (or is global): nothing to scope

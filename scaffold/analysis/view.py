@@ -694,7 +694,12 @@ def handler_queries(an: Analyzer, node: ast.ClassDef) -> list[HandlerQuery]:
     ``list``, ``@action`` methods, ...). In views restricted to admins (``IsAdminUser``,
     model permissions) only lookups by an id the client sent count: an admin of one tenant
     reaching another tenant's row; counts and reports over every tenant are theirs."""
-    fns = handlers(node)
+    exposed = an.exposed_actions()  # as_view({"post": "restore"}) routes a plain method too
+    fns = [
+        f
+        for f in node.body
+        if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and (is_handler(f) or f.name in exposed)
+    ]
     if not fns or not readable(an):
         return []
     perms = an.permissions()
