@@ -405,7 +405,15 @@ class Analyzer:
         return ""
 
     def analyze(self) -> ViewAnalysis | None:
-        """The result, or None when the class is not a DRF view serving model data."""
+        """The result, or None when the class is not a DRF view serving model data. Computed
+        once, before anything else reads the flow (the models a handler's queries touch are
+        not the view's)."""
+        if "_result" not in self.__dict__:
+            self.__dict__["_result"] = self._analyze()
+        result: ViewAnalysis | None = self.__dict__["_result"]
+        return result
+
+    def _analyze(self) -> ViewAnalysis | None:
         an, lookup, flow = self, self.lookup, self.flow
         if not is_drf_view(an.mro):
             return None
@@ -605,6 +613,7 @@ def queries_in(
 
 
 def _queries_in(an: Analyzer, fn: Function, skip_scoped: bool, by_client_id: bool) -> list[HandlerQuery]:
+    an.analyze()  # the view's own verdict first: its model is not one a handler happens to query
     found: list[HandlerQuery] = []
     seen: set[int] = set()
 
