@@ -279,13 +279,17 @@ class _View:
             # the shared analysis: the model has no tenant field (or is global): nothing to scope
             plan.actions.clear()
             plan.manual.clear()
-            plan.scoped_by = plan.scoped_by or f"{r.model.name if r.model else 'its model'} is not tenant data"
+            plan.scoped_by = (
+                plan.scoped_by or f"{r.model.name if r.model else 'its model'} is not tenant data"
+            )
             return
         if r.verdict == "scoped" and all(ret.scope in KEPT for ret in r.returns):
             # its queryset is scoped on every path (the shared analysis): what this module's
             # own reading of get_queryset could not follow is no reason for a human to look
             plan.manual = [m for m in plan.manual if not QUERYSET_DOUBT.search(m[2])]
-            plan.actions = [a for a in plan.actions if a.kind not in ("scope_get_queryset", "add_get_queryset")]
+            plan.actions = [
+                a for a in plan.actions if a.kind not in ("scope_get_queryset", "add_get_queryset")
+            ]
         if not (r.membership or self.an.member_handlers or not r.queryset_served):
             return
         plan.actions.clear()

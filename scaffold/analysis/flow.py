@@ -199,7 +199,10 @@ class Flow:
             and value.value.id == "self"
             and self._kwarg_property(value.attr)
         ):
-            return value.attr  # self.workspace_slug: a property returning self.kwargs.get("slug")
+            # self.workspace_slug: a property returning self.kwargs.get("slug") is that kwarg;
+            # one returning either of two kwargs (project_id, else pk) is named by the property
+            kwargs = self._kwarg_property(value.attr)
+            return next(iter(kwargs)) if len(kwargs) == 1 else value.attr
         if isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Constant):
             base, key = value.value, value.slice.value
         elif (
@@ -215,30 +218,39 @@ class Flow:
             return key
         return ""
 
-    def _kwarg_property(self, name: str) -> bool:
-        """``name`` is a ``@property`` of the view whose every return is a URL kwarg (or None)."""
+    def _kwarg_property(self, name: str) -> set[str]:
+        """The URL kwargs a ``@property`` ``name`` of the view returns, when every return is
+        one of them (or None); else empty."""
         found = self.lookup.find_method(name)
         if found is None:
-            return False
+            return set()
         fn = found[1]
         if not any((dotted_name(d) or "").endswith("property") for d in fn.decorator_list):
-            return False
+            return set()
         returns = [n.value for n in walk_function(fn) if isinstance(n, ast.Return)]
         kwargs = {k for k in (self._kwarg_of(v) for v in returns if v is not None) if k}
-        return bool(kwargs) and all(
-            v is None
-            or (isinstance(v, ast.Constant) and v.value is None)
-            or self._kwarg_of(v)
-            or (
-                isinstance(v, ast.Name)
-                and all(
-                    self._kwarg_of(a.value)
-                    for a in walk_function(fn)
-                    if isinstance(a, ast.Assign)
-                    and any(isinstance(t, ast.Name) and t.id == v.id for t in a.targets)
+        for a in walk_function(fn):  # project_id = self.kwargs.get("project_id"); return project_id
+            if isinstance(a, ast.Assign) and self._kwarg_of(a.value):
+                kwargs.add(self._kwarg_of(a.value))
+        return (
+            kwargs
+            if kwargs
+            and all(
+                v is None
+                or (isinstance(v, ast.Constant) and v.value is None)
+                or self._kwarg_of(v)
+                or (
+                    isinstance(v, ast.Name)
+                    and all(
+                        self._kwarg_of(a.value)
+                        for a in walk_function(fn)
+                        if isinstance(a, ast.Assign)
+                        and any(isinstance(t, ast.Name) and t.id == v.id for t in a.targets)
+                    )
                 )
+                for v in returns
             )
-            for v in returns
+            else set()
         )
 
     @staticmethod

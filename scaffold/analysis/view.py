@@ -62,9 +62,7 @@ DRF_ACTIONS: dict[str, tuple[str, ...]] = {
 }
 # what reads the view's queryset: DRF's hooks, the attribute, and DRF's actions called on self
 QUERYSET_READERS = frozenset({"get_queryset", "get_object", "filter_queryset", "queryset"})
-DRF_QUERYSET_METHODS = frozenset(
-    {"list", "retrieve", "update", "partial_update", "destroy"}
-)
+DRF_QUERYSET_METHODS = frozenset({"list", "retrieve", "update", "partial_update", "destroy"})
 Verdict = Literal["scoped", "unscoped", "not-tenant-data", "unknown"]
 Permissions = tuple[ClassRef | None, ast.AST | None, list[str]]  # owner, node, qualified names
 
