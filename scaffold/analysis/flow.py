@@ -25,9 +25,9 @@ from scaffold.analysis.scope import KIND_SCOPE, SCOPED, ClassRef, Return, Scope
 from scaffold.analysis.settings import matches
 from scaffold.analysis.syntax import TRY_STMTS, walk_function
 from scaffold.analysis.values import ROW_MARK, Values
+from scaffold.index import dotted_name
 
 VERIFIED_MARK = "\0verified:"  # a URL kwarg a tenant-scoped .get() checked: "<mark><kwarg>:<Model>"
-from scaffold.index import dotted_name
 
 Result = tuple[Scope, ClassRef | None, str]  # scope, model, manager
 SUBQUERIES = frozenset(["Exists", "Subquery"])
