@@ -193,6 +193,27 @@ class Flow:
         )
         if isinstance(value, ast.Name) and value.id in params:
             return value.id
+        if isinstance(value, ast.Name) and fn is not None:
+            # workspace_slug = self.kwargs.get("slug"): a local that only ever holds one URL kwarg
+            bound = [
+                a.value
+                for a in walk_function(fn)
+                if isinstance(a, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == value.id for t in a.targets)
+            ]
+            names = {self._kwarg_of(v) for v in bound}
+            if (
+                len(names) == 1
+                and "" not in names
+                and all(
+                    len(a.targets) == 1
+                    for a in walk_function(fn)
+                    if isinstance(a, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id == value.id for t in a.targets)
+                )
+            ):
+                return names.pop()
+            return ""
         if (
             isinstance(value, ast.Attribute)
             and isinstance(value.value, ast.Name)
