@@ -191,7 +191,39 @@ class Analyzer:
         returns = [n for n in walk_function(fn) if isinstance(n, ast.Return)]
         if not returns:
             return False
+
+        def lists_declared(value: ast.AST | None, instances: bool) -> bool:
+            return isinstance(value, (ast.List, ast.Tuple)) and any(
+                isinstance(
+                    el.func if instances and isinstance(el, ast.Call) else el, (ast.Name, ast.Attribute)
+                )
+                and matches(
+                    owner.qualify(el.func if instances and isinstance(el, ast.Call) else el) or "", declared
+                )
+                for el in value.elts
+            )
+
         for ret in returns:
+            call = ret.value
+            if (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "get_permissions"
+                and is_super(call.func.value)
+            ):
+                # self.permission_classes = [ProjectLitePermission] per branch, then DRF's own
+                # get_permissions(): every list it may read must hold a declared permission
+                assigned = [
+                    n.value
+                    for n in walk_function(fn)
+                    if isinstance(n, ast.Assign)
+                    and any(dotted_name(t) == "self.permission_classes" for t in n.targets)
+                ]
+                attr = self.lookup.find_attr("permission_classes")
+                lists = [*assigned, getattr(attr[1], "value", None) if attr is not None else None]
+                if not all(lists_declared(v, instances=False) for v in lists):
+                    return False
+                continue
             if not isinstance(ret.value, (ast.List, ast.Tuple)):
                 return False
             if not any(
