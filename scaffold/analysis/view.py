@@ -282,6 +282,10 @@ class Analyzer:
                             names.add(sub.args[0].value)  # view.kwargs.get("slug")
         if any("slug" in n for n in names):
             names.add("slug")
+        for name in list(names):
+            # view.project_id read by the check: a property of the view returning
+            # self.kwargs.get("project_id") or self.kwargs.get("pk") covers both kwargs
+            names |= self.flow._kwarg_property(name)
         return names
 
     @staticmethod
