@@ -147,8 +147,20 @@ class Flow:
         return cache[id(fn)]
 
     def _checks_membership(self, fn: ast.AST) -> bool:
-        from scaffold.analysis.predicate import is_user_expr
 
+        for stmt in getattr(fn, "body", []):
+            # member = WorkspaceMember.objects.get(workspace__slug=slug, member=request.user)
+            # first thing in the handler: .get() raises for a non-member before anything runs
+            value = stmt.value if isinstance(stmt, (ast.Assign, ast.Expr)) else None
+            if (
+                isinstance(value, ast.Call)
+                and isinstance(value.func, ast.Attribute)
+                and value.func.attr == "get"
+                and self._user_and_url(value)
+            ):
+                return True
+            if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)):
+                break  # only before any other statement (a docstring aside)
         refuses = any(
             isinstance(n, ast.Raise)
             or (isinstance(n, ast.Return) and n.value is not None and "403" in ast.unparse(n.value))
@@ -169,18 +181,20 @@ class Flow:
                 continue
             if node.func.attr not in ("exists", "first", "get", "count"):
                 continue
-            conds = [
-                kw
-                for c in ast.walk(node)
-                if isinstance(c, ast.Call)
-                for kw in c.keywords
-                if kw.arg is not None
-            ]
-            user = any(is_user_expr(k.value) for k in conds)
-            url = any(bool(self.url_value(k.value, set())) for k in conds if not is_user_expr(k.value))
-            if user and url:
+            if self._user_and_url(node):
                 return True
         return False
+
+    def _user_and_url(self, node: ast.Call) -> bool:
+        """The query's conditions name the requesting user and a URL kwarg."""
+        from scaffold.analysis.predicate import is_user_expr
+
+        conds = [
+            kw for c in ast.walk(node) if isinstance(c, ast.Call) for kw in c.keywords if kw.arg is not None
+        ]
+        user = any(is_user_expr(k.value) for k in conds)
+        url = any(bool(self.url_value(k.value, set())) for k in conds if not is_user_expr(k.value))
+        return user and url
 
     def url_value(self, value: ast.expr, env: set[str]) -> str:
         """The URL kwarg ``value`` is (``self.kwargs["slug"]``, ``kwargs.get("pk")``, a handler
