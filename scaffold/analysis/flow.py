@@ -586,15 +586,21 @@ class Flow:
                 env = r
             elif isinstance(stmt, TRY_STMTS):
                 before = dict(env)
-                a = self._run(stmt.body, owner, dict(env), set(env_user), out, visit)
+                body_user = set(env_user)
+                a = self._run(stmt.body, owner, dict(env), body_user, out, visit)
                 if a is not None and stmt.orelse:
-                    a = self._run(stmt.orelse, owner, a, set(env_user), out, visit)
+                    a = self._run(stmt.orelse, owner, a, body_user, out, visit)
                 merged = a
+                handlers_end = True
                 for handler in stmt.handlers:
                     start = _merge(before, a) or before  # the body may have run partly
-                    merged = _merge(
-                        merged, self._run(handler.body, owner, dict(start), set(env_user), out, visit)
-                    )
+                    ended = self._run(handler.body, owner, dict(start), set(env_user), out, visit)
+                    handlers_end = handlers_end and ended is None
+                    merged = _merge(merged, ended)
+                if a is not None and handlers_end:
+                    # every except returns or raises: after the try, the body ran to its end
+                    # (board = DeployBoard.objects.get(...) in the try is a scoped row after it)
+                    env_user |= body_user
                 if stmt.finalbody:
                     self._run(stmt.finalbody, owner, dict(merged or before), set(env_user), out, visit)
                 if merged is None:
