@@ -193,8 +193,34 @@ class Flow:
             kw for c in ast.walk(node) if isinstance(c, ast.Call) for kw in c.keywords if kw.arg is not None
         ]
         user = any(is_user_expr(k.value) for k in conds)
-        url = any(bool(self.url_value(k.value, set())) for k in conds if not is_user_expr(k.value))
+        url = any(
+            bool(self.url_value(k.value, set())) or self._row_of_url(k.value)
+            for k in conds
+            if not is_user_expr(k.value)
+        )
         return user and url
+
+    def _row_of_url(self, value: ast.expr) -> bool:
+        """``value`` is a local only ever assigned a row looked up by a URL kwarg
+        (``project = Project.objects.get(pk=project_id, ...)``)."""
+        fn = self.fn
+        while isinstance(value, ast.Attribute):  # board.workspace: the row's own relation
+            value = value.value
+        if not isinstance(value, ast.Name) or fn is None:
+            return False
+        bound = [
+            a.value
+            for a in walk_function(fn)
+            if isinstance(a, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == value.id for t in a.targets)
+        ]
+        return bool(bound) and all(
+            isinstance(v, ast.Call)
+            and isinstance(v.func, ast.Attribute)
+            and v.func.attr == "get"
+            and any(self.url_value(k.value, set()) for k in v.keywords if k.arg in ("pk", "id"))
+            for v in bound
+        )
 
     def url_value(self, value: ast.expr, env: set[str]) -> str:
         """The URL kwarg ``value`` is (``self.kwargs["slug"]``, ``kwargs.get("pk")``, a handler
