@@ -215,6 +215,26 @@ class _View:
         self._handler_leaks(plan)
         return plan
 
+    def _tenant_from_url(self) -> bool:
+        """Its get_queryset filters the tenant by a URL kwarg (``workspace__slug=self.kwargs
+        ["slug"]``): URL-scoped tenancy, whatever guards it; never the request.user pattern."""
+        found = self.an.lookup.find_method("get_queryset")
+        if found is None:
+            return False
+        stems = {self.s.tenant_field, self.s.tenant_field.removesuffix("_id")}
+        for node in walk_function(found[1]):
+            if isinstance(node, ast.Call):
+                for kw in node.keywords:
+                    head = (kw.arg or "").split("__")[0]
+                    value = kw.value
+                    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
+                        value = value.func.value  # self.kwargs.get("slug")
+                    elif isinstance(value, ast.Subscript):
+                        value = value.value  # self.kwargs["slug"]
+                    if head in stems and (dotted_name(value) or "").endswith("kwargs"):
+                        return True
+        return False
+
     def _handler_leaks(self, plan: ViewPlan) -> None:
         """The handler queries audit reports as TEN001 (one list, the analysis'
         ``handler_queries``), each a manual-review line unless advice already names it."""
@@ -290,7 +310,7 @@ class _View:
             plan.actions = [
                 a for a in plan.actions if a.kind not in ("scope_get_queryset", "add_get_queryset")
             ]
-        if not (r.membership or self.an.member_handlers or not r.queryset_served):
+        if not (r.membership or self.an.member_handlers or not r.queryset_served or self._tenant_from_url()):
             return
         plan.actions.clear()
         if r.verdict in ("scoped", "not-tenant-data"):

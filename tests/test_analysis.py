@@ -243,3 +243,17 @@ def test_realworld_idioms_per_view_verdicts(fixture: Path, tmp_path: Path) -> No
         if expect == "clean" and (codes.get(view) or view in acted):
             wrong.append(f"{view}: expected clean, got {codes.get(view)}, acted={view in acted}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_url_scoped_views_are_never_rewritten_to_the_user_pattern(tmp_path: Path) -> None:
+    """A view whose tenant comes from the URL (workspace__slug=self.kwargs["slug"]) and is not
+    scoped (no membership check) is manual review: rewriting it to request.user.<attr> would
+    invent a tenant attribute the project does not have."""
+    root = tmp_path / "url_kwarg_membership"
+    shutil.copytree(REALWORLD / "url_kwarg_membership", root)
+    before = (root / "shop" / "views.py").read_text()
+    result = migrate_viewsets(root, jobs=1, cache=False)
+    assert (root / "shop" / "views.py").read_text() == before
+    manual = {m.symbol: m.message for _, m in result.report.manual}
+    assert "PeekLabelViewSet" in manual
+    assert "takes its tenant from the URL" in manual["PeekLabelViewSet"]
