@@ -257,3 +257,30 @@ def test_url_scoped_views_are_never_rewritten_to_the_user_pattern(tmp_path: Path
     manual = {m.symbol: m.message for _, m in result.report.manual}
     assert "PeekLabelViewSet" in manual
     assert "takes its tenant from the URL" in manual["PeekLabelViewSet"]
+
+
+def test_a_routed_view_of_an_unreadable_queryset_is_not_judged_by_either_command(tmp_path: Path) -> None:
+    """get_queryset returns what scaffold cannot read (a property of the user). A base class
+    would be skipped, but the urlconf mounts this one: audit names it as not judged and
+    migrate-viewsets asks for manual review; neither passes it in silence."""
+    root = tmp_path / "p"
+    (root / "app").mkdir(parents=True)
+    (root / "manage.py").write_text("")
+    (root / "pyproject.toml").write_text('[tool.scaffold]\ntenant_field = "organization_id"\n')
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "views.py").write_text(
+        "from rest_framework import viewsets\n\n\n"
+        "class TeamViewSet(viewsets.ReadOnlyModelViewSet):\n"
+        "    def get_queryset(self):\n"
+        "        return self.request.user.available_teams\n"
+    )
+    (root / "app" / "urls.py").write_text(
+        "from rest_framework.routers import DefaultRouter\n\nfrom app.views import TeamViewSet\n\n"
+        'router = DefaultRouter()\nrouter.register("teams", TeamViewSet, basename="team")\n'
+        "urlpatterns = router.urls\n"
+    )
+    report = audit(root, select="TEN001", jobs=1, cache=False)
+    assert not report.findings
+    assert {v for _, _, v, _ in report.not_judged} == {"TeamViewSet"}
+    result = migrate_viewsets(root, check=True, jobs=1, cache=False)
+    assert {m.symbol for _, m in result.report.manual} == {"TeamViewSet"}

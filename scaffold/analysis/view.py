@@ -322,6 +322,13 @@ class Analyzer:
             actions = {a for a in actions if ACTION_METHOD.get(a, a) in methods}
         return actions
 
+    def _routed(self) -> bool:
+        """The project's urlconfs mount this very class (a router or ``as_view``): a
+        concrete view, not a base whose subclasses declare the model."""
+        from scaffold.analysis.routes import routes
+
+        return self.view.qualname in routes(self.index)
+
     def queryset_served(self) -> bool:
         """Some request reaches the view's queryset: an exposed action is DRF's own (list,
         retrieve, update, ... read get_queryset), an ``@action``, or a handler of the
@@ -502,7 +509,11 @@ class Analyzer:
                 result.tenant_data = False  # Django's own models (auth.Permission, ...)
             elif why:
                 result.why_unknown = why
-            elif result.queryset_attr is None and not any(r.scope in LEAKS for r in result.returns):
+            elif (
+                result.queryset_attr is None
+                and not any(r.scope in LEAKS for r in result.returns)
+                and not self._routed()
+            ):
                 return None  # a base class: its concrete subclasses declare the model
             else:
                 result.why_unknown = "cannot tell which model it serves"
