@@ -284,3 +284,34 @@ def test_a_routed_view_of_an_unreadable_queryset_is_not_judged_by_either_command
     assert {v for _, _, v, _ in report.not_judged} == {"TeamViewSet"}
     result = migrate_viewsets(root, check=True, jobs=1, cache=False)
     assert {m.symbol for _, m in result.report.manual} == {"TeamViewSet"}
+
+
+def test_a_write_path_migrate_cannot_judge_is_not_judged_by_audit_either(tmp_path: Path) -> None:
+    """The queryset is scoped but create() builds the row without serializer.save():
+    migrate-viewsets cannot tell how the tenant is stamped and asks for manual review, so
+    audit names the view as not judged instead of passing it."""
+    root = tmp_path / "p"
+    (root / "app").mkdir(parents=True)
+    (root / "manage.py").write_text("")
+    (root / "pyproject.toml").write_text('[tool.scaffold]\ntenant_field = "tenant_id"\n')
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "models.py").write_text(
+        "from django.db import models\n\n\nclass Token(models.Model):\n"
+        "    tenant_id = models.IntegerField()\n    name = models.CharField(max_length=20)\n"
+    )
+    (root / "app" / "views.py").write_text(
+        "from rest_framework import viewsets\nfrom rest_framework.permissions import IsAuthenticated\n"
+        "from rest_framework.response import Response\n\nfrom app.models import Token\n\n\n"
+        "class TokenViewSet(viewsets.ModelViewSet):\n"
+        "    permission_classes = [IsAuthenticated]\n\n"
+        "    def get_queryset(self):\n"
+        "        return Token.objects.filter(tenant_id=self.request.user.tenant_id)\n\n"
+        "    def create(self, request):\n"
+        "        token = Token.objects.create(tenant_id=request.user.tenant_id, name=request.data['name'])\n"
+        "        return Response({'id': token.pk})\n"
+    )
+    report = audit(root, select="TEN001", jobs=1, cache=False)
+    assert not report.findings
+    result = migrate_viewsets(root, check=True, jobs=1, cache=False)
+    manual = {m.symbol for _, m in result.report.manual}
+    assert {v for _, _, v, _ in report.not_judged} == manual == {"TokenViewSet"}
