@@ -16,8 +16,8 @@ and "manual review" line to the class it sits in, and compares with the labels:
 - TEN001 true positives (flagged, labelled unscoped), false positives (flagged, labelled scoped or
   not-tenant-data), false negatives (labelled unscoped, not flagged); precision and recall;
 - migrate-viewsets rewrites and manual-review claims on views labelled scoped / not-tenant-data;
-- per-view agreement: audit flags a view (TEN001) exactly when migrate-viewsets rewrites it or
-  asks for manual review.
+- per-view agreement: audit flags a view (TEN001) or lists it as not judged (``not_judged`` in
+  its JSON: review by hand) exactly when migrate-viewsets rewrites it or asks for manual review.
 
 It runs whatever scaffold you point it at, so another branch can measure itself::
 
@@ -93,6 +93,7 @@ class Result:
     manual: list[str] = field(default_factory=list)
     rewrites_on_safe: list[str] = field(default_factory=list)
     manual_on_safe: list[str] = field(default_factory=list)
+    not_judged: list[str] = field(default_factory=list)  # labelled views audit could not judge
     disagreements: list[str] = field(default_factory=list)
     audit_seconds: float = 0.0
     migrate_seconds: float = 0.0
@@ -321,6 +322,12 @@ def evaluate(
         locate = ClassLocator(project)
         flagged: set[tuple[str, str]] = set()
         not_clean: set[tuple[str, str]] = set()
+        audit_manual: set[tuple[str, str]] = set()
+        for entry in report.get("not_judged", report.get("summary", {}).get("not_judged", [])) or []:
+            view = (entry.get("view") or "").split(".")[0]
+            names = {n for _s, _e, n in locate.spans(entry["path"])}
+            name = view if view in names else locate.at(entry["path"], entry.get("line", 0))
+            audit_manual.add((entry["path"], name or f"<line {entry.get('line')}>"))
         for finding in report.get("findings", []):
             code = finding["code"]
             symbol = (finding.get("symbol") or "").split(".")[0]
@@ -365,10 +372,14 @@ def evaluate(
                 result.rewrites_on_safe.append(fmt(key) + f" ({label})")
             if key in manual:
                 result.manual_on_safe.append(fmt(key) + f" ({label})")
+        if key in audit_manual:
+            result.not_judged.append(fmt(key) + f" ({label})")
         migrate_says = key in rewritten or key in manual
-        if (key in not_clean) != migrate_says:
+        audit_not_clean = key in not_clean or key in audit_manual
+        if audit_not_clean != migrate_says:
+            audit_verdict = "flagged" if key in not_clean else "manual" if key in audit_manual else "clean"
             result.disagreements.append(
-                fmt(key) + f" audit={'flagged' if key in not_clean else 'clean'}"
+                fmt(key) + f" audit={audit_verdict}"
                 f" migrate={'rewrite' if key in rewritten else 'manual' if key in manual else 'clean'}"
             )
     result.unlabelled_findings = sorted(fmt(k) for k in flagged if k not in cb.labels)
@@ -403,6 +414,7 @@ COLUMNS = (
     ("recall", lambda r: ratio(r.recall)),
     ("rewrites on safe", lambda r: str(len(r.rewrites_on_safe))),
     ("manual on safe", lambda r: str(len(r.manual_on_safe))),
+    ("audit not judged", lambda r: str(len(r.not_judged))),
     ("agree", lambda r: r.agreement),
     ("audit s", lambda r: f"{r.audit_seconds:.1f}"),
     ("migrate s", lambda r: f"{r.migrate_seconds:.1f}"),
@@ -487,6 +499,7 @@ def main(argv: list[str] | None = None) -> int:
                 ("false negatives", r.fn),
                 ("rewrites on scoped/not-tenant-data", r.rewrites_on_safe),
                 ("manual review on scoped/not-tenant-data", r.manual_on_safe),
+                ("audit: not judged (review by hand)", r.not_judged),
                 ("audit/migrate disagreements", r.disagreements),
                 ("TEN001 on unlabelled classes", r.unlabelled_findings),
             ):

@@ -73,8 +73,8 @@ KEY_DOCS: dict[str, str] = {
     "probe_user": "extra field values for the users `scaffold probe` creates, e.g. { onboarding_completed = true }",
     "scoping_helpers": "functions or methods (dotted, or a bare method name) trusted to return the "
     "requesting user's tenant or a queryset scoped to it",
-    "membership_permissions": "permission classes or view decorators (dotted) that check the user belongs "
-    "to the tenant named in the URL: a filter on a URL kwarg then scopes",
+    "membership_permissions": "permission classes, view decorators or functions (dotted) that check the user "
+    "belongs to the tenant named in the URL: a filter on a URL kwarg then scopes",
     "tenant_models": "models (dotted) that are the tenant itself: views over them are never rewritten",
     "global_models": "models (dotted) shared by every tenant: views over them are not tenant data",
 }

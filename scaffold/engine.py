@@ -106,6 +106,9 @@ class FileResult:
     # False when a unit crashed on the file: such an outcome may be transient (an interrupt
     # surfacing as another exception, memory) and is never cached, so the next run retries
     cacheable: bool = True
+    # When a fix ran: the analysis-only outcome (status, messages), what a ``fix=False`` run
+    # reports; the cache keeps both so ``--check`` and ``--diff`` share one cache.
+    analysis: tuple[Status, list[Message]] | None = None
 
     @property
     def findings(self) -> list[Message]:
@@ -315,6 +318,7 @@ class _Job:
     path: Path
     rel: str
     unit_ids: tuple[int, ...]
+    digest: str = ""  # content hash the parent saw (lets the worker reuse an index parse)
 
 
 _STATE: dict[str, Any] = {}
@@ -349,6 +353,9 @@ def _process(job: _Job) -> FileResult:
         settings=_STATE["settings"],
         index=index,
     )
+    # the index may have parsed this very file already (as another file's base-class
+    # module): the same bytes give the same tree, so don't parse it again
+    ctx._tree = index.parsed_tree(ctx.module, job.path, content_hash(data))
     try:
         ctx.tree  # noqa: B018 - parse once, up front, so a syntax error is one clear status
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
@@ -377,6 +384,7 @@ def _process(job: _Job) -> FileResult:
                 due.append(unit)
     result.deps = deps.hashes()
     if due and _STATE["fix"]:
+        result.analysis = ("rewritten", list(result.messages))
         new_text = text
         for unit in due:
             try:
@@ -437,12 +445,21 @@ def _unparsable(result: FileResult, exc: BaseException) -> FileResult:
 
 
 class Cache:
-    """Per-file outcomes in ``<root>/.scaffold-cache/<key>.json``; corrupt caches are ignored."""
+    """Per-file outcomes in ``<root>/.scaffold-cache/<key>.json``; corrupt caches are ignored.
+
+    An entry holds the analysis outcome (``s`` status, ``m`` messages, ``d`` dependency
+    hashes: what a run without fixes reports) and, once a fix ran on the file, its outcome
+    (``f``: status, messages and ``n``, the content hash of the rewritten bytes, kept in
+    ``new-<key>/<hash>``). ``--check`` and ``--diff`` (or ``fix --check`` and ``fix``) thus share
+    one cache, and libcst runs again only on files that changed.
+    """
 
     def __init__(self, folder: Path, key: str) -> None:
         self.path = folder / f"engine-{key}.json"
         self.folder = folder
+        self.blobs = folder / f"new-{key}"
         self.entries: dict[str, Any] = {}
+        self.pending: dict[str, bytes] = {}  # rewritten bytes to store, by content hash
         self.dirty = False
         try:
             loaded = json.loads(self.path.read_text(encoding="utf-8"))
@@ -462,13 +479,46 @@ class Cache:
                 return None
         return None if entry.get("s") is None else entry
 
+    def fixed(
+        self, entry: Mapping[str, Any], data: bytes
+    ) -> tuple[Status, list[Message], bytes | None] | None:
+        """The stored fix outcome of ``entry`` (status, messages, new bytes); None when no fix
+        ran yet or the rewritten bytes are gone or damaged."""
+        stored = entry.get("f")
+        if not isinstance(stored, dict) or stored.get("s") is None:
+            return None
+        messages = [Message.from_json(m) for m in stored.get("m", [])]
+        if stored["s"] != "rewritten":
+            return stored["s"], messages, None
+        digest = stored.get("n")
+        if not isinstance(digest, str):
+            return None
+        try:
+            new = self.pending.get(digest) or (self.blobs / digest).read_bytes()
+        except OSError:
+            return None
+        if content_hash(new) != digest or new == data:
+            return None
+        return "rewritten", messages, new
+
     def put(self, result: FileResult, digest: str) -> None:
-        self.entries[result.rel] = {
+        status, messages = result.analysis or (result.status, result.messages)
+        entry: dict[str, Any] = {
             "h": digest,
-            "s": result.status,
-            "m": [m.to_json() for m in result.messages],
+            "s": status,
+            "m": [m.to_json() for m in messages],
             "d": result.deps,
         }
+        if result.analysis is not None:  # a fix ran: keep its outcome (and bytes) too
+            fixed: dict[str, Any] = {"s": result.status, "m": [m.to_json() for m in result.messages]}
+            if result.status == "rewritten" and result.new is not None:
+                fixed["n"] = content_hash(result.new)
+                self.pending[fixed["n"]] = result.new
+            elif result.status == "rewritten":
+                fixed = {}
+            if fixed:
+                entry["f"] = fixed
+        self.entries[result.rel] = entry
         self.dirty = True
 
     def save(self) -> None:
@@ -481,6 +531,20 @@ class Cache:
             ignore = self.folder / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# created by scaffold\n*\n", encoding="utf-8")
+            if self.pending:
+                self.blobs.mkdir(exist_ok=True)
+                for digest, new in self.pending.items():
+                    if not (self.blobs / digest).exists():
+                        atomic_write_bytes(self.blobs / digest, new)
+            if self.blobs.is_dir():  # drop rewrites no entry refers to any more
+                wanted = {
+                    e["f"].get("n")
+                    for e in self.entries.values()
+                    if isinstance(e, dict) and isinstance(e.get("f"), dict)
+                }
+                for blob in self.blobs.iterdir():
+                    if blob.name not in wanted:
+                        blob.unlink(missing_ok=True)
             atomic_write_bytes(self.path, json.dumps(self.entries, separators=(",", ":")).encode())
         except OSError:
             pass  # a read-only checkout just runs uncached
@@ -533,7 +597,7 @@ def run(
     units = list(units)
     jobs = max(1, jobs or os.cpu_count() or 1)
     settings = dict(settings)
-    store = Cache(root / CACHE_DIR, cache_key(units, settings) + ("f" if fix else "a")) if cache else None
+    store = Cache(root / CACHE_DIR, cache_key(units, settings)) if cache else None
 
     hashes: dict[str, str | None] = {}
 
@@ -573,11 +637,7 @@ def run(
         hashes[src.rel] = digest
         if store is not None:
             entry = store.get(src.rel, digest, hash_of)
-            if entry is not None and not (need_bytes and entry["s"] == "rewritten"):
-                result.status = entry["s"]
-                result.messages = [Message.from_json(m) for m in entry["m"]]
-                result.deps = entry["d"]
-                result.cached = True
+            if entry is not None and _from_cache(store, entry, result, data, fix=fix, need_bytes=need_bytes):
                 continue
         present = {n for n in needles if n in data}
         unit_ids = tuple(
@@ -595,7 +655,7 @@ def run(
                 )
             )
             continue
-        todo.append((_Job(src.path, src.rel, unit_ids), digest, len(data)))
+        todo.append((_Job(src.path, src.rel, unit_ids, digest), digest, len(data)))
 
     by_rel = {r.rel: i for i, r in enumerate(results)}
     digests = {j.rel: d for j, d, _ in todo}
@@ -631,6 +691,31 @@ def run(
     if store is not None:
         store.save()
     return RunReport(results, root)
+
+
+def _from_cache(
+    store: Cache, entry: Mapping[str, Any], result: FileResult, data: bytes, *, fix: bool, need_bytes: bool
+) -> bool:
+    """Fill ``result`` from a valid cache ``entry``; False when the file must be processed.
+
+    A file with no fix due has the same outcome with and without fixes. One with a fix due
+    reports the analysis outcome when no fix is wanted (``--check`` trusts the analysis) or
+    no bytes are needed; else the stored fix outcome, bytes included, when there is one.
+    """
+    status, messages = entry["s"], [Message.from_json(m) for m in entry["m"]]
+    if status == "rewritten" and fix:
+        fixed = store.fixed(entry, data)
+        if fixed is not None:
+            status, messages, new = fixed
+            if new is not None:
+                result.new, result.old = new, data
+        elif need_bytes:
+            return False
+    result.status = status
+    result.messages = messages
+    result.deps = entry["d"]
+    result.cached = True
+    return True
 
 
 def _chunks(jobs: list[_Job], workers: int) -> list[list[_Job]]:

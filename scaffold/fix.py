@@ -427,9 +427,12 @@ class FixUnit:
 # -- TEN020: edits to the middleware module ------------------------------------------------------
 
 
-def onboarding_changes(cfg: Any, report: engine.RunReport, changes: ChangeSet) -> list[str]:
-    """Add the TEN020 EXEMPT_PATHS edits to ``changes``; return manual-review lines."""
-    from libcst.codemod import CodemodContext, SkipFile
+def onboarding_changes(
+    cfg: Any, report: engine.RunReport, changes: ChangeSet, planned: list[str] | None = None
+) -> list[str]:
+    """Add the TEN020 EXEMPT_PATHS edits to ``changes``; return manual-review lines.
+    With ``planned`` (``--check``, which trusts the analysis) only the file that would change
+    is added there, and libcst is not run."""
 
     notes: list[str] = []
     missing: list[str] = []
@@ -445,7 +448,11 @@ def onboarding_changes(cfg: Any, report: engine.RunReport, changes: ChangeSet) -
     target = cfg.get("middleware")
     module, _, class_name = (target or "").partition(":")
     path = cfg.file_for("middleware")
+    if planned is not None:
+        planned.append(path.relative_to(cfg.root).as_posix())
+        return notes
     import libcst as cst
+    from libcst.codemod import CodemodContext, SkipFile
 
     from scaffold.registration import pending_text
 
@@ -494,12 +501,11 @@ def middleware_unparsable(cfg: Any, report: engine.RunReport) -> dict[str, str]:
     return lines
 
 
-def atomic_requests_changes(cfg: Any, report: engine.RunReport, changes: ChangeSet) -> list[str]:
-    """Turn on ATOMIC_REQUESTS when a transaction-local tenant context has no transaction."""
-    import libcst as cst
-    from libcst.codemod import CodemodContext, SkipFile
-
-    from scaffold.registration import pending_text
+def atomic_requests_changes(
+    cfg: Any, report: engine.RunReport, changes: ChangeSet, planned: list[str] | None = None
+) -> list[str]:
+    """Turn on ATOMIC_REQUESTS when a transaction-local tenant context has no transaction
+    (with ``planned``, as in :func:`onboarding_changes`: only name the file)."""
     from scaffold.rules.session_level_tenant_context import LOST_MARKER
 
     if not any(m.code == "TEN050" and LOST_MARKER in m.message for _, m in report.findings):
@@ -520,6 +526,14 @@ def atomic_requests_changes(cfg: Any, report: engine.RunReport, changes: ChangeS
             f"{rel}: manual review: TEN050: no DATABASES assignment here; set ATOMIC_REQUESTS = True by hand"
         ]
     path = candidates[0]
+    if planned is not None:
+        planned.append(path.relative_to(cfg.root).as_posix())
+        return []
+    import libcst as cst
+    from libcst.codemod import CodemodContext, SkipFile
+
+    from scaffold.registration import pending_text
+
     text = pending_text(changes, path, path.relative_to(cfg.root).as_posix(), "set ATOMIC_REQUESTS by hand")
     command = _codemod("atomic_requests")(CodemodContext(filename=str(path)))
     try:
@@ -546,6 +560,7 @@ class FixResult:
     # Files a fix depends on that do not parse although the engine did not need to parse
     # them (the onboarding middleware TEN020 edits): path -> "path:line: reason" line.
     unparsable: dict[str, str] = field(default_factory=dict)
+    planned: list[str] = field(default_factory=list)  # --check: settings/middleware files due
 
     @property
     def unanalyzed(self) -> bool:
@@ -553,23 +568,28 @@ class FixResult:
         return bool(self.report.unanalyzed or self.unparsable)
 
     @property
+    def due(self) -> list[str]:
+        """Every file a fix would rewrite (relative paths): the changes, and under ``--check``
+        (which trusts the analysis and leaves libcst alone) the files found due."""
+        root = self.report.root
+        paths = {c.path.relative_to(root).as_posix() for c in self.changes}
+        paths |= {res.rel for res in self.report.rewritten}
+        return sorted(paths | set(self.planned))
+
+    @property
     def exit_code(self) -> int:
         """``--check``: 1 when fixes are due; ``--diff``: 0; applying: 1 when findings are
         left afterwards (like ``ruff check --fix``), 0 when the audit is clean. With
         ``--check`` or applying, a file that could need a fix but was not analyzed is 1 too."""
         if self.check:
-            return 1 if self.changes or self.unanalyzed else 0
+            return 1 if self.due or self.unanalyzed else 0
         return 1 if self.remaining or self.unanalyzed else 0
 
     def diff_text(self) -> str:
         return self.changes.diff(self.report.root)
 
     def summary(self) -> str:
-        root = self.report.root
-        lines = [
-            f"{'fixed' if self.applied else 'would fix'} {c.path.relative_to(root).as_posix()}"
-            for c in sorted(self.changes, key=lambda c: str(c.path))
-        ]
+        lines = [f"{'fixed' if self.applied else 'would fix'} {rel}" for rel in self.due]
         for res, msg in self.report.manual:
             lines.append(f"{res.rel}:{msg.line}: manual review: {msg.code}: {msg.message}")
         lines.extend(self.notes)
@@ -589,7 +609,7 @@ class FixResult:
         tail = f", {counted(len(self.remaining), 'finding')} left" if self.remaining else ""
         lines.append(
             f"{counted(self.report.scanned, 'file')} scanned, {engine.census_line(self.report)}, "
-            f"{len(self.changes.changes)} {verb}, "
+            f"{len(self.due)} {verb}, "
             f"{manual} need manual review, {engine.problem_counts(self.report, len(self.unparsable))}{tail}"
         )
         return "\n".join(lines)
@@ -632,21 +652,25 @@ def fix(
         raise UsageError(f"--jobs {jobs}: must be 1 or more")
     starts = resolve_paths(cfg.root, paths)
     files = iter_python_files(cfg.root, cfg.exclude_globs, starts or None)
+    # --check trusts the analysis (the codemods re-run it), like migrate-viewsets --check:
+    # libcst runs only where bytes are needed, for --diff and for writing
     report = engine.run(
         units,
         files,
         root=cfg.root,
         settings=rule_settings(cfg, codes, fixing=True),
         jobs=jobs,
-        fix=True,
+        fix=not check or diff,
+        need_bytes=not check or diff,
         cache=cache,
         progress=progress,
     )
     changes = engine.changeset(report)
-    notes = onboarding_changes(cfg, report, changes) if "TEN020" in codes else []
+    planned: list[str] | None = [] if check and not diff else None
+    notes = onboarding_changes(cfg, report, changes, planned) if "TEN020" in codes else []
     unparsable = middleware_unparsable(cfg, report) if "TEN020" in codes else {}
     if "TEN050" in codes:
-        notes += atomic_requests_changes(cfg, report, changes)
+        notes += atomic_requests_changes(cfg, report, changes, planned)
     applied = False
     remaining: list[Finding] = []
     if not check and not diff:
@@ -661,4 +685,4 @@ def fix(
         for res, msg in report.findings
         if msg.code == "TEN020" and "in both" in msg.message
     }
-    return FixResult(report, changes, notes, check, applied, noted, remaining, unparsable)
+    return FixResult(report, changes, notes, check, applied, noted, remaining, unparsable, planned or [])

@@ -20,11 +20,14 @@ from __future__ import annotations
 import ast
 import contextlib
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from scaffold.project import file_module, module_file
+
+T = TypeVar("T")
 
 
 def dotted_name(node: ast.expr) -> str | None:
@@ -142,6 +145,7 @@ class ModuleInfo:
     # module-level ``Alias = Other`` (under if/try too: ``if MULTI: TenantMixin = MultiTenantMixin``):
     # name -> every qualified name it may be bound to, in source order
     aliases: dict[str, list[str]] = field(default_factory=dict)
+    digest: str = ""  # content hash of the bytes ``tree`` was parsed from, when the index read them
 
 
 class ProjectIndex:
@@ -152,6 +156,11 @@ class ProjectIndex:
         self._modules: dict[str, ModuleInfo | None] = {}
         self._sources: dict[str, tuple[Path, ...]] = {}  # module -> file(s) its answer depends on
         self._tracking: list[_Deps] = []
+        # class qualname -> (its ancestors, the modules that answer read, the class node)
+        self._ancestors: dict[
+            str, tuple[list[tuple[str, ClassInfo | None]], tuple[str, ...], ast.ClassDef]
+        ] = {}
+        self._memo: dict[str, tuple[Any, tuple[str, ...]]] = {}  # see remembered()
 
     # -- modules and files -----------------------------------------------------------
     def module_name(self, path: Path) -> str:
@@ -172,10 +181,25 @@ class ProjectIndex:
 
     def add_tree(self, module: str, path: Path, tree: ast.Module) -> ModuleInfo:
         """Register an already-parsed module (the file being analyzed)."""
+        known = self._modules.get(module)
+        if known is not None and known.tree is tree and known.path == path:
+            self._sources[module] = (path,)
+            return known
+        if known is not None:  # a module changed under the remembered answers
+            self._ancestors.clear()
+            self._memo.clear()
         info = _module_info(module, path, tree)
         self._modules[module] = info
         self._sources[module] = (path,)
         return info
+
+    def parsed_tree(self, module: str, path: Path, digest: str) -> ast.Module | None:
+        """The tree this index already parsed for ``module`` from ``path`` when its bytes had
+        content hash ``digest`` (so the engine need not parse the file again); else None."""
+        known = self._modules.get(module)
+        if known is not None and known.path == path and known.digest and known.digest == digest:
+            return known.tree
+        return None
 
     def module(self, module: str) -> ModuleInfo | None:
         """Parse ``module`` on first use; None when it isn't a parsable project file.
@@ -192,6 +216,7 @@ class ProjectIndex:
                     data = path.read_bytes()
                     if len(data) <= 1_000_000:
                         info = _module_info(module, path, ast.parse(data))
+                        info.digest = hashlib.blake2b(data, digest_size=16).hexdigest()
                 except (OSError, SyntaxError, ValueError, RecursionError):
                     info = None
                 self._sources[module] = (path,)
@@ -199,10 +224,15 @@ class ProjectIndex:
                 base = self.root.joinpath(*module.split("."))
                 self._sources[module] = (base.with_suffix(".py"), base / "__init__.py")
             self._modules[module] = info
-        for deps in self._tracking:
-            for source in self._sources.get(module, ()):
-                deps.add(self, source)
+        self._track(module)
         return self._modules[module]
+
+    def _track(self, module: str) -> None:
+        for deps in self._tracking:
+            if module not in deps.modules:
+                deps.modules.add(module)
+                for source in self._sources.get(module, ()):
+                    deps.add(self, source)
 
     # -- classes ---------------------------------------------------------------------
     def class_info(self, qualname: str) -> ClassInfo | None:
@@ -232,7 +262,44 @@ class ProjectIndex:
 
         Yields ``(qualified name, ClassInfo or None)``: None for classes outside the
         project (``rest_framework.viewsets.ModelViewSet``) or that could not be resolved.
+        Computed once per class and run (views share bases); a remembered answer still
+        records, for the file being analysed, every module it was computed from.
         """
+        known = self._ancestors.get(cls.qualname)
+        if known is not None and known[2] is cls.node:
+            for module in known[1]:
+                self._track(module)
+            return iter(known[0])
+        recorder = _Deps(Path())
+        self._tracking.append(recorder)
+        try:
+            found = list(self._walk_ancestors(cls))
+        finally:
+            self._tracking.remove(recorder)
+        self._ancestors[cls.qualname] = (found, tuple(recorder.modules), cls.node)
+        return iter(found)
+
+    def remembered(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()`` once per index (per run and worker), for project-wide answers such as
+        the routes of every urlconf; later calls replay the modules it read, so each file
+        that relies on the answer still records them as dependencies."""
+        known = self._memo.get(key)
+        if known is None:
+            recorder = _Deps(Path())
+            self._tracking.append(recorder)
+            try:
+                value = compute()
+            finally:
+                self._tracking.remove(recorder)
+            known = (value, tuple(recorder.modules))
+            self._memo[key] = known
+        else:
+            for module in known[1]:
+                self._track(module)
+        result: T = known[0]
+        return result
+
+    def _walk_ancestors(self, cls: ClassInfo) -> Iterator[tuple[str, ClassInfo | None]]:
         seen: set[str] = {cls.qualname}
         stack = list(reversed(cls.bases))
         while stack:
@@ -274,6 +341,7 @@ class ProjectIndex:
 class _Deps:
     own: Path
     paths: dict[Path, str] = field(default_factory=dict)  # path -> rel
+    modules: set[str] = field(default_factory=set)  # modules already recorded
 
     def add(self, index: ProjectIndex, path: Path) -> None:
         if path != self.own and path not in self.paths:

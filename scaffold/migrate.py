@@ -27,7 +27,9 @@ class MigrateViewSets:
     """The engine unit behind ``migrate-viewsets`` (and the TEN001-TEN004 fixes)."""
 
     code = "migrate-viewsets"
-    needles = (b"queryset",)
+    # the files TEN001 reads too (rules/unscoped_viewset_queryset.py): handler-only views
+    # (APIView endpoints) get manual-review lines for the queries audit reports
+    needles = (b"queryset", b"APIView", b"ViewSet", b"generics", b"(self, request")
 
     @property
     def version(self) -> str:
@@ -117,12 +119,15 @@ def silenced_views(ctx: FileContext, plans: Sequence[ViewPlan]) -> set[str]:
     file_codes = file_ignores(ctx.rel, ctx.settings.get("per_file_ignores") or {})
     if all(code_silenced(code, file_codes or None) for code in VIEW_CODES):
         return names
-    if not file_codes and "noqa" not in ctx.text.lower():
+    if not file_codes and not _noqa_could_silence(ctx.text):
         return set()  # nothing can be silenced: don't run the rules
     from scaffold.rules import get_rule
     from scaffold.rules._context import FileContext as RuleContext
 
     rctx = RuleContext.from_engine(ctx)
+    # the rules' view plans are these very plans (same analysis, settings and tree): don't
+    # analyse every view of the file a second time
+    rctx.__dict__.setdefault("_view_plans", list(plans))
     verdicts: dict[str, list[bool]] = {}
     try:
         for code in VIEW_CODES:
@@ -134,6 +139,21 @@ def silenced_views(ctx: FileContext, plans: Sequence[ViewPlan]) -> set[str]:
     except Exception:  # noqa: BLE001 - a rule bug: audit reports it; rewrite as without opt-outs
         return set()
     return {name for name in names if verdicts.get(name) and all(verdicts[name])}
+
+
+def _noqa_could_silence(text: str) -> bool:
+    """Some ``# noqa`` of the file could silence one of TEN001-TEN004 (a bare one, or one
+    listing such a code): only then are the rules worth running (``# noqa: E501`` is not)."""
+    from scaffold.audit import _noqa_codes, code_silenced
+
+    if "noqa" not in text.lower():
+        return False
+    for line in text.splitlines():
+        if "noqa" in line.lower():
+            codes = _noqa_codes(line)
+            if codes is not None and any(code_silenced(code, codes) for code in VIEW_CODES):
+                return True
+    return False
 
 
 def _restore_classes(original: Any, tree: Any, names: set[str]) -> Any:

@@ -18,11 +18,12 @@ imports) and through project-local base classes and mixins in other files
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from scaffold.analysis import KEPT, Analyzer, ClassRef, Scope, Settings, ViewAnalysis, class_ref
+from scaffold.analysis import KEPT, LEAKS, Analyzer, ClassRef, Scope, Settings, ViewAnalysis, class_ref
 from scaffold.analysis.predicate import (
     CHAIN_METHODS,
     MANAGER_ATTRS,
@@ -47,6 +48,8 @@ from scaffold.index import ClassInfo, ModuleInfo, ProjectIndex, _module_level, d
 _V = "rest_framework.viewsets."
 _G = "rest_framework.generics."
 _M = "rest_framework.mixins."
+# manual-review reasons about how the queryset is built (not about stamping or permissions)
+QUERYSET_DOUBT = re.compile(r"get_queryset|queryset is built dynamically|returns `\w+`, built dynamically")
 GENERIC_VIEWS = frozenset(
     [
         _V + "ModelViewSet",
@@ -205,9 +208,128 @@ class _View:
     # -- the plan --------------------------------------------------------------------
     def plan(self) -> ViewPlan | None:
         plan = self._plan()
-        if plan is not None:
-            self._direct_queries(plan)
+        if plan is None:
+            return self._handlers_only()
+        self._url_scoped(plan)
+        self._direct_queries(plan)
+        self._handler_leaks(plan)
         return plan
+
+    def _tenant_from_url(self) -> bool:
+        """Its get_queryset filters the tenant by a URL kwarg (``workspace__slug=self.kwargs
+        ["slug"]``): URL-scoped tenancy, whatever guards it; never the request.user pattern."""
+        found = self.an.lookup.find_method("get_queryset")
+        if found is None:
+            return False
+        stems = {self.s.tenant_field, self.s.tenant_field.removesuffix("_id")}
+        for node in walk_function(found[1]):
+            if isinstance(node, ast.Call):
+                for kw in node.keywords:
+                    head = (kw.arg or "").split("__")[0]
+                    value = kw.value
+                    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
+                        value = value.func.value  # self.kwargs.get("slug")
+                    elif isinstance(value, ast.Subscript):
+                        value = value.value  # self.kwargs["slug"]
+                    if head in stems and (dotted_name(value) or "").endswith("kwargs"):
+                        return True
+        return False
+
+    def _handler_leaks(self, plan: ViewPlan) -> None:
+        """The handler queries audit reports as TEN001 (one list, the analysis'
+        ``handler_queries``), each a manual-review line unless advice already names it."""
+        from scaffold.analysis.scope import LEAKS
+        from scaffold.analysis.view import handler_queries
+
+        named = {line for line, _, _ in plan.advice}
+        for q in handler_queries(self.an, self.node):
+            if q.scope in LEAKS and q.node.lineno not in named:
+                named.add(q.node.lineno)
+                plan.advice.append(
+                    (
+                        q.node.lineno,
+                        q.node.col_offset,
+                        f"{self.node.name}.{q.method} queries {q.model.name} rows not scoped to the tenant; "
+                        "filter it by tenant by hand",
+                    )
+                )
+
+    def _handlers_only(self) -> ViewPlan | None:
+        """A generic view with no queryset of its own (an ``APIView``-style endpoint) whose
+        handlers query a tenant model without scoping (audit's TEN001 on them): nothing to
+        rewrite, a human scopes each query."""
+        from scaffold.analysis.view import is_drf_view
+
+        if not is_drf_view(self.an.mro):
+            return None
+        plan = ViewPlan(self.node.name, self.node.lineno, self.node.col_offset)
+        self.result = self.result or self.an.analyze()
+        if self.result is not None and self.result.verdict == "unknown":
+            plan.verdict = "unknown"
+            self._url_scoped(plan)  # the shared verdict: cannot judge, a human looks
+            return plan
+        self._handler_leaks(plan)
+        if not plan.advice:
+            return None
+        plan.verdict = "unscoped"
+        return plan
+
+    def _url_scoped(self, plan: ViewPlan) -> None:
+        """A view whose tenant comes from the URL (a declared membership permission or
+        decorator guards it), or whose exposed handlers never read its queryset, is never
+        rewritten to the ``request.user.<attr>`` pattern: the shared analysis' verdict
+        decides, and what is not scoped there is left to a human."""
+        r = self.result
+        if r is None:
+            return
+        if r.verdict == "unknown":
+            # the shared analysis cannot judge it: never act, always say so
+            plan.actions.clear()
+            if not plan.manual:
+                plan.manual.append(
+                    (
+                        self.node.lineno,
+                        self.node.col_offset,
+                        f"{self.node.name}: {r.why_unknown or 'its queryset is built dynamically'}; "
+                        "scaffold cannot judge its tenant scoping, review it by hand",
+                    )
+                )
+            return
+        if r.verdict == "not-tenant-data":
+            # the shared analysis: the model has no tenant field (or is global): nothing to scope
+            plan.actions.clear()
+            plan.manual.clear()
+            plan.scoped_by = (
+                plan.scoped_by or f"{r.model.name if r.model else 'its model'} is not tenant data"
+            )
+            return
+        if r.verdict == "scoped" and all(ret.scope in KEPT for ret in r.returns):
+            # its queryset is scoped on every path (the shared analysis): what this module's
+            # own reading of get_queryset could not follow is no reason for a human to look
+            plan.manual = [m for m in plan.manual if not QUERYSET_DOUBT.search(m[2])]
+            plan.actions = [
+                a for a in plan.actions if a.kind not in ("scope_get_queryset", "add_get_queryset")
+            ]
+        if not (r.membership or self.an.member_handlers or not r.queryset_served or self._tenant_from_url()):
+            return
+        plan.actions.clear()
+        if r.verdict in ("scoped", "not-tenant-data"):
+            plan.manual.clear()
+            plan.scoped_by = plan.scoped_by or (
+                "scoped by the URL's tenant under a membership check"
+                if r.queryset_served
+                else "no action it exposes reads its queryset"
+            )
+        elif not plan.manual:
+            why = r.why_unknown or "its queryset is not scoped to the URL's tenant"
+            plan.manual.append(
+                (
+                    self.node.lineno,
+                    self.node.col_offset,
+                    f"{self.node.name} takes its tenant from the URL (membership check): {why}; "
+                    "scaffold will not rewrite it to request.user, scope it by hand",
+                )
+            )
 
     def _plan(self) -> ViewPlan | None:
         quals = {q for q, _ in self.ancestors}
@@ -400,6 +522,8 @@ class _View:
             if name in ("get_queryset", "perform_create", "perform_update", "create", "update"):
                 continue
             for q in queries_in(self.an, fn):
+                if q.scope not in LEAKS:
+                    continue  # a fail-closed / thread-local manager: TEN002's advice, not a leak
                 call = q.node
                 if (
                     isinstance(call, ast.Call)

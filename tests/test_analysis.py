@@ -60,9 +60,11 @@ def test_idioms_fixture_rewrites_only_unscoped_views(tmp_path: Path) -> None:
         "AccountsThroughConditionalAlias",
         "ApiKeysOnThirdPartyBase",
         "OrdersUnstamped",
-        "OrdersOfUrlTenantOneAction",
     }
     manual = "\n".join(m.message for _, m in result.report.manual)
+    # URL-scoped tenancy (a membership decorator): unscoped, but never rewritten to the
+    # request.user.<attr> pattern - its tenant comes from the URL; a human scopes it
+    assert "OrdersOfUrlTenantOneAction takes its tenant from the URL" in manual
     assert "Tenant, the tenant model itself" in manual
     assert "vendor_lib.models.Thing" in manual
     # DEFAULT_PERMISSION_CLASSES = IsAuthenticated in settings: no permission_classes added
@@ -241,3 +243,75 @@ def test_realworld_idioms_per_view_verdicts(fixture: Path, tmp_path: Path) -> No
         if expect == "clean" and (codes.get(view) or view in acted):
             wrong.append(f"{view}: expected clean, got {codes.get(view)}, acted={view in acted}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_url_scoped_views_are_never_rewritten_to_the_user_pattern(tmp_path: Path) -> None:
+    """A view whose tenant comes from the URL (workspace__slug=self.kwargs["slug"]) and is not
+    scoped (no membership check) is manual review: rewriting it to request.user.<attr> would
+    invent a tenant attribute the project does not have."""
+    root = tmp_path / "url_kwarg_membership"
+    shutil.copytree(REALWORLD / "url_kwarg_membership", root)
+    before = (root / "shop" / "views.py").read_text()
+    result = migrate_viewsets(root, jobs=1, cache=False)
+    assert (root / "shop" / "views.py").read_text() == before
+    manual = {m.symbol: m.message for _, m in result.report.manual}
+    assert "PeekLabelViewSet" in manual
+    assert "takes its tenant from the URL" in manual["PeekLabelViewSet"]
+
+
+def test_a_routed_view_of_an_unreadable_queryset_is_not_judged_by_either_command(tmp_path: Path) -> None:
+    """get_queryset returns what scaffold cannot read (a property of the user). A base class
+    would be skipped, but the urlconf mounts this one: audit names it as not judged and
+    migrate-viewsets asks for manual review; neither passes it in silence."""
+    root = tmp_path / "p"
+    (root / "app").mkdir(parents=True)
+    (root / "manage.py").write_text("")
+    (root / "pyproject.toml").write_text('[tool.scaffold]\ntenant_field = "organization_id"\n')
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "views.py").write_text(
+        "from rest_framework import viewsets\n\n\n"
+        "class TeamViewSet(viewsets.ReadOnlyModelViewSet):\n"
+        "    def get_queryset(self):\n"
+        "        return self.request.user.available_teams\n"
+    )
+    (root / "app" / "urls.py").write_text(
+        "from rest_framework.routers import DefaultRouter\n\nfrom app.views import TeamViewSet\n\n"
+        'router = DefaultRouter()\nrouter.register("teams", TeamViewSet, basename="team")\n'
+        "urlpatterns = router.urls\n"
+    )
+    report = audit(root, select="TEN001", jobs=1, cache=False)
+    assert not report.findings
+    assert {v for _, _, v, _ in report.not_judged} == {"TeamViewSet"}
+    result = migrate_viewsets(root, check=True, jobs=1, cache=False)
+    assert {m.symbol for _, m in result.report.manual} == {"TeamViewSet"}
+
+
+def test_a_write_path_migrate_cannot_judge_is_not_judged_by_audit_either(tmp_path: Path) -> None:
+    """The queryset is scoped but create() builds the row without serializer.save():
+    migrate-viewsets cannot tell how the tenant is stamped and asks for manual review, so
+    audit names the view as not judged instead of passing it."""
+    root = tmp_path / "p"
+    (root / "app").mkdir(parents=True)
+    (root / "manage.py").write_text("")
+    (root / "pyproject.toml").write_text('[tool.scaffold]\ntenant_field = "tenant_id"\n')
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "models.py").write_text(
+        "from django.db import models\n\n\nclass Token(models.Model):\n"
+        "    tenant_id = models.IntegerField()\n    name = models.CharField(max_length=20)\n"
+    )
+    (root / "app" / "views.py").write_text(
+        "from rest_framework import viewsets\nfrom rest_framework.permissions import IsAuthenticated\n"
+        "from rest_framework.response import Response\n\nfrom app.models import Token\n\n\n"
+        "class TokenViewSet(viewsets.ModelViewSet):\n"
+        "    permission_classes = [IsAuthenticated]\n\n"
+        "    def get_queryset(self):\n"
+        "        return Token.objects.filter(tenant_id=self.request.user.tenant_id)\n\n"
+        "    def create(self, request):\n"
+        "        token = Token.objects.create(tenant_id=request.user.tenant_id, name=request.data['name'])\n"
+        "        return Response({'id': token.pk})\n"
+    )
+    report = audit(root, select="TEN001", jobs=1, cache=False)
+    assert not report.findings
+    result = migrate_viewsets(root, check=True, jobs=1, cache=False)
+    manual = {m.symbol for _, m in result.report.manual}
+    assert {v for _, _, v, _ in report.not_judged} == manual == {"TokenViewSet"}

@@ -324,6 +324,31 @@ def test_ten020_appends_to_exempt_paths_keeping_layout(tmp_path: Path) -> None:
     assert audit(root, select="TEN020", jobs=1, cache=False).findings == []
 
 
+def test_ten020_check_names_the_middleware_without_libcst(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fix --check trusts the analysis for the middleware edit too: the same file as
+    --diff changes, and libcst is never asked to parse it."""
+    import libcst
+
+    mw = 'class M:\n    EXEMPT_PATHS = ["/api/auth/"]\n    PROTECTED_PATHS = ["/api/reports/"]\n'
+    urls = "from django.urls import include, path\n\nurlpatterns = [path('api/hr/', include('hr.urls'))]\n"
+    root = project(
+        tmp_path, {"app/mw.py": mw, "app/urls.py": urls}, 'urls = "app.urls"\nmiddleware = "app.mw:M"\n'
+    )
+    diff = fix(root, select="TEN020", diff=True, jobs=1, cache=False)
+    assert diff.due == ["app/mw.py"]
+
+    def refuse(*args: object, **kw: object) -> None:
+        raise AssertionError("fix --check ran libcst")
+
+    monkeypatch.setattr(libcst, "parse_module", refuse)
+    check = fix(root, select="TEN020", check=True, jobs=1, cache=False)
+    assert check.due == ["app/mw.py"] and check.exit_code == 1
+    assert "would fix app/mw.py" in check.summary()
+    assert (root / "app/mw.py").read_text() == mw
+
+
 def test_crlf_and_check_diff_write_nothing(tmp_path: Path) -> None:
     src = "def use(cursor, tenant_id):\r\n    cursor.execute(f\"SET app.current_tenant_id = '{tenant_id}'\")\r\n"
     root = project(tmp_path, {"app/db.py": src})
@@ -387,4 +412,4 @@ def test_fix_then_audit_agree_on_viewsets(tmp_path: Path, fixture: str, left: se
     for change in result.changes:
         ast.parse(change.new)
     assert {(f.code, f.symbol) for f in result.remaining} == left
-    assert not fix(root, select="TEN00", check=True, jobs=1, cache=False).changes
+    assert not fix(root, select="TEN00", check=True, jobs=1, cache=False).due

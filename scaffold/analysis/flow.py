@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 
-from scaffold.analysis.lookup import Function, Lookup
+from scaffold.analysis.lookup import Function, Lookup, resolve_function
 from scaffold.analysis.predicate import (
     COMBINING_METHODS,
     QS_METHODS,
@@ -22,9 +22,12 @@ from scaffold.analysis.predicate import (
     scoping_call_kind,
 )
 from scaffold.analysis.scope import KIND_SCOPE, SCOPED, ClassRef, Return, Scope
+from scaffold.analysis.settings import matches
 from scaffold.analysis.syntax import TRY_STMTS, walk_function
 from scaffold.analysis.values import ROW_MARK, Values
 from scaffold.index import dotted_name
+
+VERIFIED_MARK = "\0verified:"  # a URL kwarg a tenant-scoped .get() checked: "<mark><kwarg>:<Model>"
 
 Result = tuple[Scope, ClassRef | None, str]  # scope, model, manager
 SUBQUERIES = frozenset(["Exists", "Subquery"])
@@ -90,6 +93,12 @@ class Flow:
                 return "scoped"  # project__in=Project.objects.filter(tenant_id=tid)
         if isinstance(value, ast.Call) and (dotted_name(value.func) or "").rpartition(".")[2] == "OuterRef":
             return "scoped"  # a subquery correlated to the outer row: only rows related to it
+        verified = self.url_value(value, env)
+        if verified:
+            prefix = f"{VERIFIED_MARK}{verified}:"
+            rows = [m[len(prefix) :] for m in env if m.startswith(prefix)]
+            if rows:
+                return "row:" + rows[0]  # a URL id a scoped .get() already checked
         guarded = (
             self.membership
             or getattr(self.fn, "name", None) in self.member_handlers
@@ -109,6 +118,23 @@ class Flow:
             return False
         return model is not None and (scope in (Scope.TENANT, Scope.OWNER) or self.lookup.is_global(model))
 
+    def _verify_ids(self, value: ast.AST, scope: Scope, model: ClassRef | None, env: set[str]) -> None:
+        """``state = State.objects.get(pk=state_id, workspace__slug=slug)``: a tenant-scoped
+        ``.get()`` raises unless the row the URL id names is the tenant's, so after it that
+        URL kwarg is a verified ``State`` id (``Issue.objects.filter(state=state_id)`` scopes).
+        Only ``.get()``: ``.filter(...).first()`` returns None and goes on."""
+        if model is None or scope not in (Scope.TENANT, Scope.OWNER):
+            return
+        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)):
+            return
+        if value.func.attr != "get":
+            return
+        for kw in value.keywords:
+            if kw.arg in ("pk", "id"):
+                name = self.url_value(kw.value, env)
+                if name:
+                    env.add(f"{VERIFIED_MARK}{name}:{model.name}")
+
     def checks_membership(self, fn: ast.AST | None) -> bool:
         """``fn`` refuses a user who is not a member of the URL's tenant itself:
         ``Member.objects.filter(member=request.user, workspace__slug=slug).exists()`` tested,
@@ -121,8 +147,20 @@ class Flow:
         return cache[id(fn)]
 
     def _checks_membership(self, fn: ast.AST) -> bool:
-        from scaffold.analysis.predicate import is_user_expr
 
+        for stmt in getattr(fn, "body", []):
+            # member = WorkspaceMember.objects.get(workspace__slug=slug, member=request.user)
+            # first thing in the handler: .get() raises for a non-member before anything runs
+            value = stmt.value if isinstance(stmt, (ast.Assign, ast.Expr)) else None
+            if (
+                isinstance(value, ast.Call)
+                and isinstance(value.func, ast.Attribute)
+                and value.func.attr == "get"
+                and self._user_and_url(value)
+            ):
+                return True
+            if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)):
+                break  # only before any other statement (a docstring aside)
         refuses = any(
             isinstance(n, ast.Raise)
             or (isinstance(n, ast.Return) and n.value is not None and "403" in ast.unparse(n.value))
@@ -130,23 +168,59 @@ class Flow:
         )
         if not refuses:
             return False
+        declared = self.settings.membership_permissions
+        for node in walk_function(fn):
+            # a declared membership function called in the handler that refuses
+            # (``if not user_has_project_role(request.user, project_id): return 403``)
+            if declared and isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute)):
+                qual = self.lookup.qualify(self.lookup.view, node.func, fn) or ""
+                if matches(qual, declared) and resolve_function(self.lookup.index, qual) is not None:
+                    return True
         for node in walk_function(fn):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
                 continue
             if node.func.attr not in ("exists", "first", "get", "count"):
                 continue
-            conds = [
-                kw
-                for c in ast.walk(node)
-                if isinstance(c, ast.Call)
-                for kw in c.keywords
-                if kw.arg is not None
-            ]
-            user = any(is_user_expr(k.value) for k in conds)
-            url = any(bool(self.url_value(k.value, set())) for k in conds if not is_user_expr(k.value))
-            if user and url:
+            if self._user_and_url(node):
                 return True
         return False
+
+    def _user_and_url(self, node: ast.Call) -> bool:
+        """The query's conditions name the requesting user and a URL kwarg."""
+        from scaffold.analysis.predicate import is_user_expr
+
+        conds = [
+            kw for c in ast.walk(node) if isinstance(c, ast.Call) for kw in c.keywords if kw.arg is not None
+        ]
+        user = any(is_user_expr(k.value) for k in conds)
+        url = any(
+            bool(self.url_value(k.value, set())) or self._row_of_url(k.value)
+            for k in conds
+            if not is_user_expr(k.value)
+        )
+        return user and url
+
+    def _row_of_url(self, value: ast.expr) -> bool:
+        """``value`` is a local only ever assigned a row looked up by a URL kwarg
+        (``project = Project.objects.get(pk=project_id, ...)``)."""
+        fn = self.fn
+        while isinstance(value, ast.Attribute):  # board.workspace: the row's own relation
+            value = value.value
+        if not isinstance(value, ast.Name) or fn is None:
+            return False
+        bound = [
+            a.value
+            for a in walk_function(fn)
+            if isinstance(a, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == value.id for t in a.targets)
+        ]
+        return bool(bound) and all(
+            isinstance(v, ast.Call)
+            and isinstance(v.func, ast.Attribute)
+            and v.func.attr == "get"
+            and any(self.url_value(k.value, set()) for k in v.keywords if k.arg in ("pk", "id"))
+            for v in bound
+        )
 
     def url_value(self, value: ast.expr, env: set[str]) -> str:
         """The URL kwarg ``value`` is (``self.kwargs["slug"]``, ``kwargs.get("pk")``, a handler
@@ -159,6 +233,37 @@ class Flow:
         )
         if isinstance(value, ast.Name) and value.id in params:
             return value.id
+        if isinstance(value, ast.Name) and fn is not None:
+            # workspace_slug = self.kwargs.get("slug"): a local that only ever holds one URL kwarg
+            bound = [
+                a.value
+                for a in walk_function(fn)
+                if isinstance(a, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == value.id for t in a.targets)
+            ]
+            names = {self._kwarg_of(v) for v in bound}
+            if (
+                len(names) == 1
+                and "" not in names
+                and all(
+                    len(a.targets) == 1
+                    for a in walk_function(fn)
+                    if isinstance(a, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id == value.id for t in a.targets)
+                )
+            ):
+                return names.pop()
+            return ""
+        if (
+            isinstance(value, ast.Attribute)
+            and isinstance(value.value, ast.Name)
+            and value.value.id == "self"
+            and self._kwarg_property(value.attr)
+        ):
+            # self.workspace_slug: a property returning self.kwargs.get("slug") is that kwarg;
+            # one returning either of two kwargs (project_id, else pk) is named by the property
+            kwargs = self._kwarg_property(value.attr)
+            return next(iter(kwargs)) if len(kwargs) == 1 else value.attr
         if isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Constant):
             base, key = value.value, value.slice.value
         elif (
@@ -173,6 +278,58 @@ class Flow:
         if isinstance(key, str) and (dotted_name(base) or "").endswith("kwargs"):
             return key
         return ""
+
+    def _kwarg_property(self, name: str) -> set[str]:
+        """The URL kwargs a ``@property`` ``name`` of the view returns, when every return is
+        one of them (or None); else empty."""
+        found = self.lookup.find_method(name)
+        if found is None:
+            return set()
+        fn = found[1]
+        if not any((dotted_name(d) or "").endswith("property") for d in fn.decorator_list):
+            return set()
+        returns = [n.value for n in walk_function(fn) if isinstance(n, ast.Return)]
+        kwargs = {k for k in (self._kwarg_of(v) for v in returns if v is not None) if k}
+        for a in walk_function(fn):  # project_id = self.kwargs.get("project_id"); return project_id
+            if isinstance(a, ast.Assign) and self._kwarg_of(a.value):
+                kwargs.add(self._kwarg_of(a.value))
+        return (
+            kwargs
+            if kwargs
+            and all(
+                v is None
+                or (isinstance(v, ast.Constant) and v.value is None)
+                or self._kwarg_of(v)
+                or (
+                    isinstance(v, ast.Name)
+                    and all(
+                        self._kwarg_of(a.value)
+                        for a in walk_function(fn)
+                        if isinstance(a, ast.Assign)
+                        and any(isinstance(t, ast.Name) and t.id == v.id for t in a.targets)
+                    )
+                )
+                for v in returns
+            )
+            else set()
+        )
+
+    @staticmethod
+    def _kwarg_of(value: ast.AST | None) -> str:
+        """``self.kwargs["slug"]`` / ``self.kwargs.get("slug", ...)`` -> ``slug``."""
+        if isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Constant):
+            base, key = value.value, value.slice.value
+        elif (
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Attribute)
+            and value.func.attr == "get"
+            and value.args
+            and isinstance(value.args[0], ast.Constant)
+        ):
+            base, key = value.func.value, value.args[0].value
+        else:
+            return ""
+        return key if isinstance(key, str) and (dotted_name(base) or "") == "self.kwargs" else ""
 
     def filter_scope(
         self, call: ast.Call, env: set[str], owner: ClassRef, scopes: dict[str, Scope] | None = None
@@ -321,6 +478,9 @@ class Flow:
                 found = self.lookup.find_method(method, after=owner if is_super(recv) else None)
                 if found is not None:
                     return self.eval_function(*found)
+                if method in ("filter_queryset", "paginate_queryset") and expr.args:
+                    # DRF's own: the filter backends / paginator narrow the queryset given
+                    return self.eval(expr.args[0], owner, env, env_user, quiet)
                 return Scope.UNKNOWN, None, ""
             inner, model, mgr = self.eval(recv, owner, env, env_user, quiet)
             if method not in QS_METHODS and model is not None and expr.args and inner not in SCOPED:
@@ -393,6 +553,7 @@ class Flow:
             self.values.assign(owner, target.id, value, env_user, self.fn)
             if self._scoped_row(value, scope, model):
                 env_user.add(ROW_MARK + target.id)  # board = DeployBoard.objects.get(anchor=anchor)
+            self._verify_ids(value, scope, model, env_user)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for el in target.elts:
                 if isinstance(el, ast.Name):
@@ -451,15 +612,21 @@ class Flow:
                 env = r
             elif isinstance(stmt, TRY_STMTS):
                 before = dict(env)
-                a = self._run(stmt.body, owner, dict(env), set(env_user), out, visit)
+                body_user = set(env_user)
+                a = self._run(stmt.body, owner, dict(env), body_user, out, visit)
                 if a is not None and stmt.orelse:
-                    a = self._run(stmt.orelse, owner, a, set(env_user), out, visit)
+                    a = self._run(stmt.orelse, owner, a, body_user, out, visit)
                 merged = a
+                handlers_end = True
                 for handler in stmt.handlers:
                     start = _merge(before, a) or before  # the body may have run partly
-                    merged = _merge(
-                        merged, self._run(handler.body, owner, dict(start), set(env_user), out, visit)
-                    )
+                    ended = self._run(handler.body, owner, dict(start), set(env_user), out, visit)
+                    handlers_end = handlers_end and ended is None
+                    merged = _merge(merged, ended)
+                if a is not None and handlers_end:
+                    # every except returns or raises: after the try, the body ran to its end
+                    # (board = DeployBoard.objects.get(...) in the try is a scoped row after it)
+                    env_user |= body_user
                 if stmt.finalbody:
                     self._run(stmt.finalbody, owner, dict(merged or before), set(env_user), out, visit)
                 if merged is None:

@@ -68,19 +68,32 @@ def local_import(fn: ast.AST | None, owner: ClassRef, head: str) -> str | None:
     """``from app.models import Order`` inside ``fn``: the qualified name ``head`` is bound to."""
     if fn is None:
         return None
+    key = (owner.mod.module, owner.mod.imports.is_package)
+    cached = fn.__dict__.get("_scaffold_local_imports")
+    if cached is None or cached[0] != key:  # one pass per function (and module it is read in)
+        cached = (key, _local_imports(fn, owner))
+        fn.__dict__["_scaffold_local_imports"] = cached
+    return cached[1].get(head)
+
+
+def _local_imports(fn: ast.AST, owner: ClassRef) -> dict[str, str]:
+    """Every name the imports inside ``fn`` bind, to its qualified name (the first binding)."""
+    bound: dict[str, str] = {}
     for node in walk_function(fn):
         if isinstance(node, ast.ImportFrom):
             base = owner.mod.imports.absolute(node.module, node.level)
+            if base is None:
+                continue
             for alias in node.names:
-                if (alias.asname or alias.name) == head and base is not None:
-                    return f"{base}.{alias.name}" if base else alias.name
+                bound.setdefault(alias.asname or alias.name, f"{base}.{alias.name}" if base else alias.name)
         elif isinstance(node, ast.Import):
             for alias in node.names:
-                if alias.asname == head:
-                    return alias.name
-                if alias.asname is None and alias.name.split(".")[0] == head:
-                    return head
-    return None
+                if alias.asname is not None:
+                    bound.setdefault(alias.asname, alias.name)
+                else:
+                    top = alias.name.split(".")[0]
+                    bound.setdefault(top, top)
+    return bound
 
 
 class Lookup:
@@ -165,6 +178,19 @@ class Lookup:
 
     # -- models ------------------------------------------------------------------------------
     def model_info(self, owner: ClassRef, expr: ast.AST, fn: ast.AST | None = None) -> ClassRef | None:
+        if (
+            isinstance(expr, ast.Attribute)
+            and isinstance(expr.value, ast.Name)
+            and expr.value.id == "self"
+            and expr.attr == "model"
+        ):
+            # self.model.objects in a base's get_queryset: the model the view (the most
+            # derived class) declares, ``model = Issue``
+            found = self.find_attr("model")
+            value = getattr(found[1], "value", None) if found is not None else None
+            if found is None or not isinstance(value, (ast.Name, ast.Attribute)):
+                return None
+            owner, expr = found[0], value
         info = class_ref(self.index, self.qualify(owner, expr, fn))
         if info is None or not self.is_model(info):
             return None

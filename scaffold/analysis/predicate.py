@@ -361,7 +361,14 @@ def condition_kind(
     best: str | None = None
     for key, value in pairs:
         kind = literal_kind(value, kind_of) or kind_of(value)
-        if kind.startswith("url:"):
+        if kind.startswith("row:"):
+            # the id of a row a scoped .get() fetched: scopes the relation to that model
+            # (Issue.objects.filter(state=state_id) after State.objects.get(pk=state_id, ...))
+            head, *rest = (key or "").split("__")
+            row = kind[4:]
+            same = head.removesuffix("_id") == snake(row) or (head in ("pk", "id") and model == row)
+            got = "tenant" if key and rest in ([], ["id"], ["pk"]) and same else None
+        elif kind.startswith("url:"):
             # a URL kwarg under a membership check: it scopes the relation the URL names
             # (workspace__slug=slug, project_id=project_id), never a row id (pk=asset_id)
             scopes = key is not None and url_scopes(key, kind[4:], tenant_field, model, view_model)

@@ -12,6 +12,7 @@ import ast
 from scaffold.index import ProjectIndex
 
 WRITES = {"create": ("create", "post"), "update": ("update", "partial_update", "put", "patch")}
+HTTP_METHODS = frozenset(["get", "post", "put", "patch", "delete", "head", "options", "trace"])
 SKIP_DIRS = frozenset([".venv", "venv", "node_modules", "site-packages", ".git", "migrations", "__pycache__"])
 
 
@@ -31,7 +32,12 @@ def _urls_modules(index: ProjectIndex) -> list[str]:
 
 def routes(index: ProjectIndex) -> dict[str, set[str] | None]:
     """View qualname -> the actions and HTTP methods its ``as_view({...})`` mappings expose
-    (None: registered with a router, every action). Views not listed are unknown."""
+    (None: registered with a router, every action). Views not listed are unknown. Read once
+    per run (and worker); every file whose verdict used it depends on the urlconfs read."""
+    return index.remembered("routes", lambda: _routes(index))
+
+
+def _routes(index: ProjectIndex) -> dict[str, set[str] | None]:
     out: dict[str, set[str] | None] = {}
     for module in _urls_modules(index):
         info = index.module(module)  # also records the urlconf as a dependency of the verdict
@@ -81,4 +87,9 @@ def exposes(index: ProjectIndex, qualname: str, write: str) -> bool | None:
     if qualname not in found:
         return None
     actions = found[qualname]
-    return actions is None or bool(actions & set(WRITES[write]))
+    if actions is None:
+        return True
+    # as_view({"post": "mark_read"}) maps the HTTP method to the action: the action is what
+    # runs, so a routed "post" is a create only when it maps to create
+    named = {a for a in actions if a not in HTTP_METHODS} or actions
+    return bool(named & set(WRITES[write]))

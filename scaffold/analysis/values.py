@@ -197,7 +197,12 @@ class Values:
             env.add(name)
         else:
             env.discard(name)
-        row = scoped_row(value)
+        # project_id = board.entity_identifier: an attribute of a row the user may see is a
+        # value of that row (filtering by it stays within what the row points to)
+        of_row = (
+            isinstance(value, ast.Attribute) and not client and self.kind(owner, value, env, fn) == "scoped"
+        )
+        row = scoped_row(value) or of_row
         for mark, on in (
             (TENANT_MARK, tenant),
             (CLIENT_MARK, client),

@@ -60,6 +60,9 @@ DRF_ACTIONS: dict[str, tuple[str, ...]] = {
     "RetrieveDestroyAPIView": ("get", "delete"),
     "RetrieveUpdateDestroyAPIView": ("get", "put", "patch", "delete"),
 }
+# what reads the view's queryset: DRF's hooks, the attribute, and DRF's actions called on self
+QUERYSET_READERS = frozenset({"get_queryset", "get_object", "filter_queryset", "queryset"})
+DRF_QUERYSET_METHODS = frozenset({"list", "retrieve", "update", "partial_update", "destroy"})
 Verdict = Literal["scoped", "unscoped", "not-tenant-data", "unknown"]
 Permissions = tuple[ClassRef | None, ast.AST | None, list[str]]  # owner, node, qualified names
 
@@ -94,6 +97,9 @@ class ViewAnalysis:
     permissions: Permissions | None = None
     unknown_bases: list[str] = field(default_factory=list)
     membership: bool = False  # a declared membership permission / decorator guards it
+    # False: every action the view exposes is a handler of its own that never reaches
+    # get_queryset / get_object / self.queryset, so the queryset serves no request
+    queryset_served: bool = True
     why_unknown: str = ""
 
     @property
@@ -108,6 +114,10 @@ class ViewAnalysis:
     def verdict(self) -> Verdict:
         """The one answer audit and migrate-viewsets share about the view's queryset:
         ``unknown`` is never rewritten and never passes silently."""
+        if self.tenant_data is False and not self.the_tenant:
+            return "not-tenant-data"
+        if not self.queryset_served:
+            return "scoped"  # its handlers' own queries are judged one by one
         if self.the_tenant or self.tenant_data is None:
             return "unknown"  # the tenant model itself: scoped by membership, if at all
         if self.tenant_data is False:
@@ -134,6 +144,11 @@ class Analyzer:
         self.flow = Flow(self.lookup, self.values, membership=self.has_membership())
         self.flow.member_handlers = self.member_handlers
         self.flow.covered = self.covered_kwargs()
+        declared = self.lookup.find_attr("model")  # model = Cycle: an APIView names its row too
+        value = getattr(declared[1], "value", None) if declared is not None else None
+        if declared is not None and isinstance(value, (ast.Name, ast.Attribute)):
+            model = self.lookup.model_info(declared[0], value)
+            self.flow.view_model = model.name if model is not None else ""
 
     # -- permissions ----------------------------------------------------------------------
     def has_membership(self) -> bool:
@@ -147,6 +162,8 @@ class Analyzer:
             return False
         perms = self.permissions()
         if perms is not None and any(matches(p, declared) for p in perms[2]):
+            return True
+        if self._membership_by_get_permissions(declared):
             return True
         if any(isinstance(m, str) and matches(m, declared) for m in self.mro):
             return True
@@ -164,6 +181,60 @@ class Analyzer:
         exposed = self.exposed_actions()
         return bool(exposed) and exposed <= self.member_handlers
 
+    def _membership_by_get_permissions(self, declared: tuple[str, ...]) -> bool:
+        """``get_permissions()`` whose every return is a literal list holding an instance of
+        a declared membership permission (``return [ProjectAdminPermission()]`` per method)."""
+        found = self.lookup.find_method("get_permissions")
+        if found is None:
+            return False
+        owner, fn = found
+        returns = [n for n in walk_function(fn) if isinstance(n, ast.Return)]
+        if not returns:
+            return False
+
+        def lists_declared(value: ast.AST | None, instances: bool) -> bool:
+            return isinstance(value, (ast.List, ast.Tuple)) and any(
+                isinstance(
+                    el.func if instances and isinstance(el, ast.Call) else el, (ast.Name, ast.Attribute)
+                )
+                and matches(
+                    owner.qualify(el.func if instances and isinstance(el, ast.Call) else el) or "", declared
+                )
+                for el in value.elts
+            )
+
+        for ret in returns:
+            call = ret.value
+            if (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "get_permissions"
+                and is_super(call.func.value)
+            ):
+                # self.permission_classes = [ProjectLitePermission] per branch, then DRF's own
+                # get_permissions(): every list it may read must hold a declared permission
+                assigned = [
+                    n.value
+                    for n in walk_function(fn)
+                    if isinstance(n, ast.Assign)
+                    and any(dotted_name(t) == "self.permission_classes" for t in n.targets)
+                ]
+                attr = self.lookup.find_attr("permission_classes")
+                lists = [*assigned, getattr(attr[1], "value", None) if attr is not None else None]
+                if not all(lists_declared(v, instances=False) for v in lists):
+                    return False
+                continue
+            if not isinstance(ret.value, (ast.List, ast.Tuple)):
+                return False
+            if not any(
+                isinstance(el, ast.Call)
+                and isinstance(el.func, (ast.Name, ast.Attribute))
+                and matches(owner.qualify(el.func) or "", declared)
+                for el in ret.value.elts
+            ):
+                return False
+        return True
+
     def covered_kwargs(self) -> set[str]:
         """The URL kwargs the declared membership checks read (``kwargs["slug"]``,
         ``view.project_id``): a filter on one of them is the user's tenant; empty when the
@@ -180,6 +251,8 @@ class Analyzer:
             for fn in cls.node.body:
                 if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     exprs += fn.decorator_list
+                    if fn.name == "get_permissions":
+                        exprs += [n.value for n in walk_function(fn) if isinstance(n, ast.Return) and n.value]
             for expr in exprs:
                 for node in ast.walk(expr):
                     qual = cls.qualify(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
@@ -197,8 +270,22 @@ class Analyzer:
                                 names.add(sub.slice.value)
                         elif isinstance(sub, ast.Attribute) and dotted_name(sub.value) == "view":
                             names.add(sub.attr)
+                        elif (
+                            isinstance(sub, ast.Call)
+                            and isinstance(sub.func, ast.Attribute)
+                            and sub.func.attr == "get"
+                            and (dotted_name(sub.func.value) or "").endswith("kwargs")
+                            and sub.args
+                            and isinstance(sub.args[0], ast.Constant)
+                            and isinstance(sub.args[0].value, str)
+                        ):
+                            names.add(sub.args[0].value)  # view.kwargs.get("slug")
         if any("slug" in n for n in names):
             names.add("slug")
+        for name in list(names):
+            # view.project_id read by the check: a property of the view returning
+            # self.kwargs.get("project_id") or self.kwargs.get("pk") covers both kwargs
+            names |= self.flow._kwarg_property(name)
         return names
 
     @staticmethod
@@ -234,6 +321,55 @@ class Analyzer:
             methods = {e.value for e in value.elts if isinstance(e, ast.Constant)}
             actions = {a for a in actions if ACTION_METHOD.get(a, a) in methods}
         return actions
+
+    def _routed(self) -> bool:
+        """The project's urlconfs mount this very class (a router or ``as_view``): a
+        concrete view, not a base whose subclasses declare the model."""
+        from scaffold.analysis.routes import routes
+
+        return self.view.qualname in routes(self.index)
+
+    def queryset_served(self) -> bool:
+        """Some request reaches the view's queryset: an exposed action is DRF's own (list,
+        retrieve, update, ... read get_queryset), an ``@action``, or a handler of the
+        project's that (through the view's methods it calls) reads ``get_queryset``,
+        ``get_object``, ``filter_queryset`` or ``self.queryset``, or calls DRF's action via
+        ``super()``. False only when every exposed action is the project's own handler and
+        none of them does: then its handlers' queries are what serve the rows."""
+        exposed = self.exposed_actions()
+        if not exposed:
+            return True  # nothing known to be exposed: cannot show the queryset unused
+        for cls in self.lookup.projects:
+            for fn in cls.node.body:
+                if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+                    "action" in (dotted_name(d.func if isinstance(d, ast.Call) else d) or "")
+                    for d in fn.decorator_list
+                ):
+                    return True  # @action methods: routed by a router, not listed above
+        seen: set[int] = set()
+        for name in exposed:
+            found = self.lookup.find_method(name)
+            if found is None or self._reaches_queryset(found[1], seen):
+                return True
+        return False
+
+    def _reaches_queryset(self, fn: Function, seen: set[int]) -> bool:
+        if id(fn) in seen:
+            return False
+        seen.add(id(fn))
+        for node in walk_function(fn):
+            if isinstance(node, ast.Attribute):
+                if node.attr in QUERYSET_READERS:
+                    return True
+                if isinstance(node.value, ast.Call) and is_super(node.value):
+                    return True  # super().list(...), super().update(...): DRF's own action
+                if isinstance(node.value, ast.Name) and node.value.id == "self":
+                    found = self.lookup.find_method(node.attr)
+                    if found is None and node.attr in DRF_QUERYSET_METHODS:
+                        return True
+                    if found is not None and self._reaches_queryset(found[1], seen):
+                        return True
+        return False
 
     def permissions(self) -> Permissions | None:
         """(owner, node, qualified permission names); None when they cannot be known.
@@ -310,7 +446,15 @@ class Analyzer:
         return ""
 
     def analyze(self) -> ViewAnalysis | None:
-        """The result, or None when the class is not a DRF view serving model data."""
+        """The result, or None when the class is not a DRF view serving model data. Computed
+        once, before anything else reads the flow (the models a handler's queries touch are
+        not the view's)."""
+        if "_result" not in self.__dict__:
+            self.__dict__["_result"] = self._analyze()
+        result: ViewAnalysis | None = self.__dict__["_result"]
+        return result
+
+    def _analyze(self) -> ViewAnalysis | None:
         an, lookup, flow = self, self.lookup, self.flow
         if not is_drf_view(an.mro):
             return None
@@ -355,6 +499,9 @@ class Analyzer:
             if model is not None:
                 models.append(model)
         result.permissions = self.permissions()
+        if result.returns and not self.queryset_served():
+            result.queryset_served = False
+            result.returns = []  # no request reads them; the handlers' queries are judged instead
         if not models:
             if any(r.scope is Scope.UNVERIFIED for r in result.returns):
                 result.tenant_data = True  # cannot be shown not to be tenant data
@@ -362,7 +509,11 @@ class Analyzer:
                 result.tenant_data = False  # Django's own models (auth.Permission, ...)
             elif why:
                 result.why_unknown = why
-            elif result.queryset_attr is None and not any(r.scope in LEAKS for r in result.returns):
+            elif (
+                result.queryset_attr is None
+                and not any(r.scope in LEAKS for r in result.returns)
+                and not self._routed()
+            ):
                 return None  # a base class: its concrete subclasses declare the model
             else:
                 result.why_unknown = "cannot tell which model it serves"
@@ -491,24 +642,33 @@ def queries_in(
 ) -> list[HandlerQuery]:
     """Querysets built in handler ``fn`` straight from a tenant model's manager (or through
     ``get_object_or_404(Model, ...)``), with how each is scoped; scoped ones left out. Each
-    is judged where it stands, with what the locals hold on the way there (the flow)."""
-    memo: dict[tuple[int, bool, bool], list[HandlerQuery]] = an.__dict__.setdefault("_queries", {})
-    key = (id(fn), skip_scoped, by_client_id)
+    is judged where it stands, with what the locals hold on the way there (the flow).
+
+    Computed once per view, handler and ``by_client_id`` (every rule and the census ask)."""
+    memo: dict[tuple[int, bool, bool], list[HandlerQuery]] = an.__dict__.setdefault("_queries_in", {})
+    if by_client_id:
+        key = (id(fn), True, skip_scoped)
+        if key not in memo:
+            memo[key] = _queries_in(an, fn, skip_scoped, True)
+        return list(memo[key])
+    key = (id(fn), False, False)  # every query; the scoped ones dropped on the way out
     if key not in memo:
-        memo[key] = _queries_in(an, fn, skip_scoped, by_client_id)
-    return memo[key]
+        memo[key] = _queries_in(an, fn, False, False)
+    return [q for q in memo[key] if not (skip_scoped and q.scope in GOOD)]
 
 
 def _queries_in(an: Analyzer, fn: Function, skip_scoped: bool, by_client_id: bool) -> list[HandlerQuery]:
+    an.analyze()  # the view's own verdict first: its model is not one a handler happens to query
     found: list[HandlerQuery] = []
     seen: set[int] = set()
 
     def visit(stmt: ast.stmt, scopes: dict[str, Scope], env: set[str]) -> None:
         calls = [n for h in _headers(stmt) for n in [h, *walk_function(h)] if isinstance(n, ast.Call)]
+        inner = _inner_calls(calls)
         for call in calls:
             if id(call) not in seen:
                 seen.add(id(call))
-                found.extend(_judge(an, fn, call, calls, scopes, env, skip_scoped, by_client_id))
+                found.extend(_judge(an, fn, call, inner, scopes, env, skip_scoped, by_client_id))
 
     an.flow._visit = visit
     try:
@@ -518,23 +678,29 @@ def _queries_in(an: Analyzer, fn: Function, skip_scoped: bool, by_client_id: boo
     return found
 
 
-def _judge(
-    an: Analyzer,
-    fn: Function,
-    call: ast.Call,
-    calls: list[ast.Call],
-    scopes: dict[str, Scope],
-    env: set[str],
-    skip_scoped: bool,
-    by_client_id: bool,
-) -> list[HandlerQuery]:
-    view, flow = an.view, an.flow
+def _inner_calls(calls: list[ast.Call]) -> set[int]:
+    """Ids of the nodes of one statement's ``calls`` that are part of a longer chain or of
+    a Prefetch/Subquery/Exists body (computed once per statement, not once per call)."""
     inner = {id(c.func.value) for c in calls if isinstance(c.func, ast.Attribute)}
     # Prefetch("rel", queryset=X.objects...) and Subquery/Exists bodies narrow the rows of
     # the outer query they belong to: judged with it, not as reads of their own
     for c in calls:
         if (dotted_name(c.func) or "").rpartition(".")[2] in ("Prefetch", "Subquery", "Exists"):
             inner |= {id(n) for arg in [*c.args, *(k.value for k in c.keywords)] for n in ast.walk(arg)}
+    return inner
+
+
+def _judge(
+    an: Analyzer,
+    fn: Function,
+    call: ast.Call,
+    inner: set[int],
+    scopes: dict[str, Scope],
+    env: set[str],
+    skip_scoped: bool,
+    by_client_id: bool,
+) -> list[HandlerQuery]:
+    view, flow = an.view, an.flow
     if id(call) in inner:
         return []  # part of a longer chain: judged at its outermost call
     name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
@@ -582,7 +748,12 @@ def handler_queries(an: Analyzer, node: ast.ClassDef) -> list[HandlerQuery]:
     ``list``, ``@action`` methods, ...). In views restricted to admins (``IsAdminUser``,
     model permissions) only lookups by an id the client sent count: an admin of one tenant
     reaching another tenant's row; counts and reports over every tenant are theirs."""
-    fns = handlers(node)
+    exposed = an.exposed_actions()  # as_view({"post": "restore"}) routes a plain method too
+    fns = [
+        f
+        for f in node.body
+        if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and (is_handler(f) or f.name in exposed)
+    ]
     if not fns or not readable(an):
         return []
     perms = an.permissions()
