@@ -427,7 +427,7 @@ def explain(code: str) -> str:
 # -- opt-outs ----------------------------------------------------------------------------------
 
 
-def _noqa_codes(line: str) -> set[str] | None:
+def noqa_codes(line: str) -> set[str] | None:
     """Codes silenced on a source line: None when none, the empty set when all."""
     if "noqa" not in line.lower():
         return None
@@ -447,7 +447,7 @@ def opted_out(code: str, line_text: str, file_codes: set[str]) -> bool:
     """Whether audit silences a finding of ``code`` reported on a line reading
     ``line_text``, in a file whose ``per_file_ignores`` codes are ``file_codes``
     (:func:`file_ignores`). ``fix`` and ``migrate-viewsets`` ask the same question."""
-    return code_silenced(code, file_codes or None) or code_silenced(code, _noqa_codes(line_text))
+    return code_silenced(code, file_codes or None) or code_silenced(code, noqa_codes(line_text))
 
 
 def file_ignores(rel: str, table: dict[str, list[str]]) -> set[str]:

@@ -144,13 +144,13 @@ def silenced_views(ctx: FileContext, plans: Sequence[ViewPlan]) -> set[str]:
 def _noqa_could_silence(text: str) -> bool:
     """Some ``# noqa`` of the file could silence one of TEN001-TEN004 (a bare one, or one
     listing such a code): only then are the rules worth running (``# noqa: E501`` is not)."""
-    from scaffold.audit import _noqa_codes, code_silenced
+    from scaffold.audit import code_silenced, noqa_codes
 
     if "noqa" not in text.lower():
         return False
     for line in text.splitlines():
         if "noqa" in line.lower():
-            codes = _noqa_codes(line)
+            codes = noqa_codes(line)
             if codes is not None and any(code_silenced(code, codes) for code in VIEW_CODES):
                 return True
     return False
