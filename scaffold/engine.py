@@ -41,7 +41,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from scaffold.index import ProjectIndex
 from scaffold.project import SourceFile
 
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"  # 2: one cache for analysis and fix outcomes, rewritten bytes kept
 MAX_BYTES = 1_000_000
 # Below these, a process pool costs more than it saves: run in this process.
 INLINE_MAX_FILES = 8

@@ -32,7 +32,8 @@ class MigrateViewSets:
     @property
     def version(self) -> str:
         """The cache key: a hash of the analysis and of the codemods' source, never bumped by hand."""
-        return f"{fingerprint()}-{codemods_fingerprint()}"
+        # and this module (its fix() assembles the rewrite the cache keeps)
+        return f"{fingerprint()}-{codemods_fingerprint()}-{_own_fingerprint()}"
 
     def analyze(self, ctx: FileContext) -> Analysis:
         settings = _settings(ctx.settings)
@@ -173,6 +174,12 @@ def _settings(values: Any) -> Settings:
     from scaffold.rules._context import Settings as RuleSettings
 
     return RuleSettings.from_mapping(dict(values))
+
+
+def _own_fingerprint() -> str:
+    import hashlib
+
+    return hashlib.blake2b(Path(__file__).read_bytes(), digest_size=8).hexdigest()
 
 
 def codemods_fingerprint() -> str:

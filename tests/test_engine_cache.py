@@ -211,3 +211,22 @@ def test_remembered_answers_still_record_their_dependencies(tmp_path: Path) -> N
         with index.tracking(root / own) as deps:
             assert [q for q, _ in index.ancestors(child.classes["Child"])][0] == "app.base.Base"
         assert "app/base.py" in deps.hashes()
+
+
+def test_stored_rewrites_do_not_outlive_a_change_to_the_codemods(
+    tmp_path: Path, libcst_parses: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache keeps rewritten bytes, so its key covers the code that made them: a changed
+    codemod (here: its fingerprint) means libcst runs again."""
+    import scaffold.migrate
+
+    root = project(tmp_path, files_with_views(1, 0))
+    migrate_viewsets(root, diff=True, jobs=1)
+    libcst_parses.clear()
+    monkeypatch.setattr(scaffold.migrate, "codemods_fingerprint", lambda: "edited")
+    migrate_viewsets(root, diff=True, jobs=1)
+    assert len(libcst_parses) == 1
+    # the fix units' key (TEN010, TEN030, ...) changes with the codemods too
+    from scaffold.fix import FIX_VERSION, _fix_version
+
+    assert _fix_version() != FIX_VERSION
