@@ -230,3 +230,33 @@ def test_stored_rewrites_do_not_outlive_a_change_to_the_codemods(
     from scaffold.fix import FIX_VERSION, _fix_version
 
     assert _fix_version() != FIX_VERSION
+
+
+SHAPES = [
+    "class A:\n    pass\n",
+    '"""Doc."""\nfrom __future__ import annotations\n\nimport os\n# the views\nclass A:\n    x = 1\n\n\ndef f():\n    import sys\n',
+    "from rest_framework.exceptions import NotFound  # keep\nfrom app import models\n\nif True:\n    import json\nclass A:\n    pass\n",
+    "__strict__ = True\nimport os\n\n\n@decorator\nclass A:\n    pass\nX = 1\ntry:\n    import y\nexcept ImportError:\n    y = None\n",
+    "from rest_framework.exceptions import *\n\nclass A:\n    pass\n",
+    "# comment only line\n\n\nasync def f():\n    pass\n\n\nwith x:\n    pass\n",
+]
+
+
+@pytest.mark.parametrize("source", SHAPES)
+def test_light_import_pass_writes_what_libcst_writes(source: str) -> None:
+    """migrate-viewsets runs libcst's AddImportsVisitor on the module with its compound
+    statements stood in for; the result is the module libcst's own pass gives."""
+    from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+    from libcst.codemod.visitors import AddImportsVisitor
+
+    from scaffold.migrate import _transform
+
+    class NeedsImports(VisitorBasedCodemodCommand):
+        def visit_Module(self, node: libcst.Module) -> None:
+            AddImportsVisitor.add_needed_import(self.context, "rest_framework.exceptions", "PermissionDenied")
+            AddImportsVisitor.add_needed_import(self.context, "app.tenancy", "set_tenant_context")
+
+    tree = libcst.parse_module(source)
+    expected = NeedsImports(CodemodContext()).transform_module(tree).code
+    assert _transform(NeedsImports(CodemodContext()), tree).code == expected
+    assert "set_tenant_context" in expected  # the pass did add an import
