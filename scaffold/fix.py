@@ -406,6 +406,7 @@ class FixUnit:
         from libcst.codemod import CodemodContext, SkipFile
 
         from codemods._imports import tidy_added_imports
+        from scaffold.migrate import _transform
 
         if text == ectx.text:
             ctx = FileContext.from_engine(ectx)
@@ -426,7 +427,7 @@ class FixUnit:
         context = CodemodContext(filename=str(ectx.path), full_module_name=ectx.module)
         command = make_codemod(self.code, context, plan.targets, ctx.settings)
         try:
-            tree = command.transform_module(original)
+            tree = _transform(command, original)  # libcst's import pass on the top-level statements
         except SkipFile as exc:
             raise ManualReview(f"{self.code}: {exc}; file left untouched") from exc
         missed = command.missed()
