@@ -310,6 +310,7 @@ class _Job:
     rel: str
     unit_ids: tuple[int, ...]
     digest: str = ""  # content hash the parent saw (lets the worker reuse an index parse)
+    data: bytes | None = None  # the bytes the parent read and hashed: the worker reads nothing
 
 
 _STATE: dict[str, Any] = {}
@@ -328,7 +329,7 @@ def _process(job: _Job) -> FileResult:
     index: ProjectIndex = _STATE["index"]
     result = FileResult(job.path, job.rel)
     try:
-        data = job.path.read_bytes()
+        data = job.data if job.data is not None else job.path.read_bytes()
         text, encoding = decode_source(data)
     except (OSError, Undecodable) as exc:
         result.status = "skipped"
@@ -630,7 +631,7 @@ def run(
                 )
             )
             continue
-        todo.append((_Job(src.path, src.rel, unit_ids, digest), digest, len(data)))
+        todo.append((_Job(src.path, src.rel, unit_ids, digest, data), digest, len(data)))
 
     by_rel = {r.rel: i for i, r in enumerate(results)}
     digests = {j.rel: d for j, d, _ in todo}

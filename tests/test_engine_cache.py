@@ -183,6 +183,33 @@ def test_each_file_is_parsed_once_even_when_it_is_also_a_base_module(
     assert {parsed[text] for text in analysed if text} == {1}
 
 
+def test_an_analysed_file_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine hashes a file's bytes and hands the same bytes to the worker that analyses
+    it: no second read (the index reads only the modules it is asked about)."""
+    reads: Counter[str] = Counter()
+    real = Path.read_bytes
+
+    def counting(self: Path) -> bytes:
+        reads[self.name] += 1
+        return real(self)
+
+    from scaffold.migrate import MigrateViewSets
+    from scaffold.project import iter_python_files
+
+    root = project(tmp_path, {"app/base.py": SCOPED_BASE, "app/views.py": CHILD})
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    report = engine.run(
+        [MigrateViewSets()],
+        iter_python_files(root, ()),
+        root=root,
+        settings={"tenant_field": "tenant_id", "user_tenant_attr": "tenant_id"},
+        jobs=1,
+        cache=False,
+    )
+    assert next(r for r in report.results if r.rel == "app/views.py").status != "skipped"
+    assert reads["views.py"] == 1
+
+
 def test_remembered_answers_still_record_their_dependencies(tmp_path: Path) -> None:
     """Project-wide answers (the routes of every urlconf) and class ancestors are computed
     once per index; each later file that uses them still depends on the modules they read."""
