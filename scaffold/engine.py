@@ -41,7 +41,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from scaffold.index import ProjectIndex
 from scaffold.project import SourceFile, unreadable
 
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"  # 2: one cache for analysis and fix outcomes, rewritten bytes kept
 MAX_BYTES = 1_000_000
 # Below these, a process pool costs more than it saves: run in this process.
 INLINE_MAX_FILES = 8
@@ -319,6 +319,7 @@ class _Job:
     rel: str
     unit_ids: tuple[int, ...]
     digest: str = ""  # content hash the parent saw (lets the worker reuse an index parse)
+    data: bytes | None = None  # the bytes the parent read and hashed: the worker reads nothing
 
 
 _STATE: dict[str, Any] = {}
@@ -337,7 +338,7 @@ def _process(job: _Job) -> FileResult:
     index: ProjectIndex = _STATE["index"]
     result = FileResult(job.path, job.rel)
     try:
-        data = job.path.read_bytes()
+        data = job.data if job.data is not None else job.path.read_bytes()
         text, encoding = decode_source(data)
     except (OSError, Undecodable) as exc:
         result.status = "skipped"
@@ -655,7 +656,7 @@ def run(
                 )
             )
             continue
-        todo.append((_Job(src.path, src.rel, unit_ids, digest), digest, len(data)))
+        todo.append((_Job(src.path, src.rel, unit_ids, digest, data), digest, len(data)))
 
     by_rel = {r.rel: i for i, r in enumerate(results)}
     digests = {j.rel: d for j, d, _ in todo}

@@ -356,13 +356,28 @@ def plan_file(code: str, ctx: FileContext, per_file_ignores: dict[str, list[str]
 # -- the engine unit -------------------------------------------------------------------------
 
 
+def _fix_version() -> str:
+    """The fix units' cache key: the rules and the view analysis (``RULE_VERSION``), this
+    module's planners and the codemods' source. The cache keeps rewritten bytes, so they must
+    never outlive a change to the code that produced them."""
+    import hashlib
+
+    from scaffold.migrate import codemods_fingerprint
+
+    own = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=8).hexdigest()
+    return f"{RULE_VERSION}-{codemods_fingerprint()}-{own}"
+
+
+FIX_VERSION = _fix_version()
+
+
 @dataclass(frozen=True)
 class FixUnit:
     """One fixable rule as an engine unit: analysis = the rule, fix = its codemod."""
 
     code: str
     needles: tuple[bytes, ...]
-    version: str = RULE_VERSION
+    version: str = FIX_VERSION
 
     def analyze(self, ectx: Any) -> Analysis:
         ctx = FileContext.from_engine(ectx)
@@ -392,6 +407,7 @@ class FixUnit:
         from libcst.codemod import CodemodContext, SkipFile
 
         from scaffold.codemods._imports import tidy_added_imports
+        from scaffold.migrate import transform_with_light_imports
 
         if text == ectx.text:
             ctx = FileContext.from_engine(ectx)
@@ -412,7 +428,9 @@ class FixUnit:
         context = CodemodContext(filename=str(ectx.path), full_module_name=ectx.module)
         command = make_codemod(self.code, context, plan.targets, ctx.settings)
         try:
-            tree = command.transform_module(original)
+            tree = transform_with_light_imports(
+                command, original
+            )  # libcst's import pass on the top-level statements
         except SkipFile as exc:
             raise ManualReview(f"{self.code}: {exc}; file left untouched") from exc
         missed = command.missed()

@@ -34,7 +34,8 @@ class MigrateViewSets:
     @property
     def version(self) -> str:
         """The cache key: a hash of the analysis and of the codemods' source, never bumped by hand."""
-        return f"{fingerprint()}-{codemods_fingerprint()}"
+        # and this module (its fix() assembles the rewrite the cache keeps)
+        return f"{fingerprint()}-{codemods_fingerprint()}-{_own_fingerprint()}"
 
     def analyze(self, ctx: FileContext) -> Analysis:
         settings = _settings(ctx.settings)
@@ -79,7 +80,7 @@ class MigrateViewSets:
                 context, settings.tenant_field, settings.user_tenant_attr, ctx.index, settings=settings
             )
             try:
-                tree = command.transform_module(tree)
+                tree = transform_with_light_imports(command, tree)
             except SkipFile as exc:
                 raise ManualReview(f"{name}: {exc or 'cannot rewrite safely'}; file left untouched") from exc
         left_alone = ctx.scratch.get(f"{self.code}:left-alone")
@@ -89,6 +90,72 @@ class MigrateViewSets:
 
 
 VIEW_CODES = ("TEN001", "TEN002", "TEN003", "TEN004")
+PLACEHOLDER = "__scaffold_statement_"
+
+
+def transform_with_light_imports(command: Any, tree: Any) -> Any:
+    """``command.transform_module(tree)``, with libcst's import pass run on a light module.
+
+    libcst runs ``AddImportsVisitor`` after a codemod that asked for an import, over a deep
+    copy of the whole module: most of a rewrite's time on long view files. What that visitor
+    does depends only on the module's top-level statements (the leading imports it may extend,
+    where the new ones go, one blank line before the first statement after them), so it runs
+    here on the module with every class, function and other compound statement stood in for by
+    a one-name placeholder, and the statements are put back in their places afterwards.
+    """
+    import libcst as cst
+    from libcst.codemod import Codemod
+    from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+
+    tree = Codemod.transform_module(command, tree)  # the codemod itself, without the import pass
+    scratch = command.context.scratch
+    if RemoveImportsVisitor.CONTEXT_KEY in scratch:  # removals need the whole module: libcst's way
+        for key, visitor in (
+            (AddImportsVisitor.CONTEXT_KEY, AddImportsVisitor),
+            (RemoveImportsVisitor.CONTEXT_KEY, RemoveImportsVisitor),
+        ):
+            if key in scratch:
+                tree = visitor(command.context).transform_module(tree)
+        return tree
+    if AddImportsVisitor.CONTEXT_KEY not in scratch:
+        return tree
+    stood_in: list[Any] = []
+    body: list[Any] = []
+    for stmt in tree.body:
+        if isinstance(stmt, cst.BaseCompoundStatement):
+            body.append(
+                cst.SimpleStatementLine(
+                    body=[cst.Expr(cst.Name(f"{PLACEHOLDER}{len(stood_in)}"))],
+                    leading_lines=stmt.leading_lines,
+                )
+            )
+            stood_in.append(stmt)
+        else:
+            body.append(stmt)
+    light = AddImportsVisitor(command.context).transform_module(tree.with_changes(body=body))
+    restored: list[Any] = []
+    for stmt in light.body:
+        name = _placeholder(stmt)
+        if name is None:
+            restored.append(stmt)
+            continue
+        original = stood_in[int(name[len(PLACEHOLDER) :])]
+        restored.append(original.with_changes(leading_lines=stmt.leading_lines))
+    return light.with_changes(body=restored)
+
+
+def _placeholder(stmt: Any) -> str | None:
+    import libcst as cst
+
+    if (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, cst.Name)
+        and stmt.body[0].value.value.startswith(PLACEHOLDER)
+    ):
+        return stmt.body[0].value.value
+    return None
 
 
 def view_verdict(plan: ViewPlan) -> str:
@@ -177,16 +244,22 @@ def _settings(values: Any) -> Settings:
     return RuleSettings.from_mapping(dict(values))
 
 
-def codemods_fingerprint() -> str:
-    """A hash of the viewset codemods' source (``codemods/``), without importing libcst."""
+def _own_fingerprint() -> str:
     import hashlib
-    import importlib.util
 
-    spec = importlib.util.find_spec("codemods")
+    return hashlib.blake2b(Path(__file__).read_bytes(), digest_size=8).hexdigest()
+
+
+def codemods_fingerprint() -> str:
+    """A hash of the viewset codemods' source (``scaffold.codemods``, the repository's
+    ``codemods/``), without importing them (nor libcst). Never a top-level ``codemods``: that
+    name may be the user's own package."""
+    import hashlib
+
+    folder = Path(__file__).resolve().parent / "codemods"
     digest = hashlib.blake2b(digest_size=8)
-    if spec is not None and spec.origin:
-        for path in sorted(Path(spec.origin).parent.glob("*.py")):
-            digest.update(path.read_bytes())
+    for path in sorted(folder.glob("*.py")):
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 

@@ -183,6 +183,33 @@ def test_each_file_is_parsed_once_even_when_it_is_also_a_base_module(
     assert {parsed[text] for text in analysed if text} == {1}
 
 
+def test_an_analysed_file_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine hashes a file's bytes and hands the same bytes to the worker that analyses
+    it: no second read (the index reads only the modules it is asked about)."""
+    reads: Counter[str] = Counter()
+    real = Path.read_bytes
+
+    def counting(self: Path) -> bytes:
+        reads[self.name] += 1
+        return real(self)
+
+    from scaffold.migrate import MigrateViewSets
+    from scaffold.project import iter_python_files
+
+    root = project(tmp_path, {"app/base.py": SCOPED_BASE, "app/views.py": CHILD})
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    report = engine.run(
+        [MigrateViewSets()],
+        iter_python_files(root, ()),
+        root=root,
+        settings={"tenant_field": "tenant_id", "user_tenant_attr": "tenant_id"},
+        jobs=1,
+        cache=False,
+    )
+    assert next(r for r in report.results if r.rel == "app/views.py").status != "skipped"
+    assert reads["views.py"] == 1
+
+
 def test_remembered_answers_still_record_their_dependencies(tmp_path: Path) -> None:
     """Project-wide answers (the routes of every urlconf) and class ancestors are computed
     once per index; each later file that uses them still depends on the modules they read."""
@@ -211,3 +238,52 @@ def test_remembered_answers_still_record_their_dependencies(tmp_path: Path) -> N
         with index.tracking(root / own) as deps:
             assert [q for q, _ in index.ancestors(child.classes["Child"])][0] == "app.base.Base"
         assert "app/base.py" in deps.hashes()
+
+
+def test_stored_rewrites_do_not_outlive_a_change_to_the_codemods(
+    tmp_path: Path, libcst_parses: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache keeps rewritten bytes, so its key covers the code that made them: a changed
+    codemod (here: its fingerprint) means libcst runs again."""
+    import scaffold.migrate
+
+    root = project(tmp_path, files_with_views(1, 0))
+    migrate_viewsets(root, diff=True, jobs=1)
+    libcst_parses.clear()
+    monkeypatch.setattr(scaffold.migrate, "codemods_fingerprint", lambda: "edited")
+    migrate_viewsets(root, diff=True, jobs=1)
+    assert len(libcst_parses) == 1
+    # the fix units' key (TEN010, TEN030, ...) changes with the codemods too
+    from scaffold.fix import FIX_VERSION, _fix_version
+
+    assert _fix_version() != FIX_VERSION
+
+
+SHAPES = [
+    "class A:\n    pass\n",
+    '"""Doc."""\nfrom __future__ import annotations\n\nimport os\n# the views\nclass A:\n    x = 1\n\n\ndef f():\n    import sys\n',
+    "from rest_framework.exceptions import NotFound  # keep\nfrom app import models\n\nif True:\n    import json\nclass A:\n    pass\n",
+    "__strict__ = True\nimport os\n\n\n@decorator\nclass A:\n    pass\nX = 1\ntry:\n    import y\nexcept ImportError:\n    y = None\n",
+    "from rest_framework.exceptions import *\n\nclass A:\n    pass\n",
+    "# comment only line\n\n\nasync def f():\n    pass\n\n\nwith x:\n    pass\n",
+]
+
+
+@pytest.mark.parametrize("source", SHAPES)
+def test_light_import_pass_writes_what_libcst_writes(source: str) -> None:
+    """migrate-viewsets runs libcst's AddImportsVisitor on the module with its compound
+    statements stood in for; the result is the module libcst's own pass gives."""
+    from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+    from libcst.codemod.visitors import AddImportsVisitor
+
+    from scaffold.migrate import transform_with_light_imports
+
+    class NeedsImports(VisitorBasedCodemodCommand):
+        def visit_Module(self, node: libcst.Module) -> None:
+            AddImportsVisitor.add_needed_import(self.context, "rest_framework.exceptions", "PermissionDenied")
+            AddImportsVisitor.add_needed_import(self.context, "app.tenancy", "set_tenant_context")
+
+    tree = libcst.parse_module(source)
+    expected = NeedsImports(CodemodContext()).transform_module(tree).code
+    assert transform_with_light_imports(NeedsImports(CodemodContext()), tree).code == expected
+    assert "set_tenant_context" in expected  # the pass did add an import

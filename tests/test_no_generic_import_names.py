@@ -94,3 +94,21 @@ def test_the_editable_install_imports_scaffold_codemods(tmp_path: Path) -> None:
     assert Path(codemods_file).resolve() == REPO / "codemods" / "__init__.py"  # through the link
     assert Path(codemods_file).parent == REPO / "scaffold" / "codemods"
     assert count > 0
+
+
+def test_codemods_fingerprint_hashes_scaffolds_own_codemods(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache key of stored rewrites covers scaffold.codemods, never a top-level
+    ``codemods`` package that happens to be importable (the user's own)."""
+    import hashlib
+
+    from scaffold import migrate
+
+    before = migrate.codemods_fingerprint()
+    assert before != hashlib.blake2b(digest_size=8).hexdigest()  # not the hash of no files
+    theirs = tmp_path / "codemods"
+    theirs.mkdir()
+    (theirs / "__init__.py").write_text("X = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert migrate.codemods_fingerprint() == before
