@@ -39,6 +39,7 @@ import argparse
 import ast
 import csv
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -464,7 +465,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.corpus.is_dir():
         print(f"error: --corpus {args.corpus} is not a folder; extract the code bases there", file=sys.stderr)
         return 2
-    scaffold = args.scaffold or default_scaffold()
+    # a path given relative to here: the commands run with the copied project as their cwd
+    scaffold = os.path.abspath(args.scaffold) if args.scaffold and os.sep in args.scaffold else args.scaffold
+    scaffold = scaffold or default_scaffold()
     codebases = [
         cb for cb in load_manifest(args.labels) if cb.labels and (not args.only or cb.name in args.only)
     ]
