@@ -42,7 +42,7 @@ from scaffold.projectchecks import (
     user_model_problem,
 )
 from scaffold.registration import add_installed_app
-from scaffold.templates import template_path
+from scaffold.templates import template_path, without_src_path
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -205,11 +205,10 @@ def _render_core_files(package: str, answers: dict[str, str]) -> dict[str, bytes
             for p in sorted(Path(tmp).rglob("*"))
             if p.is_file() and "__pycache__" not in p.parts
         }
-    # copier records the template folder as _src_path: inside a virtualenv, meaningless
-    # anywhere else (the core is re-rendered by init, never by `copier update`).
+    # the core is re-rendered by init, never by `copier update`
     answers_rel = f"{package}/.copier-answers.yml"
     if answers_rel in files:
-        files[answers_rel] = re.sub(rb"(?m)^_src_path:.*\n", b"", files[answers_rel])
+        files[answers_rel] = without_src_path(files[answers_rel])
     return files
 
 

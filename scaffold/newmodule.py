@@ -51,7 +51,7 @@ from scaffold.registration import (
     sequence_values,
     split_bom,
 )
-from scaffold.templates import template_source
+from scaffold.templates import template_source, without_src_path
 
 FIELD_TYPES = ("str", "text", "int", "decimal", "bool", "date", "datetime", "uuid", "email", "json", "fk")
 MODULE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -602,8 +602,7 @@ def render_module(data: dict[str, Any], dest: Path, *, unversioned: bool = False
         overwrite=True,
     )
     if ref is None and answers.is_file():
-        text = answers.read_text(encoding="utf-8")
-        answers.write_text(re.sub(r"(?m)^_src_path:.*\n", "", text), encoding="utf-8")
+        answers.write_bytes(without_src_path(answers.read_bytes()))
     return ref is not None
 
 

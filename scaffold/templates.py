@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,13 @@ def template_source(name: str, *, allow_unversioned: bool = False) -> tuple[str,
     from scaffold.template_store import resolve
 
     return resolve(name, allow_unversioned=allow_unversioned).as_tuple()
+
+
+def without_src_path(answers: bytes) -> bytes:
+    """An answers file without copier's ``_src_path`` line: for renderings that copier cannot
+    update (the tenancy core, an ``--unversioned`` module) it would only be the template folder
+    inside this virtualenv, meaningless anywhere else."""
+    return re.sub(rb"(?m)^_src_path:.*\n", b"", answers)
 
 
 @functools.cache
