@@ -13,6 +13,22 @@ from pathlib import Path
 from scaffold.errors import OperationFailed
 
 
+def write_new_file(path: Path, data: bytes, mode: int | None) -> None:
+    """Create ``path`` (it must not exist), write ``data`` and fsync it. ``mode`` None: 0o666
+    minus the umask, as for any created file (mkstemp's 0600 would hide it from the
+    application's runtime user); a replaced file's mode is passed to keep it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    try:
+        if mode is not None:
+            os.fchmod(fd, mode)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temp file in the same folder plus rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -20,16 +36,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     with contextlib.suppress(FileNotFoundError):
         mode = path.stat().st_mode & 0o7777
     tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
-    # 0o666 minus the umask, as for any created file (mkstemp's 0600 would hide it from
-    # the application's runtime user); a replaced file keeps its mode
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+        write_new_file(tmp, data, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

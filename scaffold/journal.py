@@ -49,6 +49,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from scaffold.errors import Interrupted, OperationFailed
+from scaffold.fsutil import write_new_file
 from scaffold.lock import state_dir
 
 if TYPE_CHECKING:
@@ -87,17 +88,9 @@ def fsync_dir(folder: Path) -> None:
 
 def stage(target: Path, temp: Path, data: bytes, mode: int | None) -> None:
     """Write ``data`` to the fresh file ``temp`` (the future ``target``) and fsync it.
-    ``mode`` None: the umask's mode, as for any created file."""
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
-    try:
-        if mode is not None:
-            os.fchmod(fd, mode)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    ``mode`` None: the umask's mode, as for any created file. (The tests' fault injection
+    point for the staging writes.)"""
+    write_new_file(temp, data, mode)
 
 
 # -- signals and faults ----------------------------------------------------------------
