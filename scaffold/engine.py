@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 import codecs
 import concurrent.futures as cf
+import contextlib
 import hashlib
 import io
 import json
@@ -537,7 +538,9 @@ class Cache:
                 for digest, new in self.pending.items():
                     if not (self.blobs / digest).exists():
                         atomic_write_bytes(self.blobs / digest, new)
+            sweep_stale_temps(self.folder)
             if self.blobs.is_dir():  # drop rewrites no entry refers to any more
+                sweep_stale_temps(self.blobs)
                 wanted = {
                     e["f"].get("n")
                     for e in self.entries.values()
@@ -549,6 +552,21 @@ class Cache:
             atomic_write_bytes(self.path, json.dumps(self.entries, separators=(",", ":")).encode())
         except OSError:
             pass  # a read-only checkout just runs uncached
+
+
+STALE_TEMP_SECONDS = 600
+
+
+def sweep_stale_temps(folder: Path, now: float | None = None) -> None:
+    """Remove ``.*.tmp`` files a killed run left in a cache folder (atomic_write_bytes' temp
+    names). Only temps older than STALE_TEMP_SECONDS: a concurrent run's temp is seconds old."""
+    import time
+
+    limit = (time.time() if now is None else now) - STALE_TEMP_SECONDS
+    for tmp in folder.glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            if tmp.is_file() and tmp.stat().st_mtime < limit:
+                tmp.unlink()
 
 
 def cache_key(units: Sequence[Unit], settings: Mapping[str, Any]) -> str:

@@ -287,3 +287,24 @@ def test_light_import_pass_writes_what_libcst_writes(source: str) -> None:
     expected = NeedsImports(CodemodContext()).transform_module(tree).code
     assert transform_with_light_imports(NeedsImports(CodemodContext()), tree).code == expected
     assert "set_tenant_context" in expected  # the pass did add an import
+
+
+def test_a_temp_left_by_a_killed_cache_save_is_swept_by_the_next_save(tmp_path: Path) -> None:
+    """A SIGKILL between writing a cache temp and renaming it leaves ``.<name>.<hex>.tmp``
+    in .scaffold-cache/; the next run that saves the cache removes it, but never a temp young
+    enough to belong to a concurrent run."""
+    import os
+
+    root = project(tmp_path, {"app/views.py": HEAD + LEAKY.format(name="Leaky")})
+    migrate_viewsets(root, check=True, jobs=1)
+    cache = root / ".scaffold-cache"
+    stale = cache / ".engine-x.json.0badc0de.tmp"
+    fresh = cache / ".engine-y.json.0000beef.tmp"
+    stale.write_text("{")
+    fresh.write_text("{")
+    old = stale.stat().st_mtime - engine.STALE_TEMP_SECONDS - 60
+    os.utime(stale, (old, old))
+    (root / "app/views.py").write_text(HEAD + LEAKY.format(name="Changed"))  # the cache is dirty again
+    migrate_viewsets(root, check=True, jobs=1)
+    assert not stale.exists()
+    assert fresh.exists()
