@@ -87,8 +87,9 @@ class Detection:
     value: Any = None
     candidates: list[str] = field(default_factory=list)
     reason: str = ""
-    # Files that might have been a candidate but do not parse (project-relative paths).
-    unparsable: list[str] = field(default_factory=list)
+    # Files that might have been a candidate but do not parse: project-relative path ->
+    # (line or None, Python's message), read once here so no caller parses them again.
+    unparsable: dict[str, tuple[int | None, str]] = field(default_factory=dict)
 
 
 def _validate(key: str, value: Any) -> Any:
@@ -282,10 +283,18 @@ class Config:
 
 def parse_file(path: Path) -> ast.Module | None:
     """The file's ast, or None when it cannot be read or parsed."""
+    tree, _ = parse_file_or_problem(path)
+    return tree
+
+
+def parse_file_or_problem(path: Path) -> tuple[ast.Module | None, tuple[int | None, str]]:
+    """The file's ast, or None and ``(line or None, why)`` when it cannot be read or parsed."""
     try:
-        return ast.parse(path.read_bytes())
-    except (SyntaxError, ValueError, UnicodeDecodeError, OSError):
-        return None
+        return ast.parse(path.read_bytes()), (None, "")
+    except SyntaxError as exc:
+        return None, (exc.lineno, exc.msg)
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        return None, (None, str(exc))
 
 
 def _string_assignments(tree: ast.AST, name: str) -> list[str]:
@@ -402,14 +411,14 @@ def _assigns_name(tree: ast.AST, names: tuple[str, ...]) -> list[str | None]:
 
 def _detect_middleware(cfg: Config) -> Detection:
     candidates: list[str] = []
-    unparsable: list[str] = []
+    unparsable: dict[str, tuple[int | None, str]] = {}
     for src in iter_python_files(cfg.root, cfg.exclude_globs):
         data = cfg.read(src)
         if data is None or (b"EXEMPT_PATHS" not in data and b"PROTECTED_PATHS" not in data):
             continue
-        tree = parse_file(src.path)
+        tree, problem = parse_file_or_problem(src.path)
         if tree is None:
-            unparsable.append(src.rel)
+            unparsable[src.rel] = problem
             continue
         owners = _assigns_name(tree, ("EXEMPT_PATHS", "PROTECTED_PATHS"))
         if not owners:
@@ -420,7 +429,7 @@ def _detect_middleware(cfg: Config) -> Detection:
     if len(candidates) == 1:
         return Detection(candidates[0], unparsable=unparsable)
     if unparsable and not candidates:
-        reason = f"{unparsable[0]} mentions EXEMPT_PATHS / PROTECTED_PATHS but does not parse"
+        reason = f"{next(iter(unparsable))} mentions EXEMPT_PATHS / PROTECTED_PATHS but does not parse"
         return Detection(None, [], reason, unparsable)
     return Detection(None, candidates, "no module assigns EXEMPT_PATHS or PROTECTED_PATHS", unparsable)
 

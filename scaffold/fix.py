@@ -500,20 +500,12 @@ def middleware_unparsable(cfg: Any, report: engine.RunReport) -> dict[str, str]:
         return {}
     seen = {res.rel for res in report.unanalyzed}
     lines = {}
-    for rel in cfg.detect("middleware").unparsable:
+    for rel, (line, why) in cfg.detect("middleware").unparsable.items():
         if rel in seen:
             continue
-        where = rel
-        try:
-            compile((cfg.root / rel).read_bytes(), rel, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
-            why = "cannot parse"
-        except SyntaxError as exc:
-            where = f"{rel}:{exc.lineno or 1}"
-            why = f"cannot parse: {exc.msg}"
-        except (ValueError, OSError) as exc:
-            why = f"cannot parse: {exc}"
+        where = f"{rel}:{line}" if line else rel
         lines[rel] = (
-            f"{where}: unparsable: {why}; it mentions EXEMPT_PATHS / PROTECTED_PATHS, so TEN020 was "
+            f"{where}: unparsable: cannot parse: {why or 'invalid syntax'}; it mentions EXEMPT_PATHS / PROTECTED_PATHS, so TEN020 was "
             "neither checked nor fixed: fix the file, or set middleware in [tool.scaffold]"
         )
     return lines

@@ -46,7 +46,7 @@ from scaffold.project import (
 from scaffold.registration import (
     add_expression_to_sequence,
     add_to_sequence,
-    check_syntax,
+    parse_error,
     pending_text,
     sequence_values,
     split_bom,
@@ -732,8 +732,9 @@ def _register_middleware(
         det = cfg.detect("middleware")
         if det.candidates:
             cfg.require("middleware")  # raises: ambiguous, naming the candidates and the key
-        for rel in det.unparsable:  # the onboarding middleware itself may be what is broken
-            check_syntax(read_required(cfg.root, cfg.root / rel, "find EXEMPT_PATHS"), rel)
+        if det.unparsable:  # the onboarding middleware itself may be what is broken
+            rel, (line, why) = next(iter(det.unparsable.items()))
+            raise parse_error(rel, line or "?", why)
         cfg.refuse_unreadable("middleware", '"accounts.middleware:OnboardingMiddleware"')
         if protected:
             raise UsageError(

@@ -128,4 +128,7 @@ def test_fix_with_an_unparsable_middleware_is_not_a_pass(
     lines = [ln for ln in out.splitlines() if "onboarding_middleware.py" in ln]
     assert len(lines) == 1, out
     assert "unparsable: cannot parse" in lines[0] and "TEN020 was neither checked nor fixed" in lines[0]
+    middleware = broken_middleware / "custom_auth" / "middleware_package" / "onboarding_middleware.py"
+    broken_line = len(middleware.read_text().splitlines())
+    assert f"onboarding_middleware.py:{broken_line}: unparsable: cannot parse: invalid syntax;" in lines[0]
     assert "1 unparsable" in out.splitlines()[-1] and "0 unparsable" not in out
