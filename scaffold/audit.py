@@ -3,7 +3,7 @@
 Static rules run through the shared engine (:mod:`scaffold.engine`: byte prefilter, stdlib
 ``ast``, a process pool and a content-hash cache; libcst is never imported), so an audit of
 thousands of files parses only the files that can hold a finding. Database rules
-(TEN060-TEN063) run only with a database URL, over read-only catalog queries.
+(TEN060-TEN064) run only with a database URL, over read-only catalog queries.
 
 ``audit(...)`` returns an :class:`AuditReport`; its ``to_text``/``to_json``/``to_sarif``
 are the three output formats. Findings are silenced per line with ``# noqa: TEN001`` (a

@@ -329,7 +329,7 @@ def new_module_cmd(
     default=None,
     envvar="SCAFFOLD_AUDIT_DATABASE_URL",
     metavar="URL",
-    help="Also run the live-database rules (TEN060-TEN063), read-only, as this role.",
+    help="Also run the live-database rules (TEN060-TEN064), read-only, as this role.",
 )
 @click.option("--jobs", "-j", type=int, default=None, help="Worker processes (default: CPU count).")
 @click.option("--no-cache", is_flag=True, help="Ignore and don't update .scaffold-cache/.")

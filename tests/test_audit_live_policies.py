@@ -1,5 +1,6 @@
-"""TEN060 judges a table's whole policy set as PostgreSQL applies it, and TEN063 reports
-SECURITY DEFINER functions over tenant tables, on a real PostgreSQL server.
+"""TEN060 judges a table's whole policy set as PostgreSQL applies it, TEN063 reports
+SECURITY DEFINER functions over tenant tables and TEN064 LEAKPROOF project functions, on a
+real PostgreSQL server.
 
 Every break below is first shown to leak for real: connected as a NOSUPERUSER NOBYPASSRLS
 role that owns nothing, with the tenant context set to tenant A, the role reads tenant B's
@@ -13,7 +14,8 @@ owns no table), T2/T3 (every table ENABLE + FORCE; a set where no policy applies
 returns 0 rows and is reported), T4 (isolation is only ever asserted as the runtime role),
 T5 (no tenant context: 0 rows under the generated policy), T6 (cross-tenant INSERT and
 UPDATE refused under the generated policy, accepted under `WITH CHECK (true)`, which is
-reported), T22 (the OR branch is also still reported as index-defeating). The audit only
+reported), T13 (a LEAKPROOF function sees the rows the policy hides, and is reported),
+T22 (the OR branch is also still reported as index-defeating). The audit only
 reads the catalog; the request-level cases (T7-T21, T23-T32) are proven where the isolating
 code lives.
 """
@@ -286,6 +288,39 @@ def test_security_definer_function_leaks_and_is_flagged(setup: tuple[PgDatabase,
         with db.owner() as conn:
             for fn in ("all_notes", "my_notes", "admin_notes", "now_utc", "atomic_count", "own_notes"):
                 conn.execute(f"DROP FUNCTION {fn}()")
+
+
+def test_leakproof_function_sees_hidden_rows_and_is_flagged(setup: tuple[PgDatabase, Path]) -> None:
+    """T13: a function marked LEAKPROOF runs before the policy, on rows it hides (shown with a
+    NOTICE quoting its argument, as the runtime role in tenant A's context); a plain function
+    with the same body does not. TEN064 reports the LEAKPROOF one only, and no built-in or
+    extension function."""
+    db, root = setup
+    body = "LANGUAGE plpgsql COST 0.0001 AS $$ BEGIN RAISE NOTICE 'saw %', $1; RETURN true; END $$"
+    with db.owner() as conn:
+        conn.execute(f"CREATE FUNCTION sees_all(text) RETURNS boolean LEAKPROOF {body}")
+        conn.execute(f"CREATE FUNCTION sees_own(text) RETURNS boolean {body}")
+        conn.execute("GRANT EXECUTE ON FUNCTION sees_all(text), sees_own(text) TO PUBLIC")
+    try:
+        seen: dict[str, set[str]] = {}
+        for fn in ("sees_all", "sees_own"):
+            notices: list[str] = []
+            with db.runtime() as conn:
+                conn.add_notice_handler(lambda diag, out=notices: out.append(diag.message_primary or ""))
+                conn.execute("SELECT set_config('app.current_tenant_id', %s, true)", [str(TENANT_A)])
+                rows = {r[0] for r in conn.execute(f"SELECT note FROM t_ok WHERE {fn}(note)").fetchall()}
+            assert rows == {"a"}  # the policy still filters what is returned
+            seen[fn] = {n.removeprefix("saw ") for n in notices}
+        assert seen == {"sees_all": {"a", "b"}, "sees_own": {"a"}}  # B's value reached the LEAKPROOF one
+        found = findings(db, root, "TEN064")
+        assert set(found) == {"sees_all(text)"}, found
+        (message,) = found["sees_all(text)"]
+        assert "marked LEAKPROOF" in message and "NOT LEAKPROOF" in message and db.runtime_role in message
+        assert "may call it" in message
+    finally:
+        with db.owner() as conn:
+            conn.execute("DROP FUNCTION sees_all(text)")
+            conn.execute("DROP FUNCTION sees_own(text)")
 
 
 # -- the expression judge on pg_get_expr's own output (no database needed) --------------------

@@ -137,10 +137,10 @@ def test_clean_is_exit_0_and_paths_limit_the_run(project: Path, capsys) -> None:
         (["--select", "TEN999"], "unknown rule code 'TEN999'"),
         (["--ignore", "XYZ"], "unknown rule code 'XYZ'"),
         (["--select", "TEN061"], "pass --database-url"),
-        (["--select", "TEN06"], "TEN06 (TEN060-TEN063) query a live database; pass --database-url URL"),
+        (["--select", "TEN06"], "TEN06 (TEN060-TEN064) query a live database; pass --database-url URL"),
         (
             ["--select", "TEN001,TEN06"],
-            "TEN06 (TEN060-TEN063) query a live database; pass --database-url URL",
+            "TEN06 (TEN060-TEN064) query a live database; pass --database-url URL",
         ),
         (["no/such/file.py"], "no such file or directory"),
         (["--format", "xml"], "error:"),

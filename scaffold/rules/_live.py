@@ -84,6 +84,24 @@ WHERE p.prosecdef
   AND has_function_privilege(current_user, p.oid, 'EXECUTE')
 ORDER BY n.nspname, p.proname, args
 """
+# Functions marked LEAKPROOF outside the system schemas that no extension installed (an
+# extension's functions are reviewed where the extension is; CREATE EXTENSION marks them).
+LEAKPROOF_SQL = """
+SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid) AS args,
+       pg_get_userbyid(p.proowner) AS owner, l.lanname,
+       has_function_privilege(current_user, p.oid, 'EXECUTE') AS callable
+FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_language l ON l.oid = p.prolang
+WHERE p.proleakproof
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg_toast%%'
+  AND NOT EXISTS (
+    SELECT 1 FROM pg_depend d
+    WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+  )
+ORDER BY n.nspname, p.proname, args
+"""
 UNIQUE_SQL = """
 SELECT n.nspname, c.relname, i.relname AS index_name, pg_get_indexdef(x.indexrelid) AS definition,
        EXISTS (
@@ -147,6 +165,22 @@ class DefinerFunction:
         return re.search(pattern, self.source, re.IGNORECASE) is not None
 
 
+@dataclass(frozen=True)
+class LeakproofFunction:
+    """A function marked LEAKPROOF that no extension installed."""
+
+    schema: str
+    name: str
+    args: str
+    owner: str
+    language: str
+    callable: bool  # the connected (runtime) role may EXECUTE it
+
+    @property
+    def signature(self) -> str:
+        return f"{self.schema}.{self.name}({self.args})"
+
+
 @dataclass
 class DatabaseContext:
     """What a database rule sees: the tenant tables, their policies, the connected role."""
@@ -161,6 +195,7 @@ class DatabaseContext:
     exempt: set[str]
     views: list[dict[str, Any]] = field(default_factory=list)  # views/matviews over tenant tables
     definers: list[DefinerFunction] = field(default_factory=list)  # SECURITY DEFINER the role may call
+    leakproof: list[LeakproofFunction] = field(default_factory=list)  # LEAKPROOF, not from an extension
 
     def is_exempt(self, table: Table | str) -> bool:
         schema, name = (table.schema, table.name) if isinstance(table, Table) else table.split(".", 1)
@@ -229,6 +264,8 @@ def load(url: str, tenant_field: str, tenant_setting: str, exempt: Iterable[str]
                 DefinerFunction(r[0], r[1], r[2], r[3], r[4], r[5], tuple(r[6] or ()), bool(r[7]))
                 for r in cur.fetchall()
             ]
+            cur.execute(LEAKPROOF_SQL)
+            leakproof = [LeakproofFunction(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in cur.fetchall()]
         conn.rollback()
     except psycopg.Error as exc:
         raise UsageError(
@@ -248,6 +285,7 @@ def load(url: str, tenant_field: str, tenant_setting: str, exempt: Iterable[str]
         set(exempt),
         views,
         definers,
+        leakproof,
     )
 
 
