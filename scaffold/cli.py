@@ -278,8 +278,11 @@ def new_module_cmd(
             "stdin is not a terminal, so new-module cannot ask for the model's fields: pass "
             "--no-input with a --field NAME:TYPE for each field (--no-input alone: a model without fields)"
         )
+    prechecked = None
     if not no_input and newmodule.interactive_possible():
-        newmodule.precheck(project, name, allow_non_postgres=allow_non_postgres, unversioned=unversioned)
+        prechecked = newmodule.precheck(
+            project, name, allow_non_postgres=allow_non_postgres, unversioned=unversioned
+        )
         model, fields_list, protected = newmodule.ask(name, model=model, fields=fields, protected=protected)
         fields = tuple(fields_list)
     with _guard(project, mutating=not dry_run, no_wait=no_wait, label=f"new-module {name}"):
@@ -292,6 +295,7 @@ def new_module_cmd(
             force=force,
             allow_non_postgres=allow_non_postgres,
             unversioned=unversioned,
+            prechecked=prechecked,
         )
         if plan.up_to_date:
             click.echo(f"{name}: already up to date")

@@ -467,10 +467,17 @@ def _importable_elsewhere(name: str, root: Path) -> bool:
 
 
 def check_module_name(
-    name: str, root: Path, apps: Iterable[str], ours: bool, exclude: Iterable[str] = DEFAULT_EXCLUDE
+    name: str,
+    root: Path,
+    apps: Iterable[str],
+    ours: bool,
+    exclude: Iterable[str] = DEFAULT_EXCLUDE,
+    *,
+    ask_git: bool = True,
 ) -> None:
     """Refuse a NAME that is not a fresh, lower-case, importable package name, or whose
-    folder audit would skip (an ``exclude`` glob) or git would ignore."""
+    folder audit would skip (an ``exclude`` glob) or git would ignore (``ask_git=False``:
+    :func:`precheck` already asked git in this run)."""
     if name != name.strip():
         raise UsageError(
             f"module name {name!r} has leading or trailing whitespace; pass {name.strip()!r} exactly"
@@ -496,7 +503,7 @@ def check_module_name(
             f"module name {name!r} matches the glob {glob!r} ({where}), so audit and migrate-viewsets "
             "would never look at it; choose another name"
         )
-    ignored = git_ignored(root, name)
+    ignored = git_ignored(root, name) if ask_git else None
     if ignored:
         raise UsageError(
             f"module name {name!r}: {name}/ is ignored by git ({ignored}), so the module would never be "
@@ -579,7 +586,13 @@ def module_template_source(*, unversioned: bool = False) -> tuple[str, str | Non
         raise UsageError(f"{exc}, or pass --unversioned to accept a module that cannot be updated") from exc
 
 
-def render_module(data: dict[str, Any], dest: Path, *, unversioned: bool = False) -> bool:
+def render_module(
+    data: dict[str, Any],
+    dest: Path,
+    *,
+    unversioned: bool = False,
+    template: tuple[str, str | None] | None = None,
+) -> bool:
     """Render the module template into ``dest`` (pure copier; no tasks, no prompts).
 
     Returns whether the rendering is versioned (its answers file records ``_commit``). A
@@ -588,7 +601,7 @@ def render_module(data: dict[str, Any], dest: Path, *, unversioned: bool = False
     be the template folder inside this virtualenv, meaningless anywhere else)."""
     import copier
 
-    src, ref = module_template_source(unversioned=unversioned)
+    src, ref = template or module_template_source(unversioned=unversioned)
     answers = dest / answers_file_name(data["module_name"])
     copier.run_copy(
         src,
@@ -800,6 +813,7 @@ def plan_module(
     force: bool = False,
     allow_non_postgres: bool = False,
     unversioned: bool = False,
+    prechecked: Prechecked | None = None,
 ) -> ModulePlan:
     """Validate the request, render the module and plan every registration edit.
 
@@ -811,12 +825,18 @@ def plan_module(
     root = find_project(project)
     cfg = Config.load(root)
     warnings = project_warnings(cfg, allow_non_postgres=allow_non_postgres)
+    if prechecked is not None and (prechecked.root, prechecked.name, prechecked.unversioned) != (
+        root,
+        name,
+        unversioned,
+    ):
+        prechecked = None  # established for another request: check everything again
     if not MODULE_NAME.fullmatch(name) or len(name) > MAX_NAME:
         check_module_name(name, root, (), ours=False)
     answers_path = root / answers_file_name(name)
     ours = answers_path.is_file()
     apps = _installed_apps(cfg)
-    check_module_name(name, root, apps, ours, cfg.exclude_globs)
+    check_module_name(name, root, apps, ours, cfg.exclude_globs, ask_git=prechecked is None)
     module_dir = root / name
     exists = module_dir.exists()
     if (root / f"{name}.py").exists():
@@ -936,7 +956,9 @@ def plan_module(
             "pass --field NAME:TYPE (repeatable) to give it some"
         )
     with tempfile.TemporaryDirectory(prefix="scaffold-module-") as tmp:
-        versioned = render_module(data, Path(tmp), unversioned=unversioned)
+        versioned = render_module(
+            data, Path(tmp), unversioned=unversioned, template=prechecked.template if prechecked else None
+        )
         rendered = changes.add_tree(Path(tmp), root)
     if not versioned:
         plan.notes.append(
@@ -1053,18 +1075,30 @@ def project_warnings(cfg: Config, *, allow_non_postgres: bool = False) -> list[s
     return [w for w in warnings if w]
 
 
+@dataclass(frozen=True)
+class Prechecked:
+    """What :func:`precheck` established before the questions, so that :func:`plan_module`
+    does not do it again: the synced template source, and that git does not ignore the
+    module's folder."""
+
+    root: Path
+    name: str
+    unversioned: bool
+    template: tuple[str, str | None]
+
+
 def precheck(
     project: str | os.PathLike[str] | None,
     name: str,
     *,
     allow_non_postgres: bool = False,
     unversioned: bool = False,
-) -> None:
+) -> Prechecked:
     """Refuse a bad NAME (or a project scaffold cannot work in) before asking anything."""
     root = find_project(project)
     cfg = Config.load(root)
     project_warnings(cfg, allow_non_postgres=allow_non_postgres)
-    module_template_source(unversioned=unversioned)
+    template = module_template_source(unversioned=unversioned)
     ours = (root / answers_file_name(name)).is_file()
     check_module_name(name, root, _installed_apps(cfg), ours, cfg.exclude_globs)
     if (root / name).exists() and not ours:
@@ -1072,3 +1106,4 @@ def precheck(
             f"{name}/ already exists and was not generated by scaffold "
             f"(no {answers_file_name(name)}); choose another module name"
         )
+    return Prechecked(root, name, unversioned, template)

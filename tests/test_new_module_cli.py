@@ -449,6 +449,19 @@ def test_interactive_flow_with_questionary(
     from prompt_toolkit.output import DummyOutput
 
     monkeypatch.setattr(newmodule, "interactive_possible", lambda: True)
+    calls: list[str] = []
+    real_source, real_ignored = newmodule.module_template_source, newmodule.git_ignored
+
+    def counting_source(**kw: bool) -> tuple[str, str | None]:
+        calls.append("template store")
+        return real_source(**kw)
+
+    def counting_ignored(root: Path, rel: str) -> str | None:
+        calls.append("git check-ignore")
+        return real_ignored(root, rel)
+
+    monkeypatch.setattr(newmodule, "module_template_source", counting_source)
+    monkeypatch.setattr(newmodule, "git_ignored", counting_ignored)
     keys = (
         "\x15Part\r"  # model name: clear the default (Ctrl-U), type Part
         "bad:type\r"  # refused by the validator: stays on the question...
@@ -462,6 +475,8 @@ def test_interactive_flow_with_questionary(
         inp.send_text(keys)
         with create_app_session(input=inp, output=DummyOutput()):
             assert run(scratch, "parts") == 0
+    # checked once before the questions; the plan after them reuses it
+    assert sorted(calls) == ["git check-ignore", "template store"]
     models = (scratch / "parts/models.py").read_text()
     assert "class Part(models.Model):" in models
     assert "label = models.CharField(max_length=80)" in models
