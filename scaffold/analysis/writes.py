@@ -304,10 +304,18 @@ class Bindings:
                 self._bind(sub.target, sub.iter, sub.iter, False, True)
 
     def _bind(self, target: ast.AST, value: ast.expr, at: ast.AST, top: bool, loop: bool) -> None:
+        """Names ``target`` binds (``a``, ``a, b``, ``*rest``); ``row.field = ...`` and
+        ``data["k"] = ...`` bind none (the row stays what it was)."""
         pos = (getattr(at, "lineno", 0), getattr(at, "col_offset", 0))
-        for n in ast.walk(target):
-            if isinstance(n, ast.Name):
-                self.found.setdefault(n.id, []).append((value, pos, top, loop))
+        todo = [target]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, ast.Name):
+                self.found.setdefault(node.id, []).append((value, pos, top, loop))
+            elif isinstance(node, (ast.Tuple, ast.List)):
+                todo.extend(node.elts)
+            elif isinstance(node, ast.Starred):
+                todo.append(node.value)
 
     def all(self, name: str) -> list[ast.expr]:
         return [b[0] for b in self.found.get(name, [])]
