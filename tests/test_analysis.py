@@ -173,6 +173,7 @@ class V(viewsets.ModelViewSet):
         ("membership_permissions", '"app.perms.IsMember"'),
         ("tenant_models", '["not a name"]'),
         ("global_models", "true"),
+        ("published_models", '["boards.models.ShareLink", ""]'),
     ],
 )
 def test_analysis_keys_are_validated(key: str, value: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
