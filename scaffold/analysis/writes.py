@@ -161,16 +161,18 @@ class WriteRef:
 def describe(ref: WriteRef, tenant_field: str) -> str:
     """The one sentence audit (TEN001) and migrate-viewsets (manual review) say about it."""
     where = f"{ref.view}.{ref.method}() saves {ref.model.name} rows with {ref.field}="
-    if ref.decides and ref.source == "url":
-        handler = " / ".join(WRITE_HOOKS.get(ref.method, (ref.method,)))
-        return (
-            f"{where} taken from the URL, which no membership check covers on {handler}: "
-            f"the client chooses the tenant ({tenant_field}) the rows land in"
-        )
     if ref.decides:
-        return (
-            f"{where} from the request body: the client chooses the tenant ({tenant_field}) the rows land in"
-        )
+        if ref.field.removesuffix("_id") == tenant_field.removesuffix("_id"):
+            chosen = f"the client chooses the tenant ({tenant_field}) of the rows"
+        else:
+            chosen = (
+                f"the client chooses the {ref.target} that decides the rows' tenant "
+                f"({ref.model.name}.save() takes {tenant_field} from it)"
+            )
+        if ref.source == "url":
+            handler = " / ".join(WRITE_HOOKS.get(ref.method, (ref.method,)))
+            return f"{where} taken from the URL, which no membership check covers on {handler}: {chosen}"
+        return f"{where} from the request body, unchecked: {chosen}"
     return (
         f"{where} from the request body, unchecked against the tenant, and answers with the "
         f"{ref.target} it points to: the client reads another tenant's {ref.target}"
