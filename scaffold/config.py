@@ -53,8 +53,15 @@ DEFAULTS: dict[str, Any] = {
     "membership_permissions": [],
     "tenant_models": [],
     "global_models": [],
+    "published_models": [],
 }
-ANALYSIS_KEYS = ("scoping_helpers", "membership_permissions", "tenant_models", "global_models")
+ANALYSIS_KEYS = (
+    "scoping_helpers",
+    "membership_permissions",
+    "tenant_models",
+    "global_models",
+    "published_models",
+)
 AUTODETECTED = ("settings", "urls", "middleware", "tenancy_module")
 KEYS = (*AUTODETECTED, *DEFAULTS)
 
@@ -77,6 +84,9 @@ KEY_DOCS: dict[str, str] = {
     "belongs to the tenant named in the URL: a filter on a URL kwarg then scopes",
     "tenant_models": "models (dotted) that are the tenant itself: views over them are never rewritten",
     "global_models": "models (dotted) shared by every tenant: views over them are not tenant data",
+    "published_models": "models (dotted) whose row, looked up by what the URL carries (share link, public "
+    "board), publishes the tenant data it names: after a .get() of one, the URL kwargs it was looked up "
+    "by scope like a URL kwarg under a membership check",
 }
 
 

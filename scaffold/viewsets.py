@@ -213,6 +213,7 @@ class _View:
         self._url_scoped(plan)
         self._direct_queries(plan)
         self._handler_leaks(plan)
+        self._client_relations(plan)
         return plan
 
     def _tenant_from_url(self) -> bool:
@@ -254,6 +255,21 @@ class _View:
                     )
                 )
 
+    def _client_relations(self, plan: ViewPlan) -> None:
+        """The relations audit reports as TEN001 because the client chose them (the shared
+        analysis' ``client_writes``): no rewrite can tell which rows the client may name, so
+        each is a manual-review line."""
+        from scaffold.analysis.writes import client_writes, describe
+
+        for ref in client_writes(self.an, self.node):
+            plan.advice.append(
+                (
+                    ref.node.lineno,
+                    ref.node.col_offset,
+                    f"{describe(ref, self.s.tenant_field)}; check it against the tenant by hand",
+                )
+            )
+
     def _handlers_only(self) -> ViewPlan | None:
         """A generic view with no queryset of its own (an ``APIView``-style endpoint) whose
         handlers query a tenant model without scoping (audit's TEN001 on them): nothing to
@@ -269,6 +285,7 @@ class _View:
             self._url_scoped(plan)  # the shared verdict: cannot judge, a human looks
             return plan
         self._handler_leaks(plan)
+        self._client_relations(plan)
         if not plan.advice:
             return None
         plan.verdict = "unscoped"

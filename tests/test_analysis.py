@@ -173,6 +173,7 @@ class V(viewsets.ModelViewSet):
         ("membership_permissions", '"app.perms.IsMember"'),
         ("tenant_models", '["not a name"]'),
         ("global_models", "true"),
+        ("published_models", '["boards.models.ShareLink", ""]'),
     ],
 )
 def test_analysis_keys_are_validated(key: str, value: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -257,6 +258,31 @@ def test_url_scoped_views_are_never_rewritten_to_the_user_pattern(tmp_path: Path
     manual = {m.symbol: m.message for _, m in result.report.manual}
     assert "PeekLabelViewSet" in manual
     assert "takes its tenant from the URL" in manual["PeekLabelViewSet"]
+
+
+def test_client_chosen_relations_are_reported_for_review_and_never_rewritten(tmp_path: Path) -> None:
+    """A write whose tenant (or the parent save() derives it from) the client chose, or whose
+    unchecked body id the answer reads through, is TEN001 in audit (not fixable) and one
+    manual-review line per relation in migrate-viewsets, which rewrites nothing."""
+    root = tmp_path / "client_chosen_relations"
+    shutil.copytree(REALWORLD / "client_chosen_relations", root)
+    views = root / "shop" / "views.py"
+    before = views.read_text()
+    report = audit(root, select="TEN001", jobs=1, cache=False)
+    found = {(f.symbol.split(".")[0], f.line): f for f in report.findings}
+    assert all(f.fixable is False for f in report.findings)
+    by_view = {view: f.message for (view, _), f in found.items()}
+    assert "project_id= taken from the URL" in by_view["TaskViewSet"]
+    assert "covers on create" in by_view["TaskViewSet"]
+    assert "from the request body" in by_view["MoveTaskEndpoint"]
+    assert (
+        "linked_id=" in by_view["TaskLinkViewSet"]
+        and "reads another tenant's Task" in by_view["TaskLinkViewSet"]
+    )
+    result = migrate_viewsets(root, jobs=1, cache=False)
+    assert views.read_text() == before
+    manual = {(m.symbol, m.line) for _, m in result.report.manual}
+    assert set(found) <= manual  # every finding is a manual-review line at the same place
 
 
 def test_a_routed_view_of_an_unreadable_queryset_is_not_judged_by_either_command(tmp_path: Path) -> None:

@@ -11,7 +11,9 @@ concern:
 * :mod:`~scaffold.analysis.lookup`: helper lookup (methods along the MRO, functions, models);
 * :mod:`~scaffold.analysis.values`: value tracking (where a filter value comes from);
 * :mod:`~scaffold.analysis.flow`: flow analysis (the scope on every path);
-* :mod:`~scaffold.analysis.view`: the result per view.
+* :mod:`~scaffold.analysis.view`: the result per view;
+* :mod:`~scaffold.analysis.writes`: write paths (where the tenant is stamped, and the
+  relations a handler writes from what the client chose).
 
 :func:`fingerprint` hashes this package's source: caches key on it, so changing the rule
 invalidates every cached verdict without a hand-bumped version string.
@@ -38,6 +40,7 @@ from scaffold.analysis.view import (
     lets_anyone_in,
     location,
 )
+from scaffold.analysis.writes import WriteRef, client_writes
 
 
 @cache
@@ -65,8 +68,10 @@ __all__ = [
     "Scope",
     "Settings",
     "ViewAnalysis",
+    "WriteRef",
     "analyze_view",
     "class_ref",
+    "client_writes",
     "fingerprint",
     "handler_model",
     "handler_queries",

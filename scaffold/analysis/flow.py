@@ -28,6 +28,7 @@ from scaffold.analysis.values import ROW_MARK, Values
 from scaffold.index import dotted_name
 
 VERIFIED_MARK = "\0verified:"  # a URL kwarg a tenant-scoped .get() checked: "<mark><kwarg>:<Model>"
+PUBLISHED_MARK = "\0published:"  # a URL kwarg a published row was found by: "<mark><kwarg>"
 
 Result = tuple[Scope, ClassRef | None, str]  # scope, model, manager
 SUBQUERIES = frozenset(["Exists", "Subquery"])
@@ -99,6 +100,8 @@ class Flow:
             rows = [m[len(prefix) :] for m in env if m.startswith(prefix)]
             if rows:
                 return "row:" + rows[0]  # a URL id a scoped .get() already checked
+            if PUBLISHED_MARK + verified in env:
+                return "url:" + verified  # the tenant data a published row names (public board)
         guarded = (
             self.membership
             or getattr(self.fn, "name", None) in self.member_handlers
@@ -134,6 +137,22 @@ class Flow:
                 name = self.url_value(kw.value, env)
                 if name:
                     env.add(f"{VERIFIED_MARK}{name}:{model.name}")
+
+    def _publish(self, value: ast.AST, model: ClassRef | None, env: set[str]) -> None:
+        """``board = DeployBoard.objects.get(workspace__slug=slug, project_id=project_id)`` of a
+        published model (``[tool.scaffold] published_models``): ``.get()`` raises unless the
+        tenant published exactly that, so after it those URL kwargs name published data and
+        scope the relations they name, like URL kwargs under a membership check."""
+        if model is None or not self.lookup.is_published(model):
+            return
+        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)):
+            return
+        if value.func.attr != "get":
+            return
+        for kw in value.keywords:
+            name = self.url_value(kw.value, env) if kw.arg is not None else ""
+            if name:
+                env.add(PUBLISHED_MARK + name)
 
     def checks_membership(self, fn: ast.AST | None) -> bool:
         """``fn`` refuses a user who is not a member of the URL's tenant itself:
@@ -365,7 +384,59 @@ class Flow:
                         Scope.OWNER,
                     ):
                         return Scope.TENANT
+            if any(self._published_gate(inner, env, owner) for inner in self._exists_filters(call, pairs)):
+                return Scope.TENANT
         return KIND_SCOPE.get(kind or "")
+
+    @staticmethod
+    def _exists_filters(call: ast.Call, pairs: list[tuple[str | None, ast.expr]]) -> list[ast.expr]:
+        """The subqueries a ``.filter()`` requires to exist: ``filter(Exists(q))``, and
+        ``annotate(is_public=Exists(q))`` earlier in the chain then ``filter(is_public=True)``."""
+        found = [
+            a.args[0]
+            for a in call.args
+            if isinstance(a, ast.Call)
+            and (dotted_name(a.func) or "").rpartition(".")[2] == "Exists"
+            and a.args
+        ]
+        wanted = {k for k, v in pairs if k and isinstance(v, ast.Constant) and v.value is True}
+        node = call.func.value if isinstance(call.func, ast.Attribute) else None
+        while wanted and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in ("annotate", "alias"):
+                for kw in node.keywords:
+                    value = kw.value
+                    if (
+                        kw.arg in wanted
+                        and isinstance(value, ast.Call)
+                        and (dotted_name(value.func) or "").rpartition(".")[2] == "Exists"
+                        and value.args
+                    ):
+                        found.append(value.args[0])
+            node = node.func.value
+        return found
+
+    def _published_gate(self, inner: ast.expr, env: set[str], owner: ClassRef) -> bool:
+        """``Exists(DeployBoard.objects.filter(anchor=anchor, project_id=OuterRef("pk")))`` over
+        a published model: the outer rows are those a published row found by what the URL
+        carries names (public by design)."""
+        url = correlated = False
+        node: ast.AST = inner
+        while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in ("filter", "get"):
+                for kw in node.keywords:
+                    if kw.arg is None:
+                        continue
+                    if isinstance(kw.value, ast.Call) and (dotted_name(kw.value.func) or "").endswith(
+                        "OuterRef"
+                    ):
+                        correlated = True
+                    elif self.url_value(kw.value, env):
+                        url = True
+            node = node.func.value
+        if not (url and correlated and isinstance(node, ast.Attribute)):
+            return False
+        model = self.lookup.model_info(owner, node.value, self.fn)
+        return model is not None and self.lookup.is_published(model)
 
     def scoping_call_scope(self, call: ast.Call, env: set[str], owner: ClassRef) -> Scope | None:
         kind = scoping_call_kind(call, lambda v: self.value_kind(owner, v, env))
@@ -554,6 +625,7 @@ class Flow:
             if self._scoped_row(value, scope, model):
                 env_user.add(ROW_MARK + target.id)  # board = DeployBoard.objects.get(anchor=anchor)
             self._verify_ids(value, scope, model, env_user)
+            self._publish(value, model, env_user)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for el in target.elts:
                 if isinstance(el, ast.Name):
@@ -582,6 +654,16 @@ class Flow:
                 cur = env.get(name, Scope.UNKNOWN)
                 # qs &= X.objects.filter(tenant_id=...): the intersection is scoped
                 env[name] = min(cur, scope) if isinstance(stmt.op, ast.BitAnd) else max(cur, scope)
+            elif (
+                isinstance(stmt, ast.Expr)
+                and isinstance(stmt.value, ast.Call)
+                and isinstance(stmt.value.func, ast.Attribute)
+                and stmt.value.func.attr == "get"
+            ):
+                # ShareLink.objects.get(...) for its DoesNotExist alone: a published row's check
+                self._publish(
+                    stmt.value, self.eval(stmt.value, owner, env, env_user, quiet=True)[1], env_user
+                )
             elif isinstance(stmt, ast.Return):
                 if stmt.value is None or (isinstance(stmt.value, ast.Constant) and stmt.value.value is None):
                     return None

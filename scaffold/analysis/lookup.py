@@ -235,7 +235,11 @@ class Lookup:
         return model.name.lower() == self.settings.tenant_relation.replace("_", "").lower()
 
     def is_global(self, model: ClassRef) -> bool:
-        return matches(model.qualname, self.settings.global_models)
+        """Shared by every tenant, or a published entry point (its rows are public by design)."""
+        return matches(model.qualname, self.settings.global_models) or self.is_published(model)
+
+    def is_published(self, model: ClassRef) -> bool:
+        return matches(model.qualname, self.settings.published_models)
 
     def tenant_data(self, model: ClassRef) -> bool | None:
         """True when the model's rows belong to a tenant, False when they do not (no tenant

@@ -23,6 +23,11 @@ class Settings:
     # shared by every tenant; views over them are never scoped or rewritten.
     tenant_models: tuple[str, ...] = ()
     global_models: tuple[str, ...] = ()
+    # [tool.scaffold] published_models: models whose row, looked up by what the URL carries
+    # (an anchor, a share token, the slug and project it publishes), is its tenant's consent
+    # to show the data it names: public by design. Their own rows are entry points (like
+    # global ones); after a .get() of one, the URL kwargs it was looked up by scope.
+    published_models: tuple[str, ...] = ()
 
     @property
     def tenant_relation(self) -> str:

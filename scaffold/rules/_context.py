@@ -45,7 +45,13 @@ class Settings(AnalysisSettings):
         return cls(**kwargs)
 
 
-TUPLE_KEYS = ("scoping_helpers", "membership_permissions", "tenant_models", "global_models")
+TUPLE_KEYS = (
+    "scoping_helpers",
+    "membership_permissions",
+    "tenant_models",
+    "global_models",
+    "published_models",
+)
 
 
 class FileContext:

@@ -14,6 +14,8 @@ from scaffold.analysis import (
     HandlerQuery,
     Permissions,
     ViewAnalysis,
+    WriteRef,
+    client_writes,
     handler_model,
     lets_anyone_in,
     location,
@@ -58,6 +60,15 @@ def handler_queries(ctx: FileContext) -> list[HandlerQuery]:
     if cached is None:
         cached = [q for node in ctx.classes() for q in _handler_queries(analyzer(ctx, node), node)]
         ctx.__dict__["_handler_queries"] = cached
+    return cached
+
+
+def write_refs(ctx: FileContext) -> list[WriteRef]:
+    """Relations the file's DRF views write into new rows from what the client chose."""
+    cached = ctx.__dict__.get("_write_refs")
+    if cached is None:
+        cached = [r for node in ctx.classes() for r in client_writes(analyzer(ctx, node), node)]
+        ctx.__dict__["_write_refs"] = cached
     return cached
 
 
@@ -106,7 +117,8 @@ def census(ctx: FileContext) -> list[tuple[int, str, str]]:
             if model is None:
                 verdict = "no model data"
             else:
-                verdict = "unscoped" if _handler_queries(an, node) else "scoped"
+                leaks = _handler_queries(an, node) or client_writes(an, node)
+                verdict = "unscoped" if leaks else "scoped"
         elif result.verdict == "unknown":
             verdict = NOT_JUDGED + (result.why_unknown or "its queryset is built dynamically")
         elif result.verdict == "unscoped" and result.unknown_bases:

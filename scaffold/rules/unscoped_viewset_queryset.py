@@ -37,7 +37,17 @@ The write path counts too: a view that creates (or, when its serializer accepts 
 field, updates) rows without stamping the tenant from `request.user` in `perform_create` /
 `perform_update` (or a `create` that saves directly) lets the client choose the tenant. This
 part uses the same analysis as `scaffold migrate-viewsets` (`scaffold.viewsets`), so audit
-and fix agree on it.
+and fix agree on it. So does a relation a handler writes into new rows from what the client
+chose (reported for manual review): the tenant, or the parent the model's `save()` derives it
+from (`self.workspace = self.project.workspace`), taken from the request body, or from a URL
+kwarg that no membership check (`[tool.scaffold] membership_permissions`) covers on that
+handler (`serializer.save(project_id=self.kwargs["project_id"])` in `perform_create` under
+`IsAuthenticated` alone); and an id from the request body written into a relation to tenant
+data (`bulk_create([Link(issue_id=i) for i in request.data["issues"]])`) when the handler
+answers with a serializer that reads through that relation (`source="issue.name"`). An id
+that went through a tenant-scoped lookup first (`.get(pk=..., workspace__slug=slug)`,
+`filter(pk__in=..., project_id=...)` iterated), a row the handler created, or rows selected by
+the requesting user (`filter(pk__in=ids, invitee=request.user)`) are the tenant's.
 
 ## Why is this bad?
 A queryset that is not filtered by tenant returns, updates and deletes other tenants'
@@ -82,9 +92,10 @@ import ast
 from collections.abc import Iterator
 
 from scaffold.analysis import LEAKS, Scope
+from scaffold.analysis.writes import describe
 from scaffold.rules import Finding, Rule, register
 from scaffold.rules._context import FileContext
-from scaffold.rules._views import census, handler_queries, location, view_classes, view_plans
+from scaffold.rules._views import census, handler_queries, location, view_classes, view_plans, write_refs
 
 BAD = LEAKS
 
@@ -131,9 +142,19 @@ def in_handlers(ctx: FileContext) -> Iterator[Finding]:
         )
 
 
+def client_relations(ctx: FileContext) -> Iterator[Finding]:
+    """Relations a handler writes into new rows from what the client chose (the tenant, the
+    parent it derives from, or a reference it answers with): never fixable by a codemod."""
+    for ref in write_refs(ctx):
+        yield ctx.finding(
+            "TEN001", ref.node, describe(ref, ctx.settings.tenant_field), ref.view, fixable=False
+        )
+
+
 def check(ctx: FileContext) -> Iterator[Finding]:
     yield from write_path(ctx)
     yield from in_handlers(ctx)
+    yield from client_relations(ctx)
     tf = ctx.settings.tenant_field
     manual = {p.name for p in view_plans(ctx) if p.manual}  # migrate-viewsets leaves these to a human
     for an in view_classes(ctx):
