@@ -315,3 +315,16 @@ def test_a_write_path_migrate_cannot_judge_is_not_judged_by_audit_either(tmp_pat
     result = migrate_viewsets(root, check=True, jobs=1, cache=False)
     manual = {m.symbol for _, m in result.report.manual}
     assert {v for _, _, v, _ in report.not_judged} == manual == {"TokenViewSet"}
+
+
+def test_detail_actions_the_analysis_drops_are_reported_as_route_kwarg_mismatch(tmp_path: Path) -> None:
+    """DRF's retrieve / update routed on a path without the view's lookup kwarg serve no rows
+    (the analysis leaves them out of the view's actions): TEN010 reports exactly those routes,
+    and not the ones whose route captures the lookup kwarg or whose get_object() is overridden."""
+    root = tmp_path / "detail_route_without_lookup"
+    shutil.copytree(REALWORLD / "detail_route_without_lookup", root)
+    report = audit(root, select="TEN010", jobs=1, cache=False)
+    assert {(f.path, f.symbol) for f in report.findings} == {
+        ("proj/urls.py", "CardViewSet"),
+        ("proj/urls.py", "NoteCardViewSet"),
+    }
