@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from scaffold.analysis.lookup import Function, Lookup, resolve_function
 from scaffold.analysis.predicate import (
+    CHAIN_METHODS,
     COMBINING_METHODS,
     QS_METHODS,
     SCOPING_CALLS,
@@ -28,6 +29,13 @@ from scaffold.analysis.values import ROW_MARK, Values
 from scaffold.index import dotted_name
 
 VERIFIED_MARK = "\0verified:"  # a URL kwarg a tenant-scoped .get() checked: "<mark><kwarg>:<Model>"
+# a local holding a tenant-scoped .first() by URL id, None when the row is not the tenant's:
+# "<mark><local>:<kwarg>:<Model>", verified once the path goes on only with a row (see _run)
+PENDING_MARK = "\0pending:"
+ROW_METHODS = frozenset(["get", "first", "last", "earliest", "latest"])  # one row of the queryset
+MAYBE_NONE = frozenset(["first", "last"])  # ... or None
+BLOCKS = (ast.If, ast.While, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)
+ID_KEYS = frozenset(["pk", "id", "pk__exact", "id__exact"])
 
 Result = tuple[Scope, ClassRef | None, str]  # scope, model, manager
 SUBQUERIES = frozenset(["Exists", "Subquery"])
@@ -118,22 +126,112 @@ class Flow:
             return False
         return model is not None and (scope in (Scope.TENANT, Scope.OWNER) or self.lookup.is_global(model))
 
-    def _verify_ids(self, value: ast.AST, scope: Scope, model: ClassRef | None, env: set[str]) -> None:
+    def _verify_ids(
+        self, name: str, value: ast.AST, scope: Scope, model: ClassRef | None, env: set[str]
+    ) -> None:
         """``state = State.objects.get(pk=state_id, workspace__slug=slug)``: a tenant-scoped
         ``.get()`` raises unless the row the URL id names is the tenant's, so after it that
         URL kwarg is a verified ``State`` id (``Issue.objects.filter(state=state_id)`` scopes).
-        Only ``.get()``: ``.filter(...).first()`` returns None and goes on."""
+        ``.filter(pk=draft_id).first()`` returns None instead: the kwarg is pending on the
+        local ``name`` until the path can only go on with a row (:meth:`_settle`)."""
+        for mark in [m for m in env if m.startswith(f"{PENDING_MARK}{name}:")]:
+            env.discard(mark)  # the local holds something else now
         if model is None or scope not in (Scope.TENANT, Scope.OWNER):
             return
         if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)):
             return
-        if value.func.attr != "get":
+        method = value.func.attr
+        if method not in ROW_METHODS:
             return
-        for kw in value.keywords:
-            if kw.arg in ("pk", "id"):
-                name = self.url_value(kw.value, env)
-                if name:
-                    env.add(f"{VERIFIED_MARK}{name}:{model.name}")
+        for kwarg in self._ids_of_chain(value, env):
+            if method in MAYBE_NONE:
+                env.add(f"{PENDING_MARK}{name}:{kwarg}:{model.name}")
+            elif method == "get":
+                env.add(f"{VERIFIED_MARK}{kwarg}:{model.name}")
+
+    def _ids_of_chain(self, call: ast.Call, env: set[str]) -> list[str]:
+        """The URL kwargs a row lookup's chain ANDs in as its ``pk`` / ``id``
+        (``self.get_queryset().filter(pk=draft_id).first()``), read down to the first call
+        that is no plain narrowing (``union()``, ``get_queryset()``: its scope is the chain's)."""
+        names: list[str] = []
+        node: ast.AST = call
+        while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            method = node.func.attr
+            if method in ("filter", "get"):
+                for key, v in anded_conditions(node, fn=self.fn):
+                    if key in ID_KEYS and (kwarg := self.url_value(v, env)):
+                        names.append(kwarg)
+            elif not (method in ROW_METHODS and node is call) and method not in CHAIN_METHODS:
+                break
+            node = node.func.value
+        return names
+
+    @staticmethod
+    def _dereferenced(exprs: list[ast.AST]) -> set[str]:
+        """Locals whose attributes ``exprs`` read on every evaluation (``draft.project_id``;
+        not behind ``and`` / ``or`` / ``if-else``, in a lambda or a comprehension's body, and
+        no dunder: ``None.__class__`` exists): each raises AttributeError when it is None."""
+        found: set[str] = set()
+        todo = list(exprs)
+        while todo:
+            node = todo.pop()
+            if isinstance(node, ast.Attribute):
+                if isinstance(node.value, ast.Name) and not node.attr.startswith("__"):
+                    found.add(node.value.id)
+                todo.append(node.value)
+            elif isinstance(node, ast.BoolOp):
+                todo.append(node.values[0])
+            elif isinstance(node, ast.IfExp):
+                todo.append(node.test)
+            elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+                todo.append(node.generators[0].iter)
+            elif isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            elif isinstance(node, (ast.If, ast.While)):
+                todo.append(node.test)
+            elif isinstance(node, (ast.For, ast.AsyncFor)):
+                todo.append(node.iter)
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                todo.extend(i.context_expr for i in node.items)
+            elif isinstance(node, TRY_STMTS) or type(node).__name__ == "Match":
+                continue  # blocks: their own statements are read one by one
+            else:
+                todo.extend(ast.iter_child_nodes(node))
+        return found
+
+    @staticmethod
+    def _none_tested(test: ast.AST, negated: bool) -> set[str]:
+        """Locals ``test`` is true for when they are None (``not draft``, ``draft is None``,
+        ``not draft or ...``; ``negated``: when they are not None: ``draft``, ``draft is not None``)."""
+        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or if not negated else ast.And):
+            return set().union(*(Flow._none_tested(v, negated) for v in test.values))
+        if not negated and isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            return {test.operand.id} if isinstance(test.operand, ast.Name) else set()
+        if negated and isinstance(test, ast.Name):
+            return {test.id}
+        if (
+            isinstance(test, ast.Compare)
+            and len(test.ops) == 1
+            and isinstance(test.left, ast.Name)
+            and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value is None
+        ):
+            op = test.ops[0]
+            if isinstance(op, (ast.IsNot, ast.NotEq) if negated else (ast.Is, ast.Eq)):
+                return {test.left.id}
+        return set()
+
+    @staticmethod
+    def _settled(names: set[str], env: set[str]) -> set[str]:
+        """The marks that say: the locals ``names`` hold a row (not None), so the URL kwargs
+        pending on them are verified."""
+        out: set[str] = set()
+        for mark in env:
+            if mark.startswith(PENDING_MARK):
+                local, kwarg, model = mark[len(PENDING_MARK) :].split(":", 2)
+                if local in names:
+                    out.add(f"{VERIFIED_MARK}{kwarg}:{model}")
+        return out
 
     def checks_membership(self, fn: ast.AST | None) -> bool:
         """``fn`` refuses a user who is not a member of the URL's tenant itself:
@@ -553,7 +651,7 @@ class Flow:
             self.values.assign(owner, target.id, value, env_user, self.fn)
             if self._scoped_row(value, scope, model):
                 env_user.add(ROW_MARK + target.id)  # board = DeployBoard.objects.get(anchor=anchor)
-            self._verify_ids(value, scope, model, env_user)
+            self._verify_ids(target.id, value, scope, model, env_user)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for el in target.elts:
                 if isinstance(el, ast.Name):
@@ -571,6 +669,15 @@ class Flow:
         for stmt in stmts:
             if visit is not None:
                 visit(stmt, env, env_user)
+            # draft.project_id read by the statement (its header, for a block): past it, the
+            # path goes on only if draft is a row (None raises AttributeError)
+            pending = {
+                m[len(PENDING_MARK) :].split(":", 1)[0] for m in env_user if m.startswith(PENDING_MARK)
+            }
+            settled = self._settled(self._dereferenced([stmt]) & pending, env_user) if pending else set()
+            if isinstance(stmt, BLOCKS):
+                env_user |= settled  # a block's header runs before its body
+                settled = set()
             if isinstance(stmt, ast.Assign):
                 for target in stmt.targets:
                     self.assign(target, stmt.value, owner, env, env_user)
@@ -599,6 +706,12 @@ class Flow:
                 if merged is None:
                     return None
                 env = merged
+                if pending:
+                    # if not draft: return ...: past the if, draft is a row
+                    guarded = (self._none_tested(stmt.test, False) if a is None else set()) | (
+                        self._none_tested(stmt.test, True) if b is None else set()
+                    )
+                    env_user |= self._settled(guarded & pending, env_user)
             elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
                 a = self._run(stmt.body, owner, dict(env), set(env_user), out, visit)
                 env = _merge(env, a) or env
@@ -637,6 +750,7 @@ class Flow:
                 for case in stmt.cases:  # type: ignore[attr-defined]
                     merged = _merge(merged, self._run(case.body, owner, dict(env), set(env_user), out, visit))
                 env = _merge(merged, env) or env
+            env_user |= settled  # a statement's own reads ran: past it, the locals are rows
         return env
 
     # -- refusal ----------------------------------------------------------------------------
