@@ -12,7 +12,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 
-from scaffold.analysis.lookup import Function, Lookup, resolve_function
+from scaffold.analysis.created import created_model, created_row_of, saved_row_of, saves_client_id
+from scaffold.analysis.lookup import Function, Lookup, class_ref, resolve_function
 from scaffold.analysis.predicate import (
     CHAIN_METHODS,
     COMBINING_METHODS,
@@ -32,6 +33,11 @@ VERIFIED_MARK = "\0verified:"  # a URL kwarg a tenant-scoped .get() checked: "<m
 # a local holding a tenant-scoped .first() by URL id, None when the row is not the tenant's:
 # "<mark><local>:<kwarg>:<Model>", verified once the path goes on only with a row (see _run)
 PENDING_MARK = "\0pending:"
+# "<mark><local>:<Model>": the local is a row this request created (``X.objects.create()``),
+# or a serializer that will create one on ``save()`` / has saved one (see created.py)
+CREATED_MARK = "\0created:"
+CREATING_MARK = "\0creating:"
+SAVED_MARK = "\0saved:"
 ROW_METHODS = frozenset(["get", "first", "last", "earliest", "latest"])  # one row of the queryset
 MAYBE_NONE = frozenset(["first", "last"])  # ... or None
 BLOCKS = (ast.If, ast.While, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)
@@ -45,6 +51,10 @@ DRF_GENERIC_PREFIXES = (
     "rest_framework.viewsets.ModelViewSet",
     "rest_framework.viewsets.ReadOnlyModelViewSet",
 )
+
+
+def _keyword_absent(call: ast.Call, name: str) -> bool:
+    return all(k.arg is not None and k.arg != name for k in call.keywords)
 
 
 def is_super(expr: ast.AST) -> bool:
@@ -107,6 +117,9 @@ class Flow:
             rows = [m[len(prefix) :] for m in env if m.startswith(prefix)]
             if rows:
                 return "row:" + rows[0]  # a URL id a scoped .get() already checked
+        created = self._created_row(value, env)
+        if created:
+            return "row:" + created  # the id of a row this request created
         guarded = (
             self.membership
             or getattr(self.fn, "name", None) in self.member_handlers
@@ -116,6 +129,54 @@ class Flow:
         if name and (not self.covered or name in self.covered):
             return "url:" + name  # a membership check covers the tenant named in the URL
         return self.values.kind(owner, value, env, self.fn)
+
+    @staticmethod
+    def _created_row(value: ast.AST, env: set[str]) -> str:
+        """The model of the row this request created that ``value`` is or names the id of
+        (``dup.id``, ``serializer.data["id"]`` after ``serializer.save()``), or ""."""
+        for mark, local in ((CREATED_MARK, created_row_of(value)), (SAVED_MARK, saved_row_of(value))):
+            if local is not None:
+                prefix = f"{mark}{local}:"
+                found = [m[len(prefix) :] for m in env if m.startswith(prefix)]
+                if found:
+                    return found[0]
+        return ""
+
+    def _track_created(self, name: str | None, value: ast.AST, owner: ClassRef, env: set[str]) -> None:
+        """Record what ``name = value`` (or the bare call ``value`` when ``name`` is None)
+        says about created rows: ``X.objects.create(...)`` is one, ``XSerializer(data=...)``
+        creates one on ``save()``, ``serializer.save()`` has created it."""
+        if name is not None:
+            for mark in (CREATED_MARK, CREATING_MARK, SAVED_MARK):
+                for old in [m for m in env if m.startswith(f"{mark}{name}:")]:
+                    env.discard(old)
+        if not isinstance(value, ast.Call):
+            return
+        func = value.func
+        if isinstance(func, ast.Attribute) and func.attr == "save" and isinstance(func.value, ast.Name):
+            prefix = f"{CREATING_MARK}{func.value.id}:"
+            models = [m[len(prefix) :] for m in env if m.startswith(prefix)]
+            if models and not saves_client_id(value):
+                env.add(f"{SAVED_MARK}{func.value.id}:{models[0]}")
+                if name is not None:
+                    env.add(f"{CREATED_MARK}{name}:{models[0]}")
+            return
+        if name is None:
+            return
+        if isinstance(func, ast.Attribute) and func.attr == "create":
+            model = self.eval(func.value, owner, {}, env, quiet=True)[1]
+            if model is not None and self.lookup.is_model(model):
+                env.add(f"{CREATED_MARK}{name}:{model.name}")
+            return
+        if (
+            isinstance(func, (ast.Name, ast.Attribute))
+            and not value.args
+            and _keyword_absent(value, "instance")
+        ):
+            serializer = class_ref(self.lookup.index, self.lookup.qualify(owner, func, self.fn))
+            model = created_model(self.lookup, serializer) if serializer is not None else None
+            if model is not None:
+                env.add(f"{CREATING_MARK}{name}:{model.name}")
 
     def _scoped_row(self, value: ast.AST, scope: Scope, model: ClassRef | None) -> bool:
         """``value`` fetches one row the requesting user may see: from a scoped queryset, or
@@ -652,6 +713,7 @@ class Flow:
             if self._scoped_row(value, scope, model):
                 env_user.add(ROW_MARK + target.id)  # board = DeployBoard.objects.get(anchor=anchor)
             self._verify_ids(target.id, value, scope, model, env_user)
+            self._track_created(target.id, value, owner, env_user)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for el in target.elts:
                 if isinstance(el, ast.Name):
@@ -681,6 +743,8 @@ class Flow:
             if isinstance(stmt, ast.Assign):
                 for target in stmt.targets:
                     self.assign(target, stmt.value, owner, env, env_user)
+            elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+                self._track_created(None, stmt.value, owner, env_user)  # serializer.save(...)
             elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
                 self.assign(stmt.target, stmt.value, owner, env, env_user)
             elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
