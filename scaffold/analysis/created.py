@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import ast
 
-from scaffold.analysis.lookup import Lookup, mro
+from scaffold.analysis.lookup import Lookup, class_ref, mro
 from scaffold.analysis.scope import ClassRef
+from scaffold.analysis.syntax import class_members, key_read, stmt_value, string_items, walk_function
 from scaffold.index import dotted_name
 
 ID_NAMES = frozenset(["id", "pk"])
 AUTO_FIELDS = frozenset(["AutoField", "BigAutoField", "SmallAutoField"])
 READ_ONLY_FIELDS = ("ReadOnlyField", "HiddenField", "SerializerMethodField")
 SERIALIZER_PREFIX = "rest_framework.serializers."
+# serializer methods that decide which row save() returns, or what goes into validated_data
+OWN_SAVING = ("create", "save", "to_internal_value", "run_validation")
 
 
 def _keyword(call: ast.Call, name: str) -> ast.expr | None:
@@ -32,36 +35,6 @@ def _keyword(call: ast.Call, name: str) -> ast.expr | None:
 
 def _true(value: ast.expr | None) -> bool:
     return isinstance(value, ast.Constant) and value.value is True
-
-
-def _strings(value: ast.expr | None, body: list[ast.stmt]) -> set[str] | None:
-    """The strings of a list / tuple literal (or of a name the same class body binds to one:
-    ``read_only_fields = fields``); None when it cannot be read."""
-    if isinstance(value, ast.Name):
-        bound = [
-            s.value
-            for s in body
-            if isinstance(s, ast.Assign)
-            and any(isinstance(t, ast.Name) and t.id == value.id for t in s.targets)
-        ]
-        value = bound[-1] if len(bound) == 1 else None
-    if not isinstance(value, (ast.List, ast.Tuple)):
-        return None
-    out = {e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)}
-    return out if len(out) == len(value.elts) else None
-
-
-def _meta(cls: ClassRef) -> ast.ClassDef | None:
-    return next((n for n in cls.node.body if isinstance(n, ast.ClassDef) and n.name == "Meta"), None)
-
-
-def _meta_value(meta: ast.ClassDef, name: str) -> ast.expr | None:
-    found = [
-        s.value
-        for s in meta.body
-        if isinstance(s, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in s.targets)
-    ]
-    return found[-1] if found else None
 
 
 def _model_pk_read_only(lookup: Lookup, model: ClassRef) -> bool:
@@ -99,30 +72,37 @@ def created_model(lookup: Lookup, serializer: ClassRef) -> ClassRef | None:
     if not any(isinstance(c, str) and c.startswith(SERIALIZER_PREFIX) for c in classes):
         return None
     projects = [c for c in classes if isinstance(c, ClassRef)]
-    if any(c.method("create") is not None or c.method("save") is not None for c in projects):
-        return None  # its own create() may hand back a row that already existed
-    model: ClassRef | None = None
-    read_only: bool | None = None
     for cls in projects:
-        meta = _meta(cls)
-        if meta is None:
-            continue
-        value = _meta_value(meta, "model")
-        if model is None and isinstance(value, (ast.Name, ast.Attribute)):
-            found = lookup.index.class_info(cls.qualify(value) or "")
-            model = (
-                ClassRef(found, mod)
-                if found is not None and (mod := lookup.index.module(found.module))
-                else None
-            )
-        listed = _strings(_meta_value(meta, "read_only_fields"), meta.body)
-        if read_only is None and listed is not None and ID_NAMES & listed:
-            read_only = True
-        extra = _meta_value(meta, "extra_kwargs")
-        if isinstance(extra, ast.Dict) and any(
-            isinstance(k, ast.Constant) and k.value in ID_NAMES for k in extra.keys
+        if any(cls.method(m) is not None for m in OWN_SAVING):
+            return None  # its own create() may hand back a row that already existed
+        validate = cls.method("validate")
+        if validate is not None and any(
+            (isinstance(n, ast.Constant) and n.value in ID_NAMES)
+            or (isinstance(n, ast.keyword) and n.arg in ID_NAMES)
+            for n in walk_function(validate)
         ):
-            return None  # extra_kwargs = {"id": {...}}: may make it writable
+            return None  # validate() may put an id into the validated data
+    # the nearest Meta is the serializer's (Meta classes do not merge)
+    meta = next(
+        (n for c in projects for n in c.node.body if isinstance(n, ast.ClassDef) and n.name == "Meta"), None
+    )
+    owner = next((c for c in projects if meta is not None and meta in c.node.body), None)
+    if meta is None or owner is None:
+        return None
+    attrs, _ = class_members(meta)
+    value = stmt_value(attrs["model"]) if "model" in attrs else None
+    model = (
+        class_ref(lookup.index, owner.qualify(value))
+        if isinstance(value, (ast.Name, ast.Attribute))
+        else None
+    )
+    read_only = bool(ID_NAMES & string_items(attrs.get("read_only_fields")))
+    extra = stmt_value(attrs["extra_kwargs"]) if "extra_kwargs" in attrs else None
+    if extra is not None and not (
+        isinstance(extra, ast.Dict)
+        and all(isinstance(k, ast.Constant) and k.value not in ID_NAMES for k in extra.keys)
+    ):
+        return None  # extra_kwargs = {"id": {...}} (or one scaffold cannot read): may make it writable
     if model is None or not lookup.is_model(model):
         return None
     for cls in projects:  # a declared id field decides, whatever Meta says
@@ -150,24 +130,11 @@ def saved_row_of(expr: ast.AST) -> str | None:
         expr = expr.value
     if isinstance(expr, ast.Attribute) and expr.attr == "instance" and isinstance(expr.value, ast.Name):
         return expr.value.id
-    if isinstance(expr, ast.Subscript) and isinstance(expr.slice, ast.Constant):
-        base, key = expr.value, expr.slice.value
-    elif (
-        isinstance(expr, ast.Call)
-        and isinstance(expr.func, ast.Attribute)
-        and expr.func.attr == "get"
-        and expr.args
-        and isinstance(expr.args[0], ast.Constant)
-    ):
-        base, key = expr.func.value, expr.args[0].value
-    else:
+    read = key_read(expr)
+    if read is None or read[1] not in ID_NAMES:
         return None
-    if (
-        key in ID_NAMES
-        and isinstance(base, ast.Attribute)
-        and base.attr == "data"
-        and isinstance(base.value, ast.Name)
-    ):
+    base = read[0]
+    if isinstance(base, ast.Attribute) and base.attr == "data" and isinstance(base.value, ast.Name):
         return base.value.id
     return None
 

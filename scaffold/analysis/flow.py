@@ -25,7 +25,7 @@ from scaffold.analysis.predicate import (
 )
 from scaffold.analysis.scope import KIND_SCOPE, SCOPED, ClassRef, Return, Scope
 from scaffold.analysis.settings import matches
-from scaffold.analysis.syntax import TRY_STMTS, walk_function
+from scaffold.analysis.syntax import TRY_STMTS, key_read, walk_function
 from scaffold.analysis.values import ROW_MARK, Values
 from scaffold.index import dotted_name
 
@@ -423,17 +423,10 @@ class Flow:
             # one returning either of two kwargs (project_id, else pk) is named by the property
             kwargs = self._kwarg_property(value.attr)
             return next(iter(kwargs)) if len(kwargs) == 1 else value.attr
-        if isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Constant):
-            base, key = value.value, value.slice.value
-        elif (
-            isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "get"
-        ):
-            base, key = (
-                value.func.value,
-                value.args[0].value if value.args and isinstance(value.args[0], ast.Constant) else None,
-            )
-        else:
+        read = key_read(value)
+        if read is None:
             return ""
+        base, key = read
         if isinstance(key, str) and (dotted_name(base) or "").endswith("kwargs"):
             return key
         return ""
@@ -476,18 +469,10 @@ class Flow:
     @staticmethod
     def _kwarg_of(value: ast.AST | None) -> str:
         """``self.kwargs["slug"]`` / ``self.kwargs.get("slug", ...)`` -> ``slug``."""
-        if isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Constant):
-            base, key = value.value, value.slice.value
-        elif (
-            isinstance(value, ast.Call)
-            and isinstance(value.func, ast.Attribute)
-            and value.func.attr == "get"
-            and value.args
-            and isinstance(value.args[0], ast.Constant)
-        ):
-            base, key = value.func.value, value.args[0].value
-        else:
+        read = key_read(value)
+        if read is None:
             return ""
+        base, key = read
         return key if isinstance(key, str) and (dotted_name(base) or "") == "self.kwargs" else ""
 
     def filter_scope(
