@@ -332,6 +332,13 @@ class Analyzer:
         kwarg, with no ``include()`` prefix that could add it and nothing writing
         ``self.kwargs``: ``get_object()`` asserts on every such request (TEN010), so they
         serve no rows."""
+        memo: dict[frozenset[str], set[str]] = self.__dict__.setdefault("_unserved", {})
+        key = frozenset(actions)
+        if key not in memo:
+            memo[key] = self._unserved_detail_actions(actions)
+        return set(memo[key])
+
+    def _unserved_detail_actions(self, actions: set[str]) -> set[str]:
         from scaffold.analysis.routes import include_kwargs, lookup_kwarg, route_kwargs
 
         candidates = {a for a in actions & DETAIL_ACTIONS if self.lookup.find_method(a) is None}
