@@ -320,11 +320,13 @@ def test_a_write_path_migrate_cannot_judge_is_not_judged_by_audit_either(tmp_pat
 def test_detail_actions_the_analysis_drops_are_reported_as_route_kwarg_mismatch(tmp_path: Path) -> None:
     """DRF's retrieve / update routed on a path without the view's lookup kwarg serve no rows
     (the analysis leaves them out of the view's actions): TEN010 reports exactly those routes,
-    and not the ones whose route captures the lookup kwarg or whose get_object() is overridden."""
+    and not the ones whose route captures the lookup kwarg, whose get_object() is overridden or
+    whose dispatch() fills the kwarg in."""
     root = tmp_path / "detail_route_without_lookup"
     shutil.copytree(REALWORLD / "detail_route_without_lookup", root)
     report = audit(root, select="TEN010", jobs=1, cache=False)
     assert {(f.path, f.symbol) for f in report.findings} == {
         ("proj/urls.py", "CardViewSet"),
         ("proj/urls.py", "NoteCardViewSet"),
+        ("proj/urls.py", "TimedCardViewSet"),
     }

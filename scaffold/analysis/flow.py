@@ -254,8 +254,10 @@ class Flow:
                 todo.append(node.iter)
             elif isinstance(node, (ast.With, ast.AsyncWith)):
                 todo.extend(i.context_expr for i in node.items)
-            elif isinstance(node, TRY_STMTS) or type(node).__name__ == "Match":
-                continue  # blocks: their own statements are read one by one
+            elif (
+                isinstance(node, TRY_STMTS) or type(node).__name__ == "Match" or isinstance(node, ast.Assert)
+            ):
+                continue  # blocks: their own statements are read one by one; python -O drops asserts
             else:
                 todo.extend(ast.iter_child_nodes(node))
         return found

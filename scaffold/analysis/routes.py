@@ -17,6 +17,7 @@ import ast
 import re
 
 from scaffold.analysis.scope import ClassRef
+from scaffold.analysis.syntax import walk_function
 from scaffold.index import ProjectIndex, dotted_name
 
 WRITES = {"create": ("create", "post"), "update": ("update", "partial_update", "put", "patch")}
@@ -220,3 +221,43 @@ def lookup_kwarg(classes: list[ClassRef | str]) -> str | None:
                 break  # DRF's own default: the lookup_field names the kwarg
             return None
     return "pk"
+
+
+# view methods that see the URL kwargs before get_object() does
+KWARGS_HOOKS = ("dispatch", "setup", "initial", "initialize_request", "as_view")
+
+
+def _may_fill_kwargs(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """``fn`` (a hook given the URL kwargs) may change them on the way to ``get_object()``:
+    it rebinds or writes its ``**kwargs`` (``kwargs["pk"] = ...``, ``kwargs.update(...)``), or
+    passes a keyword of its own on (``super().dispatch(request, pk=..., **kwargs)``)."""
+    name = fn.args.kwarg.arg if fn.args.kwarg is not None else None
+    for node in walk_function(fn):
+        if isinstance(node, ast.Call) and any(k.arg is not None for k in node.keywords):
+            if any(k.arg is None for k in node.keywords):
+                return True  # f(pk=..., **kwargs)
+        if name is None:
+            continue
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            for t in targets:
+                base = t.value if isinstance(t, ast.Subscript) else t
+                if isinstance(base, ast.Name) and base.id == name:
+                    return True
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == name:
+            if node.attr not in ("get", "keys", "values", "items", "copy"):
+                return True  # kwargs.update(...), kwargs.setdefault(...), kwargs.pop(...)
+    return False
+
+
+def fills_kwargs(classes: list[ClassRef | str]) -> bool:
+    """A project class of the view overrides a hook that sees the URL kwargs before
+    ``get_object()`` (``dispatch``, ``initial``, ...) and may change them."""
+    return any(
+        isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and fn.name in KWARGS_HOOKS
+        and _may_fill_kwargs(fn)
+        for cls in classes
+        if isinstance(cls, ClassRef)
+        for fn in cls.node.body
+    )

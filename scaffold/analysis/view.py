@@ -65,6 +65,8 @@ QUERYSET_READERS = frozenset({"get_queryset", "get_object", "filter_queryset", "
 DRF_QUERYSET_METHODS = frozenset({"list", "retrieve", "update", "partial_update", "destroy"})
 # DRF's actions that read their row through get_object() (the URL's lookup kwarg)
 DETAIL_ACTIONS = frozenset({"retrieve", "update", "partial_update", "destroy"})
+
+
 Verdict = Literal["scoped", "unscoped", "not-tenant-data", "unknown"]
 Permissions = tuple[ClassRef | None, ast.AST | None, list[str]]  # owner, node, qualified names
 
@@ -327,11 +329,11 @@ class Analyzer:
 
     def unserved_detail_actions(self, actions: set[str]) -> set[str]:
         """Those of ``actions`` that are DRF's own ``retrieve`` / ``update`` /
-        ``partial_update`` / ``destroy`` (neither they nor ``get_object`` overridden, no base
-        scaffold cannot read) routed only on paths that do not capture the view's lookup
-        kwarg, with no ``include()`` prefix that could add it and nothing writing
-        ``self.kwargs``: ``get_object()`` asserts on every such request (TEN010), so they
-        serve no rows."""
+        ``partial_update`` / ``destroy`` (neither they nor ``get_object`` / ``dispatch`` /
+        ``initial`` overridden, no base scaffold cannot read) routed only on paths that do
+        not capture the view's lookup kwarg, with no ``include()`` prefix that could add it
+        and nothing writing ``self.kwargs``: ``get_object()`` asserts on every such request
+        (TEN010), so they serve no rows."""
         memo: dict[frozenset[str], set[str]] = self.__dict__.setdefault("_unserved", {})
         key = frozenset(actions)
         if key not in memo:
@@ -339,11 +341,15 @@ class Analyzer:
         return set(memo[key])
 
     def _unserved_detail_actions(self, actions: set[str]) -> set[str]:
-        from scaffold.analysis.routes import include_kwargs, lookup_kwarg, route_kwargs
+        from scaffold.analysis.routes import fills_kwargs, include_kwargs, lookup_kwarg, route_kwargs
 
         candidates = {a for a in actions & DETAIL_ACTIONS if self.lookup.find_method(a) is None}
-        if not candidates or self.lookup.find_method("get_object") is not None or not readable(self):
+        if not candidates or not readable(self):
             return set()
+        if self.lookup.find_method("get_object") is not None:
+            return set()  # reads its row its own way
+        if fills_kwargs(self.mro):
+            return set()  # a hook that may fill the kwarg in before get_object()
         lookup = lookup_kwarg(self.mro)
         prefixes = include_kwargs(self.index)
         if lookup is None or prefixes is None or lookup in prefixes:

@@ -53,7 +53,7 @@ import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from scaffold.analysis.routes import PATH_KWARG, REGEX_KWARG, lookup_kwarg
+from scaffold.analysis.routes import PATH_KWARG, REGEX_KWARG, fills_kwargs, lookup_kwarg
 from scaffold.rules import Finding, Rule, register
 from scaffold.rules._context import ClassRef, FileContext, call_name, class_ref, mro, resolve_function
 
@@ -167,6 +167,7 @@ def problems(ctx: FileContext, route: Route) -> Iterator[tuple[str, str]]:
                 and _method(cls_mro, "get_object") is None
                 and lookup is not None
                 and lookup not in route.kwargs
+                and not fills_kwargs(cls_mro)
             ):
                 yield (
                     ref.name,
