@@ -330,3 +330,22 @@ def test_detail_actions_the_analysis_drops_are_reported_as_route_kwarg_mismatch(
         ("proj/urls.py", "NoteCardViewSet"),
         ("proj/urls.py", "TimedCardViewSet"),
     }
+
+
+def test_an_include_prefix_that_may_capture_the_lookup_kwarg_keeps_detail_actions_served(
+    tmp_path: Path,
+) -> None:
+    """The same routes mounted under ``include()`` below a prefix capturing ``pk``: DRF's
+    retrieve / update may get their kwarg from there, so they still serve the unchecked rows;
+    a view whose lookup kwarg is ``note_pk`` still gets none."""
+    root = tmp_path / "detail_route_without_lookup"
+    shutil.copytree(REALWORLD / "detail_route_without_lookup", root)
+    (root / "shop" / "urls.py").write_text((root / "proj" / "urls.py").read_text())
+    (root / "proj" / "urls.py").write_text(
+        "from django.urls import include, path\n\n"
+        'urlpatterns = [path("tenants/<int:pk>/", include("shop.urls"))]\n'
+    )
+    report = audit(root, select="TEN001", jobs=1, cache=False)
+    flagged = {f.symbol.split(".")[0] for f in report.findings}
+    assert {"CardViewSet", "TimedCardViewSet"} <= flagged
+    assert "NoteCardViewSet" not in flagged
