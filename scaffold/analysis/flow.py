@@ -25,8 +25,8 @@ from scaffold.analysis.predicate import (
 )
 from scaffold.analysis.scope import KIND_SCOPE, SCOPED, ClassRef, Return, Scope
 from scaffold.analysis.settings import matches
-from scaffold.analysis.syntax import TRY_STMTS, key_read, walk_function
-from scaffold.analysis.values import ROW_MARK, Values
+from scaffold.analysis.syntax import TRY_STMTS, assigned_names, key_read, walk_function
+from scaffold.analysis.values import CLIENT_MARK, ROW_MARK, Values
 from scaffold.index import dotted_name
 
 VERIFIED_MARK = "\0verified:"  # a URL kwarg a tenant-scoped .get() checked: "<mark><kwarg>:<Model>"
@@ -63,6 +63,29 @@ def is_super(expr: ast.AST) -> bool:
 
 def is_generic(mro: list[ClassRef | str]) -> bool:
     return any(isinstance(m, str) and m.startswith(DRF_GENERIC_PREFIXES) for m in mro)
+
+
+def _join(env: set[str], paths: list[set[str]]) -> None:
+    """``env`` becomes what the local marks are where the ``paths`` (each a branch that goes
+    on) meet: a fact (the user's tenant, a scoped or created row, a verified id) only when
+    every path holds it, something the client sent when any path does."""
+    if not paths:
+        return
+    facts = set.intersection(*({m for m in p if not m.startswith(CLIENT_MARK)} for p in paths))
+    taints = {m for p in paths for m in p if m.startswith(CLIENT_MARK)}
+    env.clear()
+    env.update(facts | taints)
+
+
+def _killed(env: set[str], names: set[str]) -> set[str]:
+    """``env`` without the facts about ``names`` (locals a block may rebind); their client
+    taints stay."""
+    out = set()
+    for m in env:
+        local = m.split(":", 1)[1].split(":", 1)[0] if m.startswith("\0") else m
+        if local not in names or m.startswith(CLIENT_MARK):
+            out.add(m)
+    return out
 
 
 def _merge(a: dict[str, Scope] | None, b: dict[str, Scope] | None) -> dict[str, Scope] | None:
@@ -751,12 +774,14 @@ class Flow:
             elif isinstance(stmt, ast.Raise):
                 return None
             elif isinstance(stmt, ast.If):
-                a = self._run(stmt.body, owner, dict(env), set(env_user), out, visit)
-                b = self._run(stmt.orelse, owner, dict(env), set(env_user), out, visit)
+                a_user, b_user = set(env_user), set(env_user)
+                a = self._run(stmt.body, owner, dict(env), a_user, out, visit)
+                b = self._run(stmt.orelse, owner, dict(env), b_user, out, visit)
                 merged = _merge(a, b)
                 if merged is None:
                     return None
                 env = merged
+                _join(env_user, [u for r, u in ((a, a_user), (b, b_user)) if r is not None])
                 if pending:
                     # if not draft: return ...: past the if, draft is a row
                     guarded = (self._none_tested(stmt.test, False) if a is None else set()) | (
@@ -764,11 +789,15 @@ class Flow:
                     )
                     env_user |= self._settled(guarded & pending, env_user)
             elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
-                a = self._run(stmt.body, owner, dict(env), set(env_user), out, visit)
+                a_user = set(env_user)
+                a = self._run(stmt.body, owner, dict(env), a_user, out, visit)
                 env = _merge(env, a) or env
-                b = self._run(stmt.orelse, owner, dict(env), set(env_user), out, visit)
+                _join(env_user, [set(env_user), *([a_user] if a is not None else [])])  # ran or not
+                b_user = set(env_user)
+                b = self._run(stmt.orelse, owner, dict(env), b_user, out, visit)
                 if b is not None:
                     env = b
+                    _join(env_user, [b_user])
             elif isinstance(stmt, (ast.With, ast.AsyncWith)):
                 r = self._run(stmt.body, owner, env, env_user, out, visit)
                 if r is None:
@@ -781,26 +810,35 @@ class Flow:
                 if a is not None and stmt.orelse:
                     a = self._run(stmt.orelse, owner, a, body_user, out, visit)
                 merged = a
-                handlers_end = True
+                # a handler may start anywhere in the body: what the body rebinds is unknown there
+                partly = _killed(env_user, assigned_names(stmt))
+                live = [body_user] if a is not None else []
                 for handler in stmt.handlers:
                     start = _merge(before, a) or before  # the body may have run partly
-                    ended = self._run(handler.body, owner, dict(start), set(env_user), out, visit)
-                    handlers_end = handlers_end and ended is None
+                    handler_user = set(partly)
+                    ended = self._run(handler.body, owner, dict(start), handler_user, out, visit)
+                    if ended is not None:
+                        live.append(handler_user)
                     merged = _merge(merged, ended)
-                if a is not None and handlers_end:
-                    # every except returns or raises: after the try, the body ran to its end
-                    # (board = DeployBoard.objects.get(...) in the try is a scoped row after it)
-                    env_user |= body_user
+                # after the try, the body ran to its end or a handler that goes on ran (every
+                # except returns: board = DeployBoard.objects.get(...) in the try is a row)
+                _join(env_user, live or [partly])
                 if stmt.finalbody:
-                    self._run(stmt.finalbody, owner, dict(merged or before), set(env_user), out, visit)
+                    self._run(stmt.finalbody, owner, dict(merged or before), set(partly), out, visit)
                 if merged is None:
                     return None
                 env = merged
             elif type(stmt).__name__ == "Match":
                 merged = None
+                live = [set(env_user)]  # no case may match
                 for case in stmt.cases:  # type: ignore[attr-defined]
-                    merged = _merge(merged, self._run(case.body, owner, dict(env), set(env_user), out, visit))
+                    case_user = set(env_user)
+                    ended = self._run(case.body, owner, dict(env), case_user, out, visit)
+                    merged = _merge(merged, ended)
+                    if ended is not None:
+                        live.append(case_user)
                 env = _merge(merged, env) or env
+                _join(env_user, live)
             env_user |= settled  # a statement's own reads ran: past it, the locals are rows
         return env
 
