@@ -789,7 +789,9 @@ class Flow:
                     )
                     env_user |= self._settled(guarded & pending, env_user)
             elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
-                a_user = set(env_user)
+                # a later iteration starts with what the previous one left: what the body
+                # rebinds is unknown at its top
+                a_user = _killed(env_user, assigned_names(stmt))
                 a = self._run(stmt.body, owner, dict(env), a_user, out, visit)
                 env = _merge(env, a) or env
                 _join(env_user, [set(env_user), *([a_user] if a is not None else [])])  # ran or not
