@@ -217,7 +217,7 @@ class Flow:
         ``.get()`` raises unless the row the URL id names is the tenant's, so after it that
         URL kwarg is a verified ``State`` id (``Issue.objects.filter(state=state_id)`` scopes).
         ``.filter(pk=draft_id).first()`` returns None instead: the kwarg is pending on the
-        local ``name`` until the path can only go on with a row (:meth:`_settle`)."""
+        local ``name`` until the path can only go on with a row (:meth:`_settled`)."""
         for mark in [m for m in env if m.startswith(f"{PENDING_MARK}{name}:")]:
             env.discard(mark)  # the local holds something else now
         if model is None or scope not in (Scope.TENANT, Scope.OWNER):
