@@ -163,6 +163,7 @@ def plan_ten05x(ctx: FileContext, findings: list[Finding], plan: Plan) -> None:
 
 
 def plan_ten010(ctx: FileContext, findings: list[Finding], plan: Plan) -> None:
+    from scaffold.analysis.routes import lookup_kwarg
     from scaffold.rules import route_kwarg_mismatch as rkm
     from scaffold.rules._context import class_ref, mro, resolve_function
 
@@ -202,11 +203,11 @@ def plan_ten010(ctx: FileContext, findings: list[Finding], plan: Plan) -> None:
                 found = [rkm._method(cls_mro, n) for n in names]
                 fns = [x[1] for x in found if x is not None]
                 if not fns:  # DRF's own detail actions: the lookup kwarg
-                    params = {rkm._lookup(cls_mro)}
+                    params = {lookup_kwarg(cls_mro) or "pk"}
             else:
                 fns = [x[1] for m in rkm.HTTP_METHODS if (x := rkm._method(cls_mro, m)) is not None]
                 if not fns:
-                    params = {rkm._lookup(cls_mro)}
+                    params = {lookup_kwarg(cls_mro) or "pk"}
         else:
             fn = (
                 resolve_function(ctx.index, ctx.qualname(view))

@@ -341,3 +341,37 @@ def test_a_write_path_migrate_cannot_judge_is_not_judged_by_audit_either(tmp_pat
     result = migrate_viewsets(root, check=True, jobs=1, cache=False)
     manual = {m.symbol for _, m in result.report.manual}
     assert {v for _, _, v, _ in report.not_judged} == manual == {"TokenViewSet"}
+
+
+def test_detail_actions_the_analysis_drops_are_reported_as_route_kwarg_mismatch(tmp_path: Path) -> None:
+    """DRF's retrieve / update routed on a path without the view's lookup kwarg serve no rows
+    (the analysis leaves them out of the view's actions): TEN010 reports exactly those routes,
+    and not the ones whose route captures the lookup kwarg, whose get_object() is overridden or
+    whose dispatch() fills the kwarg in."""
+    root = tmp_path / "detail_route_without_lookup"
+    shutil.copytree(REALWORLD / "detail_route_without_lookup", root)
+    report = audit(root, select="TEN010", jobs=1, cache=False)
+    assert {(f.path, f.symbol) for f in report.findings} == {
+        ("proj/urls.py", "CardViewSet"),
+        ("proj/urls.py", "NoteCardViewSet"),
+        ("proj/urls.py", "TimedCardViewSet"),
+    }
+
+
+def test_an_include_prefix_that_may_capture_the_lookup_kwarg_keeps_detail_actions_served(
+    tmp_path: Path,
+) -> None:
+    """The same routes mounted under ``include()`` below a prefix capturing ``pk``: DRF's
+    retrieve / update may get their kwarg from there, so they still serve the unchecked rows;
+    a view whose lookup kwarg is ``note_pk`` still gets none."""
+    root = tmp_path / "detail_route_without_lookup"
+    shutil.copytree(REALWORLD / "detail_route_without_lookup", root)
+    (root / "shop" / "urls.py").write_text((root / "proj" / "urls.py").read_text())
+    (root / "proj" / "urls.py").write_text(
+        "from django.urls import include, path\n\n"
+        'urlpatterns = [path("tenants/<int:pk>/", include("shop.urls"))]\n'
+    )
+    report = audit(root, select="TEN001", jobs=1, cache=False)
+    flagged = {f.symbol.split(".")[0] for f in report.findings}
+    assert {"CardViewSet", "TimedCardViewSet"} <= flagged
+    assert "NoteCardViewSet" not in flagged

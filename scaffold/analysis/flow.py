@@ -12,8 +12,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 
-from scaffold.analysis.lookup import Function, Lookup, resolve_function
+from scaffold.analysis.created import created_model, created_row_of, saved_row_of, saves_client_id
+from scaffold.analysis.lookup import Function, Lookup, class_ref, resolve_function
 from scaffold.analysis.predicate import (
+    CHAIN_METHODS,
     COMBINING_METHODS,
     QS_METHODS,
     SCOPING_CALLS,
@@ -23,12 +25,24 @@ from scaffold.analysis.predicate import (
 )
 from scaffold.analysis.scope import KIND_SCOPE, SCOPED, ClassRef, Return, Scope
 from scaffold.analysis.settings import matches
-from scaffold.analysis.syntax import TRY_STMTS, walk_function
-from scaffold.analysis.values import ROW_MARK, Values
+from scaffold.analysis.syntax import TRY_STMTS, assigned_names, key_read, walk_function
+from scaffold.analysis.values import CLIENT_MARK, ROW_MARK, Values
 from scaffold.index import dotted_name
 
 VERIFIED_MARK = "\0verified:"  # a URL kwarg a tenant-scoped .get() checked: "<mark><kwarg>:<Model>"
 PUBLISHED_MARK = "\0published:"  # a URL kwarg a published row was found by: "<mark><kwarg>"
+# a local holding a tenant-scoped .first() by URL id, None when the row is not the tenant's:
+# "<mark><local>:<kwarg>:<Model>", verified once the path goes on only with a row (see _run)
+PENDING_MARK = "\0pending:"
+# "<mark><local>:<Model>": the local is a row this request created (``X.objects.create()``),
+# or a serializer that will create one on ``save()`` / has saved one (see created.py)
+CREATED_MARK = "\0created:"
+CREATING_MARK = "\0creating:"
+SAVED_MARK = "\0saved:"
+ROW_METHODS = frozenset(["get", "first", "last", "earliest", "latest"])  # one row of the queryset
+MAYBE_NONE = frozenset(["first", "last"])  # ... or None
+BLOCKS = (ast.If, ast.While, ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)
+ID_KEYS = frozenset(["pk", "id", "pk__exact", "id__exact"])
 
 Result = tuple[Scope, ClassRef | None, str]  # scope, model, manager
 SUBQUERIES = frozenset(["Exists", "Subquery"])
@@ -40,12 +54,39 @@ DRF_GENERIC_PREFIXES = (
 )
 
 
+def _keyword_absent(call: ast.Call, name: str) -> bool:
+    return all(k.arg is not None and k.arg != name for k in call.keywords)
+
+
 def is_super(expr: ast.AST) -> bool:
     return isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "super"
 
 
 def is_generic(mro: list[ClassRef | str]) -> bool:
     return any(isinstance(m, str) and m.startswith(DRF_GENERIC_PREFIXES) for m in mro)
+
+
+def _join(env: set[str], paths: list[set[str]]) -> None:
+    """``env`` becomes what the local marks are where the ``paths`` (each a branch that goes
+    on) meet: a fact (the user's tenant, a scoped or created row, a verified id) only when
+    every path holds it, something the client sent when any path does."""
+    if not paths:
+        return
+    facts = set.intersection(*({m for m in p if not m.startswith(CLIENT_MARK)} for p in paths))
+    taints = {m for p in paths for m in p if m.startswith(CLIENT_MARK)}
+    env.clear()
+    env.update(facts | taints)
+
+
+def _killed(env: set[str], names: set[str]) -> set[str]:
+    """``env`` without the facts about ``names`` (locals a block may rebind); their client
+    taints stay."""
+    out = set()
+    for m in env:
+        local = m.split(":", 1)[1].split(":", 1)[0] if m.startswith("\0") else m
+        if local not in names or m.startswith(CLIENT_MARK):
+            out.add(m)
+    return out
 
 
 def _merge(a: dict[str, Scope] | None, b: dict[str, Scope] | None) -> dict[str, Scope] | None:
@@ -102,6 +143,9 @@ class Flow:
                 return "row:" + rows[0]  # a URL id a scoped .get() already checked
             if PUBLISHED_MARK + verified in env:
                 return "url:" + verified  # the tenant data a published row names (public board)
+        created = self._created_row(value, env)
+        if created:
+            return "row:" + created  # the id of a row this request created
         guarded = (
             self.membership
             or getattr(self.fn, "name", None) in self.member_handlers
@@ -112,6 +156,54 @@ class Flow:
             return "url:" + name  # a membership check covers the tenant named in the URL
         return self.values.kind(owner, value, env, self.fn)
 
+    @staticmethod
+    def _created_row(value: ast.AST, env: set[str]) -> str:
+        """The model of the row this request created that ``value`` is or names the id of
+        (``dup.id``, ``serializer.data["id"]`` after ``serializer.save()``), or ""."""
+        for mark, local in ((CREATED_MARK, created_row_of(value)), (SAVED_MARK, saved_row_of(value))):
+            if local is not None:
+                prefix = f"{mark}{local}:"
+                found = [m[len(prefix) :] for m in env if m.startswith(prefix)]
+                if found:
+                    return found[0]
+        return ""
+
+    def _track_created(self, name: str | None, value: ast.AST, owner: ClassRef, env: set[str]) -> None:
+        """Record what ``name = value`` (or the bare call ``value`` when ``name`` is None)
+        says about created rows: ``X.objects.create(...)`` is one, ``XSerializer(data=...)``
+        creates one on ``save()``, ``serializer.save()`` has created it."""
+        if name is not None:
+            for mark in (CREATED_MARK, CREATING_MARK, SAVED_MARK):
+                for old in [m for m in env if m.startswith(f"{mark}{name}:")]:
+                    env.discard(old)
+        if not isinstance(value, ast.Call):
+            return
+        func = value.func
+        if isinstance(func, ast.Attribute) and func.attr == "save" and isinstance(func.value, ast.Name):
+            prefix = f"{CREATING_MARK}{func.value.id}:"
+            models = [m[len(prefix) :] for m in env if m.startswith(prefix)]
+            if models and not saves_client_id(value):
+                env.add(f"{SAVED_MARK}{func.value.id}:{models[0]}")
+                if name is not None:
+                    env.add(f"{CREATED_MARK}{name}:{models[0]}")
+            return
+        if name is None:
+            return
+        if isinstance(func, ast.Attribute) and func.attr == "create":
+            model = self.eval(func.value, owner, {}, env, quiet=True)[1]
+            if model is not None and self.lookup.is_model(model):
+                env.add(f"{CREATED_MARK}{name}:{model.name}")
+            return
+        if (
+            isinstance(func, (ast.Name, ast.Attribute))
+            and not value.args
+            and _keyword_absent(value, "instance")
+        ):
+            serializer = class_ref(self.lookup.index, self.lookup.qualify(owner, func, self.fn))
+            model = created_model(self.lookup, serializer) if serializer is not None else None
+            if model is not None:
+                env.add(f"{CREATING_MARK}{name}:{model.name}")
+
     def _scoped_row(self, value: ast.AST, scope: Scope, model: ClassRef | None) -> bool:
         """``value`` fetches one row the requesting user may see: from a scoped queryset, or
         of a model declared global (a published board found by its anchor)."""
@@ -121,22 +213,114 @@ class Flow:
             return False
         return model is not None and (scope in (Scope.TENANT, Scope.OWNER) or self.lookup.is_global(model))
 
-    def _verify_ids(self, value: ast.AST, scope: Scope, model: ClassRef | None, env: set[str]) -> None:
+    def _verify_ids(
+        self, name: str, value: ast.AST, scope: Scope, model: ClassRef | None, env: set[str]
+    ) -> None:
         """``state = State.objects.get(pk=state_id, workspace__slug=slug)``: a tenant-scoped
         ``.get()`` raises unless the row the URL id names is the tenant's, so after it that
         URL kwarg is a verified ``State`` id (``Issue.objects.filter(state=state_id)`` scopes).
-        Only ``.get()``: ``.filter(...).first()`` returns None and goes on."""
+        ``.filter(pk=draft_id).first()`` returns None instead: the kwarg is pending on the
+        local ``name`` until the path can only go on with a row (:meth:`_settled`)."""
+        for mark in [m for m in env if m.startswith(f"{PENDING_MARK}{name}:")]:
+            env.discard(mark)  # the local holds something else now
         if model is None or scope not in (Scope.TENANT, Scope.OWNER):
             return
         if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)):
             return
-        if value.func.attr != "get":
+        method = value.func.attr
+        if method not in ROW_METHODS:
             return
-        for kw in value.keywords:
-            if kw.arg in ("pk", "id"):
-                name = self.url_value(kw.value, env)
-                if name:
-                    env.add(f"{VERIFIED_MARK}{name}:{model.name}")
+        for kwarg in self._ids_of_chain(value, env):
+            if method in MAYBE_NONE:
+                env.add(f"{PENDING_MARK}{name}:{kwarg}:{model.name}")
+            elif method == "get":
+                env.add(f"{VERIFIED_MARK}{kwarg}:{model.name}")
+
+    def _ids_of_chain(self, call: ast.Call, env: set[str]) -> list[str]:
+        """The URL kwargs a row lookup's chain ANDs in as its ``pk`` / ``id``
+        (``self.get_queryset().filter(pk=draft_id).first()``), read down to the first call
+        that is no plain narrowing (``union()``, ``get_queryset()``: its scope is the chain's)."""
+        names: list[str] = []
+        node: ast.AST = call
+        while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            method = node.func.attr
+            if method in ("filter", "get"):
+                for key, v in anded_conditions(node, fn=self.fn):
+                    if key in ID_KEYS and (kwarg := self.url_value(v, env)):
+                        names.append(kwarg)
+            elif not (method in ROW_METHODS and node is call) and method not in CHAIN_METHODS:
+                break
+            node = node.func.value
+        return names
+
+    @staticmethod
+    def _dereferenced(exprs: list[ast.AST]) -> set[str]:
+        """Locals whose attributes ``exprs`` read on every evaluation (``draft.project_id``;
+        not behind ``and`` / ``or`` / ``if-else``, in a lambda or a comprehension's body, and
+        no dunder: ``None.__class__`` exists): each raises AttributeError when it is None."""
+        found: set[str] = set()
+        todo = list(exprs)
+        while todo:
+            node = todo.pop()
+            if isinstance(node, ast.Attribute):
+                if isinstance(node.value, ast.Name) and not node.attr.startswith("__"):
+                    found.add(node.value.id)
+                todo.append(node.value)
+            elif isinstance(node, ast.BoolOp):
+                todo.append(node.values[0])
+            elif isinstance(node, ast.IfExp):
+                todo.append(node.test)
+            elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+                todo.append(node.generators[0].iter)
+            elif isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            elif isinstance(node, (ast.If, ast.While)):
+                todo.append(node.test)
+            elif isinstance(node, (ast.For, ast.AsyncFor)):
+                todo.append(node.iter)
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                todo.extend(i.context_expr for i in node.items)
+            elif (
+                isinstance(node, TRY_STMTS) or type(node).__name__ == "Match" or isinstance(node, ast.Assert)
+            ):
+                continue  # blocks: their own statements are read one by one; python -O drops asserts
+            else:
+                todo.extend(ast.iter_child_nodes(node))
+        return found
+
+    @staticmethod
+    def _none_tested(test: ast.AST, negated: bool) -> set[str]:
+        """Locals ``test`` is true for when they are None (``not draft``, ``draft is None``,
+        ``not draft or ...``; ``negated``: when they are not None: ``draft``, ``draft is not None``)."""
+        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or if not negated else ast.And):
+            return set().union(*(Flow._none_tested(v, negated) for v in test.values))
+        if not negated and isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            return {test.operand.id} if isinstance(test.operand, ast.Name) else set()
+        if negated and isinstance(test, ast.Name):
+            return {test.id}
+        if (
+            isinstance(test, ast.Compare)
+            and len(test.ops) == 1
+            and isinstance(test.left, ast.Name)
+            and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value is None
+        ):
+            op = test.ops[0]
+            if isinstance(op, (ast.IsNot, ast.NotEq) if negated else (ast.Is, ast.Eq)):
+                return {test.left.id}
+        return set()
+
+    @staticmethod
+    def _settled(names: set[str], env: set[str]) -> set[str]:
+        """The marks that say: the locals ``names`` hold a row (not None), so the URL kwargs
+        pending on them are verified."""
+        out: set[str] = set()
+        for mark in env:
+            if mark.startswith(PENDING_MARK):
+                local, kwarg, model = mark[len(PENDING_MARK) :].split(":", 2)
+                if local in names:
+                    out.add(f"{VERIFIED_MARK}{kwarg}:{model}")
+        return out
 
     def _publish(self, value: ast.AST, model: ClassRef | None, env: set[str]) -> None:
         """``board = DeployBoard.objects.get(workspace__slug=slug, project_id=project_id)`` of a
@@ -283,17 +467,10 @@ class Flow:
             # one returning either of two kwargs (project_id, else pk) is named by the property
             kwargs = self._kwarg_property(value.attr)
             return next(iter(kwargs)) if len(kwargs) == 1 else value.attr
-        if isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Constant):
-            base, key = value.value, value.slice.value
-        elif (
-            isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "get"
-        ):
-            base, key = (
-                value.func.value,
-                value.args[0].value if value.args and isinstance(value.args[0], ast.Constant) else None,
-            )
-        else:
+        read = key_read(value)
+        if read is None:
             return ""
+        base, key = read
         if isinstance(key, str) and (dotted_name(base) or "").endswith("kwargs"):
             return key
         return ""
@@ -336,18 +513,10 @@ class Flow:
     @staticmethod
     def _kwarg_of(value: ast.AST | None) -> str:
         """``self.kwargs["slug"]`` / ``self.kwargs.get("slug", ...)`` -> ``slug``."""
-        if isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Constant):
-            base, key = value.value, value.slice.value
-        elif (
-            isinstance(value, ast.Call)
-            and isinstance(value.func, ast.Attribute)
-            and value.func.attr == "get"
-            and value.args
-            and isinstance(value.args[0], ast.Constant)
-        ):
-            base, key = value.func.value, value.args[0].value
-        else:
+        read = key_read(value)
+        if read is None:
             return ""
+        base, key = read
         return key if isinstance(key, str) and (dotted_name(base) or "") == "self.kwargs" else ""
 
     def filter_scope(
@@ -624,8 +793,9 @@ class Flow:
             self.values.assign(owner, target.id, value, env_user, self.fn)
             if self._scoped_row(value, scope, model):
                 env_user.add(ROW_MARK + target.id)  # board = DeployBoard.objects.get(anchor=anchor)
-            self._verify_ids(value, scope, model, env_user)
+            self._verify_ids(target.id, value, scope, model, env_user)
             self._publish(value, model, env_user)
+            self._track_created(target.id, value, owner, env_user)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for el in target.elts:
                 if isinstance(el, ast.Name):
@@ -643,9 +813,25 @@ class Flow:
         for stmt in stmts:
             if visit is not None:
                 visit(stmt, env, env_user)
+            # draft.project_id read by the statement (its header, for a block): past it, the
+            # path goes on only if draft is a row (None raises AttributeError)
+            pending = {
+                m[len(PENDING_MARK) :].split(":", 1)[0] for m in env_user if m.startswith(PENDING_MARK)
+            }
+            settled = self._settled(self._dereferenced([stmt]) & pending, env_user) if pending else set()
+            if isinstance(stmt, BLOCKS):
+                env_user |= settled  # a block's header runs before its body
+                settled = set()
             if isinstance(stmt, ast.Assign):
                 for target in stmt.targets:
                     self.assign(target, stmt.value, owner, env, env_user)
+            elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+                self._track_created(None, stmt.value, owner, env_user)  # serializer.save(...)
+                if isinstance(stmt.value.func, ast.Attribute) and stmt.value.func.attr == "get":
+                    # ShareLink.objects.get(...) for its DoesNotExist alone: a published row's check
+                    self._publish(
+                        stmt.value, self.eval(stmt.value, owner, env, env_user, quiet=True)[1], env_user
+                    )
             elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
                 self.assign(stmt.target, stmt.value, owner, env, env_user)
             elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
@@ -654,16 +840,6 @@ class Flow:
                 cur = env.get(name, Scope.UNKNOWN)
                 # qs &= X.objects.filter(tenant_id=...): the intersection is scoped
                 env[name] = min(cur, scope) if isinstance(stmt.op, ast.BitAnd) else max(cur, scope)
-            elif (
-                isinstance(stmt, ast.Expr)
-                and isinstance(stmt.value, ast.Call)
-                and isinstance(stmt.value.func, ast.Attribute)
-                and stmt.value.func.attr == "get"
-            ):
-                # ShareLink.objects.get(...) for its DoesNotExist alone: a published row's check
-                self._publish(
-                    stmt.value, self.eval(stmt.value, owner, env, env_user, quiet=True)[1], env_user
-                )
             elif isinstance(stmt, ast.Return):
                 if stmt.value is None or (isinstance(stmt.value, ast.Constant) and stmt.value.value is None):
                     return None
@@ -675,18 +851,32 @@ class Flow:
             elif isinstance(stmt, ast.Raise):
                 return None
             elif isinstance(stmt, ast.If):
-                a = self._run(stmt.body, owner, dict(env), set(env_user), out, visit)
-                b = self._run(stmt.orelse, owner, dict(env), set(env_user), out, visit)
+                a_user, b_user = set(env_user), set(env_user)
+                a = self._run(stmt.body, owner, dict(env), a_user, out, visit)
+                b = self._run(stmt.orelse, owner, dict(env), b_user, out, visit)
                 merged = _merge(a, b)
                 if merged is None:
                     return None
                 env = merged
+                _join(env_user, [u for r, u in ((a, a_user), (b, b_user)) if r is not None])
+                if pending:
+                    # if not draft: return ...: past the if, draft is a row
+                    guarded = (self._none_tested(stmt.test, False) if a is None else set()) | (
+                        self._none_tested(stmt.test, True) if b is None else set()
+                    )
+                    env_user |= self._settled(guarded & pending, env_user)
             elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
-                a = self._run(stmt.body, owner, dict(env), set(env_user), out, visit)
+                # a later iteration starts with what the previous one left: what the body
+                # rebinds is unknown at its top
+                a_user = _killed(env_user, assigned_names(stmt))
+                a = self._run(stmt.body, owner, dict(env), a_user, out, visit)
                 env = _merge(env, a) or env
-                b = self._run(stmt.orelse, owner, dict(env), set(env_user), out, visit)
+                _join(env_user, [set(env_user), *([a_user] if a is not None else [])])  # ran or not
+                b_user = set(env_user)
+                b = self._run(stmt.orelse, owner, dict(env), b_user, out, visit)
                 if b is not None:
                     env = b
+                    _join(env_user, [b_user])
             elif isinstance(stmt, (ast.With, ast.AsyncWith)):
                 r = self._run(stmt.body, owner, env, env_user, out, visit)
                 if r is None:
@@ -699,26 +889,36 @@ class Flow:
                 if a is not None and stmt.orelse:
                     a = self._run(stmt.orelse, owner, a, body_user, out, visit)
                 merged = a
-                handlers_end = True
+                # a handler may start anywhere in the body: what the body rebinds is unknown there
+                partly = _killed(env_user, assigned_names(stmt))
+                live = [body_user] if a is not None else []
                 for handler in stmt.handlers:
                     start = _merge(before, a) or before  # the body may have run partly
-                    ended = self._run(handler.body, owner, dict(start), set(env_user), out, visit)
-                    handlers_end = handlers_end and ended is None
+                    handler_user = set(partly)
+                    ended = self._run(handler.body, owner, dict(start), handler_user, out, visit)
+                    if ended is not None:
+                        live.append(handler_user)
                     merged = _merge(merged, ended)
-                if a is not None and handlers_end:
-                    # every except returns or raises: after the try, the body ran to its end
-                    # (board = DeployBoard.objects.get(...) in the try is a scoped row after it)
-                    env_user |= body_user
+                # after the try, the body ran to its end or a handler that goes on ran (every
+                # except returns: board = DeployBoard.objects.get(...) in the try is a row)
+                _join(env_user, live or [partly])
                 if stmt.finalbody:
-                    self._run(stmt.finalbody, owner, dict(merged or before), set(env_user), out, visit)
+                    self._run(stmt.finalbody, owner, dict(merged or before), set(partly), out, visit)
                 if merged is None:
                     return None
                 env = merged
             elif type(stmt).__name__ == "Match":
                 merged = None
+                live = [set(env_user)]  # no case may match
                 for case in stmt.cases:  # type: ignore[attr-defined]
-                    merged = _merge(merged, self._run(case.body, owner, dict(env), set(env_user), out, visit))
+                    case_user = set(env_user)
+                    ended = self._run(case.body, owner, dict(env), case_user, out, visit)
+                    merged = _merge(merged, ended)
+                    if ended is not None:
+                        live.append(case_user)
                 env = _merge(merged, env) or env
+                _join(env_user, live)
+            env_user |= settled  # a statement's own reads ran: past it, the locals are rows
         return env
 
     # -- refusal ----------------------------------------------------------------------------

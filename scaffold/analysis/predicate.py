@@ -88,6 +88,9 @@ SCOPING_CALLS = frozenset(
 SCOPING_FILTERS = frozenset(["filter", "get", "get_object_or_404"])
 COMBINING_METHODS = frozenset(["union", "intersection", "difference"])
 USER_EXPRS = frozenset(["self.request.user", "request.user"])
+# the user model attributes a user signs in with (USERNAME_FIELD of Django's user: username;
+# of most custom users: email): unique per user, so a row addressed to one is addressed to the user
+USER_LOGIN_ATTRS = frozenset(["email", "username"])
 CLIENT_SOURCES = frozenset(["query_params", "data", "GET", "POST", "headers", "META", "COOKIES", "FILES"])
 
 
@@ -288,6 +291,21 @@ def is_user_expr(expr: ast.AST, users: AbstractSet[str] = frozenset()) -> bool:
     if isinstance(expr, ast.Name):
         return expr.id in users
     return isinstance(expr, ast.Attribute) and dotted_name(expr) in USER_EXPRS
+
+
+def is_user_identity(expr: ast.AST, users: AbstractSet[str] = frozenset()) -> bool:
+    """``expr`` names the requesting user: the user, its id, or the login name it signs in
+    with (``request.user.email`` / ``.username`` / ``.get_username()``). Rows addressed to
+    that name (``Invitation.objects.filter(email=request.user.email)``) are the user's own,
+    as ``member=request.user`` rows are; any other attribute (``first_name``) is not an
+    identity."""
+    if isinstance(expr, ast.Call) and not expr.args and not expr.keywords:
+        if isinstance(expr.func, ast.Attribute) and expr.func.attr == "get_username":
+            return is_user_expr(expr.func.value, users)
+        return False
+    if isinstance(expr, ast.Attribute) and expr.attr in USER_LOGIN_ATTRS:
+        return is_user_expr(expr.value, users)
+    return is_user_expr(expr, users)
 
 
 def reads_client_input(expr: ast.AST, names: AbstractSet[str] = frozenset()) -> bool:

@@ -143,3 +143,18 @@ def class_members(node: ast.ClassDef) -> tuple[dict[str, ast.stmt], dict[str, as
 
 def stmt_value(stmt: ast.stmt) -> ast.expr | None:
     return stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else None
+
+
+def key_read(expr: ast.AST | None) -> tuple[ast.expr, object] | None:
+    """``(mapping, key)`` of ``mapping["key"]`` / ``mapping.get("key", ...)``, else None."""
+    if isinstance(expr, ast.Subscript) and isinstance(expr.slice, ast.Constant):
+        return expr.value, expr.slice.value
+    if (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr == "get"
+        and expr.args
+        and isinstance(expr.args[0], ast.Constant)
+    ):
+        return expr.func.value, expr.args[0].value
+    return None

@@ -13,7 +13,7 @@ import ast
 from scaffold.analysis.lookup import Lookup
 from scaffold.analysis.predicate import (
     USER_EXPRS,
-    is_user_expr,
+    is_user_identity,
     literal_kind,
     mentions_user_tenant,
     reads_client_input,
@@ -98,7 +98,7 @@ class Values:
         users = {n for n in env if n.isidentifier()}
         if mentions_user_tenant(value, self.settings.user_tenant_attr, users):
             return "user"
-        if is_user_expr(value, {n[len(USER_MARK) :] for n in env if n.startswith(USER_MARK)}):
+        if is_user_identity(value, {n[len(USER_MARK) :] for n in env if n.startswith(USER_MARK)}):
             return "owner"
         if isinstance(value, ast.BoolOp) and isinstance(value.op, ast.Or):
             kinds = {self.kind(owner, v, env, fn) for v in value.values}

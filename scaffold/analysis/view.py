@@ -63,6 +63,10 @@ DRF_ACTIONS: dict[str, tuple[str, ...]] = {
 # what reads the view's queryset: DRF's hooks, the attribute, and DRF's actions called on self
 QUERYSET_READERS = frozenset({"get_queryset", "get_object", "filter_queryset", "queryset"})
 DRF_QUERYSET_METHODS = frozenset({"list", "retrieve", "update", "partial_update", "destroy"})
+# DRF's actions that read their row through get_object() (the URL's lookup kwarg)
+DETAIL_ACTIONS = frozenset({"retrieve", "update", "partial_update", "destroy"})
+
+
 Verdict = Literal["scoped", "unscoped", "not-tenant-data", "unknown"]
 Permissions = tuple[ClassRef | None, ast.AST | None, list[str]]  # owner, node, qualified names
 
@@ -306,7 +310,8 @@ class Analyzer:
 
         routed = routes(self.index).get(self.view.qualname, None)
         if routed:  # {"get": "list", "post": "create"}: the actions, not the HTTP methods
-            return {a for a in routed if a not in HTTP_HANDLERS} or routed
+            named = {a for a in routed if a not in HTTP_HANDLERS}
+            return (named - self.unserved_detail_actions(named)) or routed
         actions: set[str] = set()
         for m in self.mro:
             if isinstance(m, str):
@@ -321,6 +326,54 @@ class Analyzer:
             methods = {e.value for e in value.elts if isinstance(e, ast.Constant)}
             actions = {a for a in actions if ACTION_METHOD.get(a, a) in methods}
         return actions
+
+    def unserved_detail_actions(self, actions: set[str]) -> set[str]:
+        """Those of ``actions`` that are DRF's own ``retrieve`` / ``update`` /
+        ``partial_update`` / ``destroy`` (neither they nor ``get_object`` / ``dispatch`` /
+        ``initial`` overridden, no base scaffold cannot read) routed only on paths that do
+        not capture the view's lookup kwarg, with no ``include()`` prefix that could add it
+        and nothing writing ``self.kwargs``: ``get_object()`` asserts on every such request
+        (TEN010), so they serve no rows."""
+        memo: dict[frozenset[str], set[str]] = self.__dict__.setdefault("_unserved", {})
+        key = frozenset(actions)
+        if key not in memo:
+            memo[key] = self._unserved_detail_actions(actions)
+        return set(memo[key])
+
+    def _unserved_detail_actions(self, actions: set[str]) -> set[str]:
+        from scaffold.analysis.routes import fills_kwargs, include_kwargs, lookup_kwarg, route_kwargs
+
+        candidates = {a for a in actions & DETAIL_ACTIONS if self.lookup.find_method(a) is None}
+        if not candidates or not readable(self):
+            return set()
+        if self.lookup.find_method("get_object") is not None:
+            return set()  # reads its row its own way
+        if fills_kwargs(self.mro):
+            return set()  # a hook that may fill the kwarg in before get_object()
+        lookup = lookup_kwarg(self.mro)
+        prefixes = include_kwargs(self.index)
+        if lookup is None or prefixes is None or lookup in prefixes:
+            return set()
+        for cls in self.lookup.projects:
+            for node in ast.walk(cls.node):
+                if isinstance(node, ast.Attribute) and dotted_name(node.value) == "self.kwargs":
+                    if node.attr in ("update", "setdefault", "__setitem__"):
+                        return set()  # self.kwargs.update(pk=...): the kwarg may be filled in
+                elif isinstance(node, (ast.Assign, ast.AugAssign)):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    if any(
+                        dotted_name(t) == "self.kwargs"
+                        or (isinstance(t, ast.Subscript) and dotted_name(t.value) == "self.kwargs")
+                        for t in targets
+                    ):
+                        return set()
+        mounted = route_kwargs(self.index).get(self.view.qualname, [])
+        return {
+            action
+            for action in candidates
+            if (on := [kwargs for mapped, kwargs in mounted if action in mapped])
+            and all(kwargs is not None and lookup not in kwargs for kwargs in on)
+        }
 
     def _routed(self) -> bool:
         """The project's urlconfs mount this very class (a router or ``as_view``): a

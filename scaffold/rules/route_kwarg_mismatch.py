@@ -50,15 +50,13 @@ reports the route for manual review instead.
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from scaffold.analysis.routes import PATH_KWARG, REGEX_KWARG, fills_kwargs, lookup_kwarg
 from scaffold.rules import Finding, Rule, register
 from scaffold.rules._context import ClassRef, FileContext, call_name, class_ref, mro, resolve_function
 
-PATH_KWARG = re.compile(r"<(?:(?P<conv>[A-Za-z_][A-Za-z0-9_]*):)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)>")
-REGEX_KWARG = re.compile(r"\(\?P<(?P<name>[A-Za-z_][A-Za-z0-9_]*)>")
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
 DETAIL_ACTIONS = {"retrieve", "update", "partial_update", "destroy"}
 # Handlers of DRF's generic views that call get_object().
@@ -117,16 +115,6 @@ def signature(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     return f"{fn.name}({ast.unparse(fn.args)})"
 
 
-def _lookup(cls_mro: list[ClassRef | str]) -> str:
-    for name in ("lookup_url_kwarg", "lookup_field"):
-        for cls in cls_mro:
-            if isinstance(cls, ClassRef):
-                value = cls.body_assign(name)
-                if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                    return value.value
-    return "pk"
-
-
 def _method(
     cls_mro: list[ClassRef | str], name: str
 ) -> tuple[ClassRef, ast.FunctionDef | ast.AsyncFunctionDef] | None:
@@ -164,7 +152,7 @@ def problems(ctx: FileContext, route: Route) -> Iterator[tuple[str, str]]:
             if actions is not None
             else [m for m in HTTP_METHODS if _method(cls_mro, m) is not None or m in generic_detail]
         )
-        lookup = _lookup(cls_mro)
+        lookup = lookup_kwarg(cls_mro)
         rejecting: dict[str, list[str]] = {}
         for handler in handlers:
             found = _method(cls_mro, handler)
@@ -174,7 +162,13 @@ def problems(ctx: FileContext, route: Route) -> Iterator[tuple[str, str]]:
                         rejecting.setdefault(kwarg, []).append(signature(found[1]))
                 continue
             detail = handler in DETAIL_ACTIONS or (actions is None and handler in generic_detail)
-            if detail and _method(cls_mro, "get_object") is None and lookup not in route.kwargs:
+            if (
+                detail
+                and _method(cls_mro, "get_object") is None
+                and lookup is not None
+                and lookup not in route.kwargs
+                and not fills_kwargs(cls_mro)
+            ):
                 yield (
                     ref.name,
                     (
@@ -239,7 +233,7 @@ def router_problems(ctx: FileContext) -> Iterator[tuple[ast.Call, str, str]]:
         cls_mro = mro(ctx.index, ref)
         if not any(isinstance(m, str) and m.startswith("rest_framework.viewsets.") for m in cls_mro):
             continue
-        lookup = _lookup(cls_mro)
+        lookup = lookup_kwarg(cls_mro)
         prefix_kwargs = [m.group("name") for m in REGEX_KWARG.finditer(node.args[0].value)]
         seen: set[str] = set()
         for cls in cls_mro:
@@ -260,7 +254,7 @@ def router_problems(ctx: FileContext) -> Iterator[tuple[ast.Call, str, str]]:
                     )
                 if detail is None:
                     continue
-                wanted = [*prefix_kwargs, *([lookup] if detail else [])]
+                wanted = [*prefix_kwargs, *([lookup] if detail and lookup else [])]
                 missing = [k for k in wanted if not accepts(fn, k)]
                 if missing:
                     yield (
