@@ -96,6 +96,21 @@ def _local_imports(fn: ast.AST, owner: ClassRef) -> dict[str, str]:
     return bound
 
 
+def _manager_text(gq: ast.AST) -> tuple[bool, bool]:
+    """Whether a manager's ``get_queryset`` reads like a tenant-aware one (mentions tenants or
+    ``current_setting``) and whether it filters (``.filter(`` / ``.none()``): read from its
+    source text once per function node (every query through the manager asks)."""
+    cached: tuple[bool, bool] | None = gq.__dict__.get("_scaffold_manager_text")
+    if cached is None:
+        text = ast.unparse(gq)
+        cached = (
+            "tenant" in text.lower() or "current_setting" in text,
+            ".filter(" in text or ".none()" in text,
+        )
+        gq.__dict__["_scaffold_manager_text"] = cached
+    return cached
+
+
 class Lookup:
     """Methods, attributes, helpers and models seen from one view (its MRO)."""
 
@@ -317,11 +332,9 @@ class Lookup:
                     gq = mcls.method("get_queryset")
                     if gq is None:
                         continue
-                    text = ast.unparse(gq)
-                    if "tenant" in text.lower() or "current_setting" in text:
-                        tenant_aware = True
-                    if ".filter(" in text or ".none()" in text:
-                        closed = True
+                    aware, filters = _manager_text(gq)
+                    tenant_aware = tenant_aware or aware
+                    closed = closed or filters
                     break
             if tenant_aware:
                 return (Scope.MANAGER_CLOSED if closed else Scope.MANAGER_OPEN), short

@@ -141,14 +141,30 @@ class Analyzer:
         self.lookup = Lookup(view, index, settings)
         self.values = Values(self.lookup)
         self.mro = self.lookup.mro
-        self.flow = Flow(self.lookup, self.values, membership=self.has_membership())
-        self.flow.member_handlers = self.member_handlers
-        self.flow.covered = self.covered_kwargs()
-        declared = self.lookup.find_attr("model")  # model = Cycle: an APIView names its row too
-        value = getattr(declared[1], "value", None) if declared is not None else None
-        if declared is not None and isinstance(value, (ast.Name, ast.Attribute)):
-            model = self.lookup.model_info(declared[0], value)
-            self.flow.view_model = model.name if model is not None else ""
+        self._member_handlers: set[str] = set()
+
+    @property
+    def flow(self) -> Flow:
+        """The flow analysis of the view, set up on first use: a class that is no DRF view
+        (most classes of a views module: serializers, filters, models) never pays for its
+        permissions, membership checks and declared model."""
+        flow: Flow | None = self.__dict__.get("_flow")
+        if flow is None:
+            flow = self.__dict__["_flow"] = Flow(self.lookup, self.values)
+            flow.membership = self.has_membership()
+            flow.member_handlers = self._member_handlers
+            flow.covered = self.covered_kwargs()
+            declared = self.lookup.find_attr("model")  # model = Cycle: an APIView names its row too
+            value = getattr(declared[1], "value", None) if declared is not None else None
+            if declared is not None and isinstance(value, (ast.Name, ast.Attribute)):
+                model = self.lookup.model_info(declared[0], value)
+                flow.view_model = model.name if model is not None else ""
+        return flow
+
+    @property
+    def member_handlers(self) -> set[str]:
+        """Handlers guarded one by one by a declared membership decorator."""
+        return self.flow.member_handlers
 
     # -- permissions ----------------------------------------------------------------------
     def has_membership(self) -> bool:
@@ -157,7 +173,7 @@ class Analyzer:
         the view exposes (a decorated ``list`` does not guard DRF's default ``update``).
         Handlers decorated one by one are recorded in ``self.member_handlers``."""
         declared = self.settings.membership_permissions
-        self.member_handlers: set[str] = set()
+        self._member_handlers.clear()
         if not declared:
             return False
         perms = self.permissions()
@@ -177,9 +193,9 @@ class Analyzer:
                     and self.lookup.find_method(fn.name) == (cls, fn)
                     and self._declared(cls, fn.decorator_list, declared)
                 ):
-                    self.member_handlers.add(fn.name)
+                    self._member_handlers.add(fn.name)
         exposed = self.exposed_actions()
-        return bool(exposed) and exposed <= self.member_handlers
+        return bool(exposed) and exposed <= self._member_handlers
 
     def _membership_by_get_permissions(self, declared: tuple[str, ...]) -> bool:
         """``get_permissions()`` whose every return is a literal list holding an instance of
@@ -748,13 +764,15 @@ def handler_queries(an: Analyzer, node: ast.ClassDef) -> list[HandlerQuery]:
     ``list``, ``@action`` methods, ...). In views restricted to admins (``IsAdminUser``,
     model permissions) only lookups by an id the client sent count: an admin of one tenant
     reaching another tenant's row; counts and reports over every tenant are theirs."""
+    if not readable(an):
+        return []
     exposed = an.exposed_actions()  # as_view({"post": "restore"}) routes a plain method too
     fns = [
         f
         for f in node.body
         if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and (is_handler(f) or f.name in exposed)
     ]
-    if not fns or not readable(an):
+    if not fns:
         return []
     perms = an.permissions()
     admin = perms is not None and any(p.rsplit(".", 1)[-1] in ADMIN_PERMISSIONS for p in perms[2])
