@@ -67,6 +67,34 @@ Verdict = Literal["scoped", "unscoped", "not-tenant-data", "unknown"]
 Permissions = tuple[ClassRef | None, ast.AST | None, list[str]]  # owner, node, qualified names
 
 
+def kwargs_read(body: ast.AST) -> frozenset[str]:
+    """The URL kwargs a membership check's code reads: ``kwargs["slug"]``,
+    ``view.kwargs.get("slug")``, ``view.project_id``. Read once per check (kept on its node:
+    every view it guards asks)."""
+    cached: frozenset[str] | None = body.__dict__.get("_scaffold_kwargs_read")
+    if cached is not None:
+        return cached
+    names: set[str] = set()
+    for sub in ast.walk(body):
+        if isinstance(sub, ast.Subscript) and isinstance(sub.slice, ast.Constant):
+            if (dotted_name(sub.value) or "").endswith("kwargs") and isinstance(sub.slice.value, str):
+                names.add(sub.slice.value)
+        elif isinstance(sub, ast.Attribute) and dotted_name(sub.value) == "view":
+            names.add(sub.attr)
+        elif (
+            isinstance(sub, ast.Call)
+            and isinstance(sub.func, ast.Attribute)
+            and sub.func.attr == "get"
+            and (dotted_name(sub.func.value) or "").endswith("kwargs")
+            and sub.args
+            and isinstance(sub.args[0], ast.Constant)
+            and isinstance(sub.args[0].value, str)
+        ):
+            names.add(sub.args[0].value)  # view.kwargs.get("slug")
+    cached = body.__dict__["_scaffold_kwargs_read"] = frozenset(names)
+    return cached
+
+
 def lets_anyone_in(names: list[str]) -> bool:
     """Empty, or AllowAny with nothing else known to check (``[*BASE, AllowAny]``)."""
     return not names or (
@@ -278,24 +306,8 @@ class Analyzer:
                     body: ast.AST | None = (
                         source.node if source is not None else resolve_function(self.index, qual)
                     )
-                    for sub in ast.walk(body) if body is not None else ():
-                        if isinstance(sub, ast.Subscript) and isinstance(sub.slice, ast.Constant):
-                            if (dotted_name(sub.value) or "").endswith("kwargs") and isinstance(
-                                sub.slice.value, str
-                            ):
-                                names.add(sub.slice.value)
-                        elif isinstance(sub, ast.Attribute) and dotted_name(sub.value) == "view":
-                            names.add(sub.attr)
-                        elif (
-                            isinstance(sub, ast.Call)
-                            and isinstance(sub.func, ast.Attribute)
-                            and sub.func.attr == "get"
-                            and (dotted_name(sub.func.value) or "").endswith("kwargs")
-                            and sub.args
-                            and isinstance(sub.args[0], ast.Constant)
-                            and isinstance(sub.args[0].value, str)
-                        ):
-                            names.add(sub.args[0].value)  # view.kwargs.get("slug")
+                    if body is not None:
+                        names |= kwargs_read(body)
         if any("slug" in n for n in names):
             names.add("slug")
         for name in list(names):
@@ -471,9 +483,9 @@ class Analyzer:
         return result
 
     def _analyze(self) -> ViewAnalysis | None:
-        an, lookup, flow = self, self.lookup, self.flow
-        if not is_drf_view(an.mro):
+        if not is_drf_view(self.mro):
             return None
+        an, lookup, flow = self, self.lookup, self.flow
         result = ViewAnalysis(self.view, an.mro, membership=flow.membership)
         result.unknown_bases = [
             m
@@ -679,8 +691,7 @@ def _queries_in(an: Analyzer, fn: Function, skip_scoped: bool, by_client_id: boo
     seen: set[int] = set()
 
     def visit(stmt: ast.stmt, scopes: dict[str, Scope], env: set[str]) -> None:
-        calls = [n for h in _headers(stmt) for n in [h, *walk_function(h)] if isinstance(n, ast.Call)]
-        inner = _inner_calls(calls)
+        calls, inner = _statement_calls(stmt)
         for call in calls:
             if id(call) not in seen:
                 seen.add(id(call))
@@ -692,6 +703,17 @@ def _queries_in(an: Analyzer, fn: Function, skip_scoped: bool, by_client_id: boo
     finally:
         an.flow._visit = None
     return found
+
+
+def _statement_calls(stmt: ast.stmt) -> tuple[list[ast.Call], set[int]]:
+    """The calls a statement evaluates itself, and which of them are inner (see
+    :func:`_inner_calls`): found once per statement and kept on its node, since a base's
+    handler is walked again for every view that inherits it."""
+    cached: tuple[list[ast.Call], set[int]] | None = stmt.__dict__.get("_scaffold_calls")
+    if cached is None:
+        calls = [n for h in _headers(stmt) for n in [h, *walk_function(h)] if isinstance(n, ast.Call)]
+        cached = stmt.__dict__["_scaffold_calls"] = (calls, _inner_calls(calls))
+    return cached
 
 
 def _inner_calls(calls: list[ast.Call]) -> set[int]:
