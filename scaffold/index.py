@@ -160,7 +160,8 @@ class ProjectIndex:
         self._ancestors: dict[
             str, tuple[list[tuple[str, ClassInfo | None]], frozenset[str], ast.ClassDef]
         ] = {}
-        self._memo: dict[str, tuple[Any, frozenset[str]]] = {}  # see remembered()
+        self._memo: dict[str, tuple[Any, frozenset[str], object]] = {}  # see remembered()
+        self._rels: dict[Path, str] = {}  # path -> its path relative to root (see _Deps.add)
         self._digests: dict[Path, str] = {}  # content hash of each file read (see digest())
 
     # -- modules and files -----------------------------------------------------------
@@ -290,19 +291,21 @@ class ProjectIndex:
         self._ancestors[cls.qualname] = (found, frozenset(recorder.modules), cls.node)
         return iter(found)
 
-    def remembered(self, key: str, compute: Callable[[], T]) -> T:
+    def remembered(self, key: str, compute: Callable[[], T], token: object = None) -> T:
         """``compute()`` once per index (per run and worker), for project-wide answers such as
         the routes of every urlconf; later calls replay the modules it read, so each file
-        that relies on the answer still records them as dependencies."""
+        that relies on the answer still records them as dependencies. With a ``token`` (the
+        class node an answer is about), a remembered answer holds only for that same object
+        (two nested ``Meta`` classes share a qualified name, not a node)."""
         known = self._memo.get(key)
-        if known is None:
+        if known is None or known[2] is not token:
             recorder = _Deps(Path())
             self._tracking.append(recorder)
             try:
                 value = compute()
             finally:
                 self._tracking.remove(recorder)
-            known = (value, frozenset(recorder.modules))
+            known = (value, frozenset(recorder.modules), token)
             self._memo[key] = known
         else:
             self._track_all(known[1])
@@ -369,10 +372,14 @@ class _Deps:
 
     def add(self, index: ProjectIndex, path: Path) -> None:
         if path != self.own and path not in self.paths:
-            try:
-                self.paths[path] = path.relative_to(index.root).as_posix()
-            except ValueError:
-                self.paths[path] = path.as_posix()
+            rel = index._rels.get(path)
+            if rel is None:
+                try:
+                    rel = path.relative_to(index.root).as_posix()
+                except ValueError:
+                    rel = path.as_posix()
+                index._rels[path] = rel
+            self.paths[path] = rel
 
     def hashes(self) -> dict[str, str]:
         """rel path -> content hash of every file recorded (each read once per index)."""

@@ -332,14 +332,23 @@ class Flow:
         return key if isinstance(key, str) and (dotted_name(base) or "") == "self.kwargs" else ""
 
     def filter_scope(
-        self, call: ast.Call, env: set[str], owner: ClassRef, scopes: dict[str, Scope] | None = None
+        self,
+        call: ast.Call,
+        env: set[str],
+        owner: ClassRef,
+        scopes: dict[str, Scope] | None = None,
+        receiver: Result | None = None,
     ) -> Scope | None:
         """The scope a ``.filter()`` / ``.get()`` call adds, or None when it adds none
-        (``scopes``: the querysets locals hold, for ``__in`` and subqueries over them)."""
+        (``scopes``: the querysets locals hold, for ``__in`` and subqueries over them;
+        ``receiver``: the receiver's evaluation when the caller has it, so a chain of n
+        filters is evaluated n times, not 2**n)."""
         pairs = anded_conditions(call, fn=self.fn)
         model = ""
         if isinstance(call.func, ast.Attribute):
-            found = self.eval(call.func.value, owner, scopes or {}, env, quiet=True)[1]
+            if receiver is None:
+                receiver = self.eval(call.func.value, owner, scopes or {}, env, quiet=True)
+            found = receiver[1]
             model = found.name if found is not None else ""
         elif call.args:  # get_object_or_404(Model, ...)
             found = self.lookup.model_info(owner, call.args[0], self.fn)
@@ -463,8 +472,8 @@ class Flow:
                     return parts[0]
                 return max(parts, key=lambda r: r[0])
             if method in ("filter", "get", "get_object_or_404"):
-                added = self.filter_scope(expr, env_user, owner, env)
                 inner, model, mgr = self.eval(recv, owner, env, env_user, quiet)
+                added = self.filter_scope(expr, env_user, owner, env, receiver=(inner, model, mgr))
                 if added is not None and added < inner:
                     return added, model, mgr
                 return inner, model, mgr

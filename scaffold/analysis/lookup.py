@@ -36,8 +36,14 @@ def class_ref(index: ProjectIndex, qualname: str | None) -> ClassRef | None:
 
 def mro(index: ProjectIndex, cls: ClassRef) -> list[ClassRef | str]:
     """``cls`` and its bases: project classes as :class:`ClassRef` first (depth-first, left to
-    right), then framework or unresolvable bases as qualified-name strings."""
-    project: list[ClassRef | str] = [cls]
+    right), then framework or unresolvable bases as qualified-name strings. Computed once per
+    class node and index (models and bases are asked about for every view)."""
+    bases = index.remembered(f"mro:{cls.qualname}", lambda: _bases(index, cls), token=cls.node)
+    return [cls, *bases]
+
+
+def _bases(index: ProjectIndex, cls: ClassRef) -> list[ClassRef | str]:
+    project: list[ClassRef | str] = []
     external: list[ClassRef | str] = []
     for qual, info in index.ancestors(cls.info):
         mod = index.module(info.module) if info is not None else None
