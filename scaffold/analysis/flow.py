@@ -78,6 +78,10 @@ class Flow:
         self.by_node: dict[int, Return] = {}  # every return judged, by id of its node
         # called with each statement and what the locals hold there (handler queries)
         self._visit: Callable[[ast.stmt, dict[str, Scope], set[str]], None] | None = None
+        # a visited statement's calls, judged by the visitor, are evaluated again when the
+        # statement runs (``qs = Order.objects.filter(...)``): the results of one statement
+        # step, for its own env only (see _run)
+        self._step: tuple[dict[str, Scope], set[str], dict[int, Result]] | None = None
 
     @property
     def fn(self) -> ast.AST | None:
@@ -393,6 +397,12 @@ class Flow:
         if expr is None:
             return Scope.UNKNOWN, None, ""
         if isinstance(expr, ast.Call):
+            step = self._step
+            if step is not None and step[0] is env and step[1] is env_user:
+                found = step[2].get(id(expr))
+                if found is None:
+                    found = step[2][id(expr)] = self._eval_call(expr, owner, env, env_user, quiet)
+                return found
             return self._eval_call(expr, owner, env, env_user, quiet)
         if isinstance(expr, (ast.ListComp, ast.SetComp, ast.GeneratorExp)) and expr.generators:
             return self.eval(expr.generators[0].iter, owner, env, env_user, quiet)
@@ -535,6 +545,7 @@ class Flow:
         if cached and (owner.qualname, id(fn)) in memo:
             return memo[(owner.qualname, id(fn))]
         saved, self._visit = self._visit, None  # methods it calls are not visited
+        saved_step, self._step = self._step, None
         visit = None if cached else saved
         self._stack.add(key)
         self._fns.append(fn)
@@ -550,12 +561,14 @@ class Flow:
             self._fns.pop()
             self._stack.discard(key)
             self._visit = saved
+            self._step = saved_step
 
     def assign(
         self, target: ast.AST, value: ast.AST, owner: ClassRef, env: dict[str, Scope], env_user: set[str]
     ) -> None:
         if isinstance(target, ast.Name):
             scope, model, _ = self.eval(value, owner, env, env_user)
+            self._step = None  # env changes below: the step's evaluations no longer hold
             env[target.id] = scope
             if model is not None:
                 self._last_model = model
@@ -564,6 +577,7 @@ class Flow:
                 env_user.add(ROW_MARK + target.id)  # board = DeployBoard.objects.get(anchor=anchor)
             self._verify_ids(value, scope, model, env_user)
         elif isinstance(target, (ast.Tuple, ast.List)):
+            self._step = None
             for el in target.elts:
                 if isinstance(el, ast.Name):
                     env[el.id] = Scope.UNKNOWN
@@ -579,6 +593,9 @@ class Flow:
     ) -> dict[str, Scope] | None:
         for stmt in stmts:
             if visit is not None:
+                # one memo per statement step, valid while env and env_user are unchanged:
+                # the visitor's judgement and the statement's own run share evaluations
+                self._step = (env, env_user, {})
                 visit(stmt, env, env_user)
             if isinstance(stmt, ast.Assign):
                 for target in stmt.targets:
