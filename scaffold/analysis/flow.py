@@ -10,6 +10,7 @@ raises never reaches a return.
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Callable
 
 from scaffold.analysis.lookup import Function, Lookup, resolve_function
@@ -72,7 +73,12 @@ class Flow:
         self.view_model = ""  # name of the model the view serves, once known
         self.covered: set[str] = set()  # URL kwargs the membership checks read (empty: all)
         self.models: list[ClassRef] = []
-        self._stack: set[tuple[str, str]] = set()
+        # the functions being evaluated, by their depth on the stack; _cut: the shallowest
+        # depth a recursive call was cut at (returns() answered [] for a function on the
+        # stack) while the current frame ran. A result that relied on such a cut depends on
+        # who asked first, so it is neither remembered nor recorded (see returns())
+        self._stack: dict[tuple[str, str], int] = {}
+        self._cut = sys.maxsize
         self._fns: list[ast.AST] = []  # the functions being read, innermost last
         self._last_model: ClassRef | None = None
         self.by_node: dict[int, Return] = {}  # every return judged, by id of its node
@@ -537,31 +543,46 @@ class Flow:
 
     # -- statements -------------------------------------------------------------------------
     def returns(self, owner: ClassRef, fn: Function, cached: bool = True) -> list[Return]:
-        """How each return of ``fn`` (a method of ``owner``) is scoped."""
+        """How each return of ``fn`` (a method of ``owner``) is scoped.
+
+        The answer does not depend on what was asked before: answers are remembered by what
+        the function inherits from its caller (the model last assigned), and only when they
+        did not rely on cutting a recursive call short (a function calling back into one
+        being evaluated), so a helper asked first on its own and one asked from inside
+        ``get_queryset`` give every reader the same result."""
         key = (owner.qualname, fn.name)
-        if key in self._stack:
+        at = self._stack.get(key)
+        if at is not None:
+            self._cut = min(self._cut, at)
             return []
-        memo: dict[tuple[str, int], list[Return]] = self.__dict__.setdefault("_returns", {})
-        if cached and (owner.qualname, id(fn)) in memo:
-            return memo[(owner.qualname, id(fn))]
+        # keyed by what the function inherits from its caller too: the model last assigned
+        # (a local returned without a model of its own takes it)
+        entry = (owner.qualname, id(fn), self._last_model.qualname if self._last_model else "")
+        memo: dict[tuple[str, int, str], list[Return]] = self.__dict__.setdefault("_returns", {})
+        if cached and entry in memo:
+            return memo[entry]
         saved, self._visit = self._visit, None  # methods it calls are not visited
         saved_step, self._step = self._step, None
+        saved_cut, self._cut = self._cut, sys.maxsize
         visit = None if cached else saved
-        self._stack.add(key)
+        depth = len(self._stack)
+        self._stack[key] = depth
         self._fns.append(fn)
         try:
             out: list[Return] = []
             self._run(fn.body, owner, {}, set(), out, visit)
-            if cached:
-                memo[(owner.qualname, id(fn))] = out
-            for ret in out:
-                self.by_node.setdefault(id(ret.node), ret)
+            if self._cut >= depth:  # relied on no caller being on the stack
+                if cached:
+                    memo[entry] = out
+                for ret in out:
+                    self.by_node.setdefault(id(ret.node), ret)
             return out
         finally:
             self._fns.pop()
-            self._stack.discard(key)
+            del self._stack[key]
             self._visit = saved
             self._step = saved_step
+            self._cut = min(saved_cut, self._cut) if self._cut < depth else saved_cut
 
     def assign(
         self, target: ast.AST, value: ast.AST, owner: ClassRef, env: dict[str, Scope], env_user: set[str]
