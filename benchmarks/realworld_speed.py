@@ -26,8 +26,9 @@ the figures to quote.
 Before measuring, the measured scaffold's package is compiled to bytecode (``compileall``), as
 ``pip install`` does: with ``PYTHONDONTWRITEBYTECODE`` set (as on the shared benchmark machine)
 an editable checkout would otherwise compile every module it imports on every run, ~0.06 s of
-CPU per command that no installed copy pays. ``--no-bytecode`` measures without it (how the
-sections of ``SPEED.md`` before its "Final" section were measured).
+CPU per command that no installed copy pays. ``--no-bytecode`` skips that step (as the sections
+of ``SPEED.md`` before its "Final" section were measured; bytecode already on disk, from an
+earlier run or an install, is still used).
 """
 
 from __future__ import annotations
@@ -230,10 +231,11 @@ def compile_bytecode(scaffold: str) -> str:
     python = Path(scaffold).with_name("python")
     if not python.exists():
         return "bytecode: not compiled (no python next to the scaffold executable)"
-    found = subprocess.run(
+    found = subprocess.run(  # run next to the executable: a checkout's cwd would shadow it
         [str(python), "-c", "import os, scaffold; print(os.path.dirname(scaffold.__file__))"],
         capture_output=True,
         text=True,
+        cwd=python.parent,
     )
     package = found.stdout.strip()
     if found.returncode != 0 or not package:
@@ -311,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, default=None, help="also write the table here")
     parser.add_argument("--render", type=Path, default=None, help="print the table of an earlier --json run")
     parser.add_argument(
-        "--no-bytecode", action="store_true", help="don't compile scaffold's modules first (see above)"
+        "--no-bytecode", action="store_true", help="skip compiling scaffold's modules first (see above)"
     )
     args = parser.parse_args(argv)
     if args.render is not None:
