@@ -87,6 +87,7 @@ def view_plans(ctx: FileContext) -> list[ViewPlan]:
             ctx.index,
             ctx.settings,
             analyzer=lambda node: analyzer(ctx, node),  # the rules' analysis of each view, shared
+            advice=False,  # the rules report handler queries themselves (in_handlers)
         )
     except (RecursionError, ValueError, AttributeError, TypeError):  # never let the audit crash
         found = []
