@@ -45,6 +45,9 @@ class ViewsetCodemod(VisitorBasedCodemodCommand):
         self.index = index or ProjectIndex(Path.cwd())
         self.plans: dict[str, ViewPlan] = {}
         self.module_imports: dict[str, str] = {}
+        # (source, its plans) when the caller already planned this very source (the engine's
+        # analysis): a module given with exactly that code is not parsed and planned again
+        self.known_plans: tuple[str, list[ViewPlan]] | None = None
 
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
@@ -55,7 +58,11 @@ class ViewsetCodemod(VisitorBasedCodemodCommand):
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
         filename = self.context.filename or "<module>"
         module = self.context.full_module_name or Path(filename).stem
-        plans = parse_and_analyze(tree.code, module, Path(filename).resolve(), self.index, self.settings)
+        code = tree.code
+        if self.known_plans is not None and self.known_plans[0] == code:
+            plans = self.known_plans[1]
+        else:
+            plans = parse_and_analyze(code, module, Path(filename).resolve(), self.index, self.settings)
         info = self.index.module(module)
         self.module_imports = dict(info.imports.names) if info else {}
         if info:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import functools
 import json
 import os
 import re
@@ -42,7 +43,13 @@ def _rules_fingerprint() -> str:
     return digest.hexdigest()
 
 
-RULE_VERSION = _rules_fingerprint()
+@functools.cache
+def rule_version() -> str:
+    """The rules' part of the cache key, computed when a cache is used (``--no-cache`` runs
+    never read the sources to hash them)."""
+    return _rules_fingerprint()
+
+
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/scaffold-tenancy/scaffold"
@@ -57,7 +64,10 @@ class RuleUnit:
 
     code: str
     needles: tuple[bytes, ...]
-    version: str = RULE_VERSION
+
+    @property
+    def version(self) -> str:
+        return rule_version()
 
     def analyze(self, ectx: Any) -> Any:
         from scaffold.engine import Analysis, Message

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scaffold import engine
-from scaffold.audit import RULE_VERSION, RuleUnit, code_silenced, file_ignores, opted_out, rule_settings
+from scaffold.audit import RuleUnit, code_silenced, file_ignores, opted_out, rule_settings, rule_version
 from scaffold.engine import Analysis, ManualReview, Message, counted
 from scaffold.errors import UsageError
 from scaffold.fsutil import ChangeSet
@@ -358,7 +358,7 @@ def plan_file(code: str, ctx: FileContext, per_file_ignores: dict[str, list[str]
 
 
 def _fix_version() -> str:
-    """The fix units' cache key: the rules and the view analysis (``RULE_VERSION``), this
+    """The fix units' cache key: the rules and the view analysis (``rule_version()``), this
     module's planners and the codemods' source. The cache keeps rewritten bytes, so they must
     never outlive a change to the code that produced them."""
     import hashlib
@@ -366,7 +366,7 @@ def _fix_version() -> str:
     from scaffold.migrate import codemods_fingerprint
 
     own = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=8).hexdigest()
-    return f"{RULE_VERSION}-{codemods_fingerprint()}-{own}"
+    return f"{rule_version()}-{codemods_fingerprint()}-{own}"
 
 
 FIX_VERSION = _fix_version()

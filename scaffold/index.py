@@ -158,9 +158,11 @@ class ProjectIndex:
         self._tracking: list[_Deps] = []
         # class qualname -> (its ancestors, the modules that answer read, the class node)
         self._ancestors: dict[
-            str, tuple[list[tuple[str, ClassInfo | None]], tuple[str, ...], ast.ClassDef]
+            str, tuple[list[tuple[str, ClassInfo | None]], frozenset[str], ast.ClassDef]
         ] = {}
-        self._memo: dict[str, tuple[Any, tuple[str, ...]]] = {}  # see remembered()
+        self._memo: dict[str, tuple[Any, frozenset[str], object]] = {}  # see remembered()
+        self._rels: dict[Path, str] = {}  # path -> its path relative to root (see _Deps.add)
+        self._digests: dict[Path, str] = {}  # content hash of each file read (see digest())
 
     # -- modules and files -----------------------------------------------------------
     def module_name(self, path: Path) -> str:
@@ -217,6 +219,7 @@ class ProjectIndex:
                     if len(data) <= 1_000_000:
                         info = _module_info(module, path, ast.parse(data))
                         info.digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+                        self._digests[path] = info.digest
                 except (OSError, SyntaxError, ValueError, RecursionError):
                     info = None
                 self._sources[module] = (path,)
@@ -233,6 +236,16 @@ class ProjectIndex:
                 deps.modules.add(module)
                 for source in self._sources.get(module, ()):
                     deps.add(self, source)
+
+    def _track_all(self, modules: frozenset[str]) -> None:
+        """:meth:`_track` for every module of a remembered answer (replayed per view: one
+        set test when the file already depends on all of them)."""
+        for deps in self._tracking:
+            if not modules <= deps.modules:
+                for module in modules - deps.modules:
+                    deps.modules.add(module)
+                    for source in self._sources.get(module, ()):
+                        deps.add(self, source)
 
     # -- classes ---------------------------------------------------------------------
     def class_info(self, qualname: str) -> ClassInfo | None:
@@ -267,8 +280,7 @@ class ProjectIndex:
         """
         known = self._ancestors.get(cls.qualname)
         if known is not None and known[2] is cls.node:
-            for module in known[1]:
-                self._track(module)
+            self._track_all(known[1])
             return iter(known[0])
         recorder = _Deps(Path())
         self._tracking.append(recorder)
@@ -276,26 +288,27 @@ class ProjectIndex:
             found = list(self._walk_ancestors(cls))
         finally:
             self._tracking.remove(recorder)
-        self._ancestors[cls.qualname] = (found, tuple(recorder.modules), cls.node)
+        self._ancestors[cls.qualname] = (found, frozenset(recorder.modules), cls.node)
         return iter(found)
 
-    def remembered(self, key: str, compute: Callable[[], T]) -> T:
+    def remembered(self, key: str, compute: Callable[[], T], token: object = None) -> T:
         """``compute()`` once per index (per run and worker), for project-wide answers such as
         the routes of every urlconf; later calls replay the modules it read, so each file
-        that relies on the answer still records them as dependencies."""
+        that relies on the answer still records them as dependencies. With a ``token`` (the
+        class node an answer is about), a remembered answer holds only for that same object
+        (two nested ``Meta`` classes share a qualified name, not a node)."""
         known = self._memo.get(key)
-        if known is None:
+        if known is None or known[2] is not token:
             recorder = _Deps(Path())
             self._tracking.append(recorder)
             try:
                 value = compute()
             finally:
                 self._tracking.remove(recorder)
-            known = (value, tuple(recorder.modules))
+            known = (value, frozenset(recorder.modules), token)
             self._memo[key] = known
         else:
-            for module in known[1]:
-                self._track(module)
+            self._track_all(known[1])
         result: T = known[0]
         return result
 
@@ -326,10 +339,23 @@ class ProjectIndex:
         return list(info.aliases.get(name, []))
 
     # -- dependency tracking ---------------------------------------------------------
+    def digest(self, path: Path) -> str:
+        """The content hash of ``path`` ("" when absent), read once per index: a worker
+        records the same base-class and model modules for file after file. For a module
+        the index parsed, the hash of the very bytes its answers came from."""
+        known = self._digests.get(path)
+        if known is None:
+            try:
+                known = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+            except OSError:
+                known = ""  # absent: its creation invalidates the answer
+            self._digests[path] = known
+        return known
+
     @contextlib.contextmanager
     def tracking(self, own: Path) -> Iterator[_Deps]:
         """Record the files (other than ``own``) whose contents answers depended on."""
-        deps = _Deps(own)
+        deps = _Deps(own, self)
         self._tracking.append(deps)
         try:
             yield deps
@@ -340,24 +366,25 @@ class ProjectIndex:
 @dataclass
 class _Deps:
     own: Path
+    index: ProjectIndex | None = None  # the index whose digests hashes() reads
     paths: dict[Path, str] = field(default_factory=dict)  # path -> rel
     modules: set[str] = field(default_factory=set)  # modules already recorded
 
     def add(self, index: ProjectIndex, path: Path) -> None:
         if path != self.own and path not in self.paths:
-            try:
-                self.paths[path] = path.relative_to(index.root).as_posix()
-            except ValueError:
-                self.paths[path] = path.as_posix()
+            rel = index._rels.get(path)
+            if rel is None:
+                try:
+                    rel = path.relative_to(index.root).as_posix()
+                except ValueError:
+                    rel = path.as_posix()
+                index._rels[path] = rel
+            self.paths[path] = rel
 
     def hashes(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for path, rel in self.paths.items():
-            try:
-                out[rel] = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
-            except OSError:
-                out[rel] = ""  # absent: its creation invalidates the answer
-        return out
+        """rel path -> content hash of every file recorded (each read once per index)."""
+        assert self.index is not None
+        return {rel: self.index.digest(path) for path, rel in self.paths.items()}
 
 
 def _module_info(module: str, path: Path, tree: ast.Module) -> ModuleInfo:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -139,9 +140,23 @@ class ViewPlan:
 
 
 def analyze_module(
-    tree: ast.Module, source: str, module: str, path: Path, index: ProjectIndex, settings: Settings
+    tree: ast.Module,
+    source: str,
+    module: str,
+    path: Path,
+    index: ProjectIndex,
+    settings: Settings,
+    analyzer: Callable[[ast.ClassDef], Analyzer] | None = None,
+    advice: bool = True,
 ) -> list[ViewPlan]:
-    """One plan per module-level DRF generic view / ViewSet class of ``tree`` (parsed from ``source``)."""
+    """One plan per module-level DRF generic view / ViewSet class of ``tree`` (parsed from ``source``).
+
+    ``analyzer(node)``, when given, returns the one :class:`Analyzer` of class ``node`` that
+    other readers (audit's rules) share, so each view is analysed once per file.
+    ``advice=False`` leaves out what would only be advice: ``ViewPlan.advice`` (the lines for
+    queries that bypass ``get_queryset``) and the plans of handler-only views that hold nothing
+    else. Audit reports those queries as TEN001 findings of its own and reads only the plans'
+    actions and manual reasons, which are the same either way."""
     info = index.add_tree(module, path, tree)
     plans: list[ViewPlan] = []
     top = {id(n) for n in tree.body}
@@ -151,7 +166,8 @@ def analyze_module(
             and info.classes.get(node.name) is not None
             and info.classes[node.name].node is node
         ):
-            plan = _View(info, info.classes[node.name], index, settings, source).plan()
+            an = analyzer(node) if analyzer is not None else None
+            plan = _View(info, info.classes[node.name], index, settings, source, an, advice).plan()
             if plan is None:
                 continue
             if plan.actions and node.body and node.body[0].lineno == node.lineno:
@@ -191,7 +207,14 @@ class _View:
     """The analysis of one class; ``plan()`` returns None for classes that are not DRF views."""
 
     def __init__(
-        self, module: ModuleInfo, cls: ClassInfo, index: ProjectIndex, settings: Settings, source: str
+        self,
+        module: ModuleInfo,
+        cls: ClassInfo,
+        index: ProjectIndex,
+        settings: Settings,
+        source: str,
+        an: Analyzer | None = None,
+        advice: bool = True,
     ) -> None:
         self.source = source
         self.module = module
@@ -202,8 +225,10 @@ class _View:
         self.ancestors = list(index.ancestors(cls))
         self.attrs, self.methods = class_members(self.node)
         self.ref = ClassRef(cls, module)
-        self.an = Analyzer(self.ref, index, settings)  # the one analysis every verdict comes from
+        # the one analysis every verdict comes from (shared with audit's rules when given)
+        self.an = an if an is not None else Analyzer(self.ref, index, settings)
         self.result: ViewAnalysis | None = None
+        self.advice = advice
 
     # -- the plan --------------------------------------------------------------------
     def plan(self) -> ViewPlan | None:
@@ -211,9 +236,10 @@ class _View:
         if plan is None:
             return self._handlers_only()
         self._url_scoped(plan)
-        self._direct_queries(plan)
-        self._handler_leaks(plan)
-        self._client_relations(plan)
+        if self.advice:
+            self._direct_queries(plan)
+            self._handler_leaks(plan)
+            self._client_relations(plan)
         return plan
 
     def _tenant_from_url(self) -> bool:
@@ -284,6 +310,8 @@ class _View:
             plan.verdict = "unknown"
             self._url_scoped(plan)  # the shared verdict: cannot judge, a human looks
             return plan
+        if not self.advice:
+            return None  # what is left to say about it is advice only
         self._handler_leaks(plan)
         self._client_relations(plan)
         if not plan.advice:

@@ -375,3 +375,58 @@ def test_an_include_prefix_that_may_capture_the_lookup_kwarg_keeps_detail_action
     flagged = {f.symbol.split(".")[0] for f in report.findings}
     assert {"CardViewSet", "TimedCardViewSet"} <= flagged
     assert "NoteCardViewSet" not in flagged
+
+
+MUTUAL = """\
+from rest_framework import viewsets
+
+from app.models import Order
+
+
+class OrderViewSet(viewsets.ModelViewSet):
+    def get_queryset(self):
+        if self.request.query_params.get("everything"):
+            return Order.objects.all()
+        return self.narrowed()
+
+    def narrowed(self):
+        return self.get_queryset().filter(tenant_id=self.request.user.tenant_id)
+"""
+
+
+def _order_view(tmp_path: Path) -> tuple[object, object]:
+    from scaffold.analysis import Analyzer, Settings, class_ref
+    from scaffold.index import ProjectIndex
+
+    root = tmp_path / "mutual"
+    (root / "app").mkdir(parents=True)
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "models.py").write_text(
+        "from django.db import models\n\n\nclass Order(models.Model):\n"
+        "    tenant_id = models.IntegerField()\n"
+    )
+    (root / "app" / "views.py").write_text(MUTUAL)
+    index = ProjectIndex(root)
+    view = class_ref(index, "app.views.OrderViewSet")
+    assert view is not None
+    return Analyzer(view, index, Settings()), view
+
+
+def test_a_views_analysis_does_not_depend_on_which_method_is_asked_first(tmp_path: Path) -> None:
+    """get_queryset and a helper call each other: evaluating the helper first cuts the call
+    back into it short inside get_queryset; that answer must not become get_queryset's."""
+    first, _ = _order_view(tmp_path)
+    result = first.analyze()
+    assert result is not None
+
+    second, view = _order_view(tmp_path / "again")
+    helper = view.method("narrowed")
+    assert helper is not None
+    second.flow.returns(view, helper)  # a reader that asks about the helper first
+    again = second.analyze()
+    assert again is not None
+
+    scopes = [r.scope.name for r in result.returns]
+    assert scopes == ["UNSCOPED", "TENANT"]  # every row on one path, the tenant's on the other
+    assert [r.scope.name for r in again.returns] == scopes
+    assert again.verdict == result.verdict == "unscoped"

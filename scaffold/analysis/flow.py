@@ -10,6 +10,7 @@ raises never reaches a return.
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Callable
 
 from scaffold.analysis.created import created_model, created_row_of, saved_row_of, saves_client_id
@@ -114,12 +115,21 @@ class Flow:
         self.view_model = ""  # name of the model the view serves, once known
         self.covered: set[str] = set()  # URL kwargs the membership checks read (empty: all)
         self.models: list[ClassRef] = []
-        self._stack: set[tuple[str, str]] = set()
+        # the functions being evaluated, by their depth on the stack; _cut: the shallowest
+        # depth a recursive call was cut at (returns() answered [] for a function on the
+        # stack) while the current frame ran. A result that relied on such a cut depends on
+        # who asked first, so it is neither remembered nor recorded (see returns())
+        self._stack: dict[tuple[str, str], int] = {}
+        self._cut = sys.maxsize
         self._fns: list[ast.AST] = []  # the functions being read, innermost last
         self._last_model: ClassRef | None = None
         self.by_node: dict[int, Return] = {}  # every return judged, by id of its node
         # called with each statement and what the locals hold there (handler queries)
         self._visit: Callable[[ast.stmt, dict[str, Scope], set[str]], None] | None = None
+        # a visited statement's calls, judged by the visitor, are evaluated again when the
+        # statement runs (``qs = Order.objects.filter(...)``): the results of one statement
+        # step, for its own env only (see _run)
+        self._step: tuple[dict[str, Scope], set[str], dict[int, Result]] | None = None
 
     @property
     def fn(self) -> ast.AST | None:
@@ -520,14 +530,23 @@ class Flow:
         return key if isinstance(key, str) and (dotted_name(base) or "") == "self.kwargs" else ""
 
     def filter_scope(
-        self, call: ast.Call, env: set[str], owner: ClassRef, scopes: dict[str, Scope] | None = None
+        self,
+        call: ast.Call,
+        env: set[str],
+        owner: ClassRef,
+        scopes: dict[str, Scope] | None = None,
+        receiver: Result | None = None,
     ) -> Scope | None:
         """The scope a ``.filter()`` / ``.get()`` call adds, or None when it adds none
-        (``scopes``: the querysets locals hold, for ``__in`` and subqueries over them)."""
+        (``scopes``: the querysets locals hold, for ``__in`` and subqueries over them;
+        ``receiver``: the receiver's evaluation when the caller has it, so a chain of n
+        filters is evaluated n times, not 2**n)."""
         pairs = anded_conditions(call, fn=self.fn)
         model = ""
         if isinstance(call.func, ast.Attribute):
-            found = self.eval(call.func.value, owner, scopes or {}, env, quiet=True)[1]
+            if receiver is None:
+                receiver = self.eval(call.func.value, owner, scopes or {}, env, quiet=True)
+            found = receiver[1]
             model = found.name if found is not None else ""
         elif call.args:  # get_object_or_404(Model, ...)
             found = self.lookup.model_info(owner, call.args[0], self.fn)
@@ -624,6 +643,12 @@ class Flow:
         if expr is None:
             return Scope.UNKNOWN, None, ""
         if isinstance(expr, ast.Call):
+            step = self._step
+            if step is not None and step[0] is env and step[1] is env_user:
+                found = step[2].get(id(expr))
+                if found is None:
+                    found = step[2][id(expr)] = self._eval_call(expr, owner, env, env_user, quiet)
+                return found
             return self._eval_call(expr, owner, env, env_user, quiet)
         if isinstance(expr, (ast.ListComp, ast.SetComp, ast.GeneratorExp)) and expr.generators:
             return self.eval(expr.generators[0].iter, owner, env, env_user, quiet)
@@ -703,8 +728,8 @@ class Flow:
                     return parts[0]
                 return max(parts, key=lambda r: r[0])
             if method in ("filter", "get", "get_object_or_404"):
-                added = self.filter_scope(expr, env_user, owner, env)
                 inner, model, mgr = self.eval(recv, owner, env, env_user, quiet)
+                added = self.filter_scope(expr, env_user, owner, env, receiver=(inner, model, mgr))
                 if added is not None and added < inner:
                     return added, model, mgr
                 return inner, model, mgr
@@ -758,35 +783,53 @@ class Flow:
 
     # -- statements -------------------------------------------------------------------------
     def returns(self, owner: ClassRef, fn: Function, cached: bool = True) -> list[Return]:
-        """How each return of ``fn`` (a method of ``owner``) is scoped."""
+        """How each return of ``fn`` (a method of ``owner``) is scoped.
+
+        The answer does not depend on what was asked before: answers are remembered by what
+        the function inherits from its caller (the model last assigned), and only when they
+        did not rely on cutting a recursive call short (a function calling back into one
+        being evaluated), so a helper asked first on its own and one asked from inside
+        ``get_queryset`` give every reader the same result."""
         key = (owner.qualname, fn.name)
-        if key in self._stack:
+        at = self._stack.get(key)
+        if at is not None:
+            self._cut = min(self._cut, at)
             return []
-        memo: dict[tuple[str, int], list[Return]] = self.__dict__.setdefault("_returns", {})
-        if cached and (owner.qualname, id(fn)) in memo:
-            return memo[(owner.qualname, id(fn))]
+        # keyed by what the function inherits from its caller too: the model last assigned
+        # (a local returned without a model of its own takes it)
+        entry = (owner.qualname, id(fn), self._last_model.qualname if self._last_model else "")
+        memo: dict[tuple[str, int, str], list[Return]] = self.__dict__.setdefault("_returns", {})
+        if cached and entry in memo:
+            return memo[entry]
         saved, self._visit = self._visit, None  # methods it calls are not visited
+        saved_step, self._step = self._step, None
+        saved_cut, self._cut = self._cut, sys.maxsize
         visit = None if cached else saved
-        self._stack.add(key)
+        depth = len(self._stack)
+        self._stack[key] = depth
         self._fns.append(fn)
         try:
             out: list[Return] = []
             self._run(fn.body, owner, {}, set(), out, visit)
-            if cached:
-                memo[(owner.qualname, id(fn))] = out
-            for ret in out:
-                self.by_node.setdefault(id(ret.node), ret)
+            if self._cut >= depth:  # relied on no caller being on the stack
+                if cached:
+                    memo[entry] = out
+                for ret in out:
+                    self.by_node.setdefault(id(ret.node), ret)
             return out
         finally:
             self._fns.pop()
-            self._stack.discard(key)
+            del self._stack[key]
             self._visit = saved
+            self._step = saved_step
+            self._cut = min(saved_cut, self._cut) if self._cut < depth else saved_cut
 
     def assign(
         self, target: ast.AST, value: ast.AST, owner: ClassRef, env: dict[str, Scope], env_user: set[str]
     ) -> None:
         if isinstance(target, ast.Name):
             scope, model, _ = self.eval(value, owner, env, env_user)
+            self._step = None  # env changes below: the step's evaluations no longer hold
             env[target.id] = scope
             if model is not None:
                 self._last_model = model
@@ -797,6 +840,7 @@ class Flow:
             self._publish(value, model, env_user)
             self._track_created(target.id, value, owner, env_user)
         elif isinstance(target, (ast.Tuple, ast.List)):
+            self._step = None
             for el in target.elts:
                 if isinstance(el, ast.Name):
                     env[el.id] = Scope.UNKNOWN
@@ -812,6 +856,9 @@ class Flow:
     ) -> dict[str, Scope] | None:
         for stmt in stmts:
             if visit is not None:
+                # one memo per statement step, valid while env and env_user are unchanged:
+                # the visitor's judgement and the statement's own run share evaluations
+                self._step = (env, env_user, {})
                 visit(stmt, env, env_user)
             # draft.project_id read by the statement (its header, for a block): past it, the
             # path goes on only if draft is a row (None raises AttributeError)

@@ -36,8 +36,14 @@ def class_ref(index: ProjectIndex, qualname: str | None) -> ClassRef | None:
 
 def mro(index: ProjectIndex, cls: ClassRef) -> list[ClassRef | str]:
     """``cls`` and its bases: project classes as :class:`ClassRef` first (depth-first, left to
-    right), then framework or unresolvable bases as qualified-name strings."""
-    project: list[ClassRef | str] = [cls]
+    right), then framework or unresolvable bases as qualified-name strings. Computed once per
+    class node and index (models and bases are asked about for every view)."""
+    bases = index.remembered(f"mro:{cls.qualname}", lambda: _bases(index, cls), token=cls.node)
+    return [cls, *bases]
+
+
+def _bases(index: ProjectIndex, cls: ClassRef) -> list[ClassRef | str]:
+    project: list[ClassRef | str] = []
     external: list[ClassRef | str] = []
     for qual, info in index.ancestors(cls.info):
         mod = index.module(info.module) if info is not None else None
@@ -94,6 +100,21 @@ def _local_imports(fn: ast.AST, owner: ClassRef) -> dict[str, str]:
                     top = alias.name.split(".")[0]
                     bound.setdefault(top, top)
     return bound
+
+
+def _manager_text(gq: ast.AST) -> tuple[bool, bool]:
+    """Whether a manager's ``get_queryset`` reads like a tenant-aware one (mentions tenants or
+    ``current_setting``) and whether it filters (``.filter(`` / ``.none()``): read from its
+    source text once per function node (every query through the manager asks)."""
+    cached: tuple[bool, bool] | None = gq.__dict__.get("_scaffold_manager_text")
+    if cached is None:
+        text = ast.unparse(gq)
+        cached = (
+            "tenant" in text.lower() or "current_setting" in text,
+            ".filter(" in text or ".none()" in text,
+        )
+        gq.__dict__["_scaffold_manager_text"] = cached
+    return cached
 
 
 class Lookup:
@@ -321,11 +342,9 @@ class Lookup:
                     gq = mcls.method("get_queryset")
                     if gq is None:
                         continue
-                    text = ast.unparse(gq)
-                    if "tenant" in text.lower() or "current_setting" in text:
-                        tenant_aware = True
-                    if ".filter(" in text or ".none()" in text:
-                        closed = True
+                    aware, filters = _manager_text(gq)
+                    tenant_aware = tenant_aware or aware
+                    closed = closed or filters
                     break
             if tenant_aware:
                 return (Scope.MANAGER_CLOSED if closed else Scope.MANAGER_OPEN), short

@@ -34,29 +34,40 @@ class ClassRef:
         return self.mod.imports.qualify(expr, self.mod.local)
 
     def body_assign_stmt(self, name: str) -> ast.stmt | None:
-        found: ast.stmt | None = None
-        for stmt in self.node.body:
-            if isinstance(stmt, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == name for t in stmt.targets
-            ):
-                found = stmt
-            elif (
-                isinstance(stmt, ast.AnnAssign)
-                and isinstance(stmt.target, ast.Name)
-                and stmt.target.id == name
-            ):
-                found = stmt
-        return found
+        """The last statement of the class body assigning ``name`` (``name = ...``)."""
+        return _members(self.node)[0].get(name)
 
     def body_assign(self, name: str) -> ast.expr | None:
         stmt = self.body_assign_stmt(name)
         return getattr(stmt, "value", None) if stmt is not None else None
 
     def method(self, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-        for stmt in self.node.body:
-            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name:
-                return stmt
-        return None
+        """The first method ``name`` the class body defines."""
+        return _members(self.node)[1].get(name)
+
+
+Members = tuple[dict[str, ast.stmt], dict[str, ast.FunctionDef | ast.AsyncFunctionDef]]
+
+
+def _members(node: ast.ClassDef) -> Members:
+    """A class body's assignments (the last one per name) and methods (the first one per
+    name), indexed once per class node: the analysis asks every class of every view's MRO
+    for the same few names, view after view."""
+    cached: Members | None = node.__dict__.get("_scaffold_members")
+    if cached is None:
+        assigns: dict[str, ast.stmt] = {}
+        methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+        for stmt in node.body:
+            if isinstance(stmt, ast.Assign):
+                for t in stmt.targets:
+                    if isinstance(t, ast.Name):
+                        assigns[t.id] = stmt
+            elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                assigns[stmt.target.id] = stmt
+            elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                methods.setdefault(stmt.name, stmt)
+        cached = node.__dict__["_scaffold_members"] = (assigns, methods)
+    return cached
 
 
 class Scope(enum.IntEnum):

@@ -32,15 +32,29 @@ def walk_function(node: ast.AST) -> Iterator[ast.AST]:
 
 def _walk(node: ast.AST) -> tuple[ast.AST, ...]:
     out: list[ast.AST] = []
-    todo = [c for c in ast.iter_child_nodes(node) if not isinstance(c, SCOPES)]
+    todo = _children(node)
     todo.reverse()
     while todo:
         child = todo.pop()
         out.append(child)
-        kids = [c for c in ast.iter_child_nodes(child) if not isinstance(c, SCOPES)]
+        kids = _children(child)
         kids.reverse()
         todo.extend(kids)
     return tuple(out)
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """``ast.iter_child_nodes`` minus nested scopes, without its two generators (the walk of
+    every analysed function and statement goes through here)."""
+    kids: list[ast.AST] = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            if not isinstance(value, SCOPES):
+                kids.append(value)
+        elif isinstance(value, list):
+            kids.extend(v for v in value if isinstance(v, ast.AST) and not isinstance(v, SCOPES))
+    return kids
 
 
 def chain(expr: ast.expr) -> tuple[ast.expr, list[ast.Call]]:

@@ -39,7 +39,15 @@ def scoped_row(value: ast.AST) -> bool:
 
 
 def implicit_tenant(expr: ast.AST) -> bool:
-    """The value is an implicit, thread-local tenant (``get_current_tenant()``)."""
+    """The value is an implicit, thread-local tenant (``get_current_tenant()``); answered
+    once per node (every filter value is asked, for every view reading it)."""
+    cached: bool | None = expr.__dict__.get("_scaffold_implicit")
+    if cached is None:
+        cached = expr.__dict__["_scaffold_implicit"] = _implicit_tenant(expr)
+    return cached
+
+
+def _implicit_tenant(expr: ast.AST) -> bool:
     for node in ast.walk(expr):
         if isinstance(node, ast.Call):
             fn = node.func

@@ -71,6 +71,34 @@ Verdict = Literal["scoped", "unscoped", "not-tenant-data", "unknown"]
 Permissions = tuple[ClassRef | None, ast.AST | None, list[str]]  # owner, node, qualified names
 
 
+def kwargs_read(body: ast.AST) -> frozenset[str]:
+    """The URL kwargs a membership check's code reads: ``kwargs["slug"]``,
+    ``view.kwargs.get("slug")``, ``view.project_id``. Read once per check (kept on its node:
+    every view it guards asks)."""
+    cached: frozenset[str] | None = body.__dict__.get("_scaffold_kwargs_read")
+    if cached is not None:
+        return cached
+    names: set[str] = set()
+    for sub in ast.walk(body):
+        if isinstance(sub, ast.Subscript) and isinstance(sub.slice, ast.Constant):
+            if (dotted_name(sub.value) or "").endswith("kwargs") and isinstance(sub.slice.value, str):
+                names.add(sub.slice.value)
+        elif isinstance(sub, ast.Attribute) and dotted_name(sub.value) == "view":
+            names.add(sub.attr)
+        elif (
+            isinstance(sub, ast.Call)
+            and isinstance(sub.func, ast.Attribute)
+            and sub.func.attr == "get"
+            and (dotted_name(sub.func.value) or "").endswith("kwargs")
+            and sub.args
+            and isinstance(sub.args[0], ast.Constant)
+            and isinstance(sub.args[0].value, str)
+        ):
+            names.add(sub.args[0].value)  # view.kwargs.get("slug")
+    cached = body.__dict__["_scaffold_kwargs_read"] = frozenset(names)
+    return cached
+
+
 def lets_anyone_in(names: list[str]) -> bool:
     """Empty, or AllowAny with nothing else known to check (``[*BASE, AllowAny]``)."""
     return not names or (
@@ -145,14 +173,30 @@ class Analyzer:
         self.lookup = Lookup(view, index, settings)
         self.values = Values(self.lookup)
         self.mro = self.lookup.mro
-        self.flow = Flow(self.lookup, self.values, membership=self.has_membership())
-        self.flow.member_handlers = self.member_handlers
-        self.flow.covered = self.covered_kwargs()
-        declared = self.lookup.find_attr("model")  # model = Cycle: an APIView names its row too
-        value = getattr(declared[1], "value", None) if declared is not None else None
-        if declared is not None and isinstance(value, (ast.Name, ast.Attribute)):
-            model = self.lookup.model_info(declared[0], value)
-            self.flow.view_model = model.name if model is not None else ""
+        self._member_handlers: set[str] = set()
+
+    @property
+    def flow(self) -> Flow:
+        """The flow analysis of the view, set up on first use: a class that is no DRF view
+        (most classes of a views module: serializers, filters, models) never pays for its
+        permissions, membership checks and declared model."""
+        flow: Flow | None = self.__dict__.get("_flow")
+        if flow is None:
+            flow = self.__dict__["_flow"] = Flow(self.lookup, self.values)
+            flow.membership = self.has_membership()
+            flow.member_handlers = self._member_handlers
+            flow.covered = self.covered_kwargs()
+            declared = self.lookup.find_attr("model")  # model = Cycle: an APIView names its row too
+            value = getattr(declared[1], "value", None) if declared is not None else None
+            if declared is not None and isinstance(value, (ast.Name, ast.Attribute)):
+                model = self.lookup.model_info(declared[0], value)
+                flow.view_model = model.name if model is not None else ""
+        return flow
+
+    @property
+    def member_handlers(self) -> set[str]:
+        """Handlers guarded one by one by a declared membership decorator."""
+        return self.flow.member_handlers
 
     # -- permissions ----------------------------------------------------------------------
     def has_membership(self) -> bool:
@@ -161,7 +205,7 @@ class Analyzer:
         the view exposes (a decorated ``list`` does not guard DRF's default ``update``).
         Handlers decorated one by one are recorded in ``self.member_handlers``."""
         declared = self.settings.membership_permissions
-        self.member_handlers: set[str] = set()
+        self._member_handlers.clear()
         if not declared:
             return False
         perms = self.permissions()
@@ -181,9 +225,9 @@ class Analyzer:
                     and self.lookup.find_method(fn.name) == (cls, fn)
                     and self._declared(cls, fn.decorator_list, declared)
                 ):
-                    self.member_handlers.add(fn.name)
+                    self._member_handlers.add(fn.name)
         exposed = self.exposed_actions()
-        return bool(exposed) and exposed <= self.member_handlers
+        return bool(exposed) and exposed <= self._member_handlers
 
     def _membership_by_get_permissions(self, declared: tuple[str, ...]) -> bool:
         """``get_permissions()`` whose every return is a literal list holding an instance of
@@ -266,24 +310,8 @@ class Analyzer:
                     body: ast.AST | None = (
                         source.node if source is not None else resolve_function(self.index, qual)
                     )
-                    for sub in ast.walk(body) if body is not None else ():
-                        if isinstance(sub, ast.Subscript) and isinstance(sub.slice, ast.Constant):
-                            if (dotted_name(sub.value) or "").endswith("kwargs") and isinstance(
-                                sub.slice.value, str
-                            ):
-                                names.add(sub.slice.value)
-                        elif isinstance(sub, ast.Attribute) and dotted_name(sub.value) == "view":
-                            names.add(sub.attr)
-                        elif (
-                            isinstance(sub, ast.Call)
-                            and isinstance(sub.func, ast.Attribute)
-                            and sub.func.attr == "get"
-                            and (dotted_name(sub.func.value) or "").endswith("kwargs")
-                            and sub.args
-                            and isinstance(sub.args[0], ast.Constant)
-                            and isinstance(sub.args[0].value, str)
-                        ):
-                            names.add(sub.args[0].value)  # view.kwargs.get("slug")
+                    if body is not None:
+                        names |= kwargs_read(body)
         if any("slug" in n for n in names):
             names.add("slug")
         for name in list(names):
@@ -508,9 +536,9 @@ class Analyzer:
         return result
 
     def _analyze(self) -> ViewAnalysis | None:
-        an, lookup, flow = self, self.lookup, self.flow
-        if not is_drf_view(an.mro):
+        if not is_drf_view(self.mro):
             return None
+        an, lookup, flow = self, self.lookup, self.flow
         result = ViewAnalysis(self.view, an.mro, membership=flow.membership)
         result.unknown_bases = [
             m
@@ -716,8 +744,7 @@ def _queries_in(an: Analyzer, fn: Function, skip_scoped: bool, by_client_id: boo
     seen: set[int] = set()
 
     def visit(stmt: ast.stmt, scopes: dict[str, Scope], env: set[str]) -> None:
-        calls = [n for h in _headers(stmt) for n in [h, *walk_function(h)] if isinstance(n, ast.Call)]
-        inner = _inner_calls(calls)
+        calls, inner = _statement_calls(stmt)
         for call in calls:
             if id(call) not in seen:
                 seen.add(id(call))
@@ -729,6 +756,17 @@ def _queries_in(an: Analyzer, fn: Function, skip_scoped: bool, by_client_id: boo
     finally:
         an.flow._visit = None
     return found
+
+
+def _statement_calls(stmt: ast.stmt) -> tuple[list[ast.Call], set[int]]:
+    """The calls a statement evaluates itself, and which of them are inner (see
+    :func:`_inner_calls`): found once per statement and kept on its node, since a base's
+    handler is walked again for every view that inherits it."""
+    cached: tuple[list[ast.Call], set[int]] | None = stmt.__dict__.get("_scaffold_calls")
+    if cached is None:
+        calls = [n for h in _headers(stmt) for n in [h, *walk_function(h)] if isinstance(n, ast.Call)]
+        cached = stmt.__dict__["_scaffold_calls"] = (calls, _inner_calls(calls))
+    return cached
 
 
 def _inner_calls(calls: list[ast.Call]) -> set[int]:
@@ -801,13 +839,15 @@ def handler_queries(an: Analyzer, node: ast.ClassDef) -> list[HandlerQuery]:
     ``list``, ``@action`` methods, ...). In views restricted to admins (``IsAdminUser``,
     model permissions) only lookups by an id the client sent count: an admin of one tenant
     reaching another tenant's row; counts and reports over every tenant are theirs."""
+    if not readable(an):
+        return []
     exposed = an.exposed_actions()  # as_view({"post": "restore"}) routes a plain method too
     fns = [
         f
         for f in node.body
         if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and (is_handler(f) or f.name in exposed)
     ]
-    if not fns or not readable(an):
+    if not fns:
         return []
     perms = an.permissions()
     admin = perms is not None and any(p.rsplit(".", 1)[-1] in ADMIN_PERMISSIONS for p in perms[2])

@@ -91,7 +91,14 @@ def view_plans(ctx: FileContext) -> list[ViewPlan]:
         return cached
     try:
         found = analyze_module(
-            ctx.tree, ctx.text, ctx.module, ctx.index.root / ctx.rel, ctx.index, ctx.settings
+            ctx.tree,
+            ctx.text,
+            ctx.module,
+            ctx.index.root / ctx.rel,
+            ctx.index,
+            ctx.settings,
+            analyzer=lambda node: analyzer(ctx, node),  # the rules' analysis of each view, shared
+            advice=False,  # the rules report handler queries themselves (in_handlers)
         )
     except (RecursionError, ValueError, AttributeError, TypeError):  # never let the audit crash
         found = []
