@@ -60,6 +60,9 @@ def test_idioms_fixture_rewrites_only_unscoped_views(tmp_path: Path) -> None:
         "AccountsThroughConditionalAlias",
         "ApiKeysOnThirdPartyBase",
         "OrdersUnstamped",
+        "OrdersOfAnyExistingProject",
+        "OrdersOfAnyProjectViaLocal",
+        "OrdersInCorrelatedSubquery",
     }
     manual = "\n".join(m.message for _, m in result.report.manual)
     # URL-scoped tenancy (a membership decorator): unscoped, but never rewritten to the

@@ -35,6 +35,10 @@ PUBLISHED_MARK = "\0published:"  # a URL kwarg a published row was found by: "<m
 # a local holding a tenant-scoped .first() by URL id, None when the row is not the tenant's:
 # "<mark><local>:<kwarg>:<Model>", verified once the path goes on only with a row (see _run)
 PENDING_MARK = "\0pending:"
+# "<mark><local>": the local is a queryset scoped only by its correlation to an outer row
+# (``OuterRef``): scoped as a subquery read for its rows, not as the scope of another query
+CORRELATED_MARK = "\0correlated:"
+TAINTS = (CLIENT_MARK, CORRELATED_MARK)  # marks a path keeps when any branch has them
 # "<mark><local>:<Model>": the local is a row this request created (``X.objects.create()``),
 # or a serializer that will create one on ``save()`` / has saved one (see created.py)
 CREATED_MARK = "\0created:"
@@ -67,14 +71,22 @@ def is_generic(mro: list[ClassRef | str]) -> bool:
     return any(isinstance(m, str) and m.startswith(DRF_GENERIC_PREFIXES) for m in mro)
 
 
+def mentions_outer_ref(expr: ast.AST) -> bool:
+    """Whether ``expr`` builds an ``OuterRef`` (a subquery correlated to an outer query)."""
+    return any(
+        isinstance(node, ast.Call) and (dotted_name(node.func) or "").rpartition(".")[2] == "OuterRef"
+        for node in ast.walk(expr)
+    )
+
+
 def _join(env: set[str], paths: list[set[str]]) -> None:
     """``env`` becomes what the local marks are where the ``paths`` (each a branch that goes
     on) meet: a fact (the user's tenant, a scoped or created row, a verified id) only when
     every path holds it, something the client sent when any path does."""
     if not paths:
         return
-    facts = set.intersection(*({m for m in p if not m.startswith(CLIENT_MARK)} for p in paths))
-    taints = {m for p in paths for m in p if m.startswith(CLIENT_MARK)}
+    facts = set.intersection(*({m for m in p if not m.startswith(TAINTS)} for p in paths))
+    taints = {m for p in paths for m in p if m.startswith(TAINTS)}
     env.clear()
     env.update(facts | taints)
 
@@ -85,7 +97,7 @@ def _killed(env: set[str], names: set[str]) -> set[str]:
     out = set()
     for m in env:
         local = m.split(":", 1)[1].split(":", 1)[0] if m.startswith("\0") else m
-        if local not in names or m.startswith(CLIENT_MARK):
+        if local not in names or m.startswith(TAINTS):
             out.add(m)
     return out
 
@@ -130,6 +142,9 @@ class Flow:
         # statement runs (``qs = Order.objects.filter(...)``): the results of one statement
         # step, for its own env only (see _run)
         self._step: tuple[dict[str, Scope], set[str], dict[int, Result]] | None = None
+        # evaluating a subquery as the scope of another query (``Exists(q)``, ``pk__in=q``):
+        # there a correlation to the outer row (``OuterRef``) scopes nothing (see gate_scope)
+        self._gate = False
 
     @property
     def fn(self) -> ast.AST | None:
@@ -140,11 +155,17 @@ class Flow:
         self, owner: ClassRef, value: ast.expr, env: set[str], scopes: dict[str, Scope] | None = None
     ) -> str:
         if isinstance(value, (ast.Call, ast.Name, ast.Attribute)):
-            scope, model, _ = self.eval(value, owner, scopes or {}, env, quiet=True)
+            scope, model, _ = self.gate_scope(value, owner, scopes or {}, env)
             if scope in (Scope.TENANT, Scope.OWNER) and model is not None:
                 return "scoped"  # project__in=Project.objects.filter(tenant_id=tid)
-        if isinstance(value, ast.Call) and (dotted_name(value.func) or "").rpartition(".")[2] == "OuterRef":
-            return "scoped"  # a subquery correlated to the outer row: only rows related to it
+        if (
+            not self._gate
+            and isinstance(value, ast.Call)
+            and (dotted_name(value.func) or "").rpartition(".")[2] == "OuterRef"
+        ):
+            # a subquery correlated to the outer row returns only rows related to it; as the
+            # scope of the outer query (Exists / __in) the correlation restricts nothing
+            return "scoped"
         verified = self.url_value(value, env)
         if verified:
             prefix = f"{VERIFIED_MARK}{verified}:"
@@ -567,7 +588,7 @@ class Flow:
                     and (dotted_name(arg.func) or "").rpartition(".")[2] in SUBQUERIES
                 ):
                     inner = arg.args[0] if arg.args else None
-                    if inner is not None and self.eval(inner, owner, scopes or {}, env, quiet=True)[0] in (
+                    if inner is not None and self.gate_scope(inner, owner, scopes or {}, env)[0] in (
                         Scope.TENANT,
                         Scope.OWNER,
                     ):
@@ -631,6 +652,19 @@ class Flow:
         return KIND_SCOPE.get(kind)
 
     # -- expressions ------------------------------------------------------------------------
+    def gate_scope(self, expr: ast.AST, owner: ClassRef, env: dict[str, Scope], env_user: set[str]) -> Result:
+        """How a subquery scopes the query that requires it (``filter(Exists(q))``,
+        ``project__in=q``): like :meth:`eval`, except that a correlation to the outer row
+        (``OuterRef``) counts for nothing, since ``Exists(Member.objects.filter(project=
+        OuterRef("pk")))`` holds for every project that has any member. A local is read from
+        its one assignment (its scope in ``env`` counted the correlation)."""
+        saved = self._gate, self._step
+        self._gate, self._step = True, None  # the step's results were judged outside a gate
+        try:
+            return self.eval(expr, owner, env, env_user, quiet=True)
+        finally:
+            self._gate, self._step = saved
+
     def eval(
         self,
         expr: ast.AST | None,
@@ -675,6 +709,8 @@ class Flow:
             ):
                 return Scope.UNVERIFIED, None, ""  # self.get_model().objects: a model nobody can name
             return Scope.UNKNOWN, None, ""
+        if isinstance(expr, ast.Name) and self._gate and CORRELATED_MARK + expr.id in env_user:
+            return Scope.UNKNOWN, None, ""  # scoped only by its correlation (see assign)
         if isinstance(expr, ast.Name):
             if expr.id in env:
                 return env[expr.id], self._last_model, ""
@@ -797,8 +833,8 @@ class Flow:
             return []
         # keyed by what the function inherits from its caller too: the model last assigned
         # (a local returned without a model of its own takes it)
-        entry = (owner.qualname, id(fn), self._last_model.qualname if self._last_model else "")
-        memo: dict[tuple[str, int, str], list[Return]] = self.__dict__.setdefault("_returns", {})
+        entry = (owner.qualname, id(fn), self._last_model.qualname if self._last_model else "", self._gate)
+        memo: dict[tuple[str, int, str, bool], list[Return]] = self.__dict__.setdefault("_returns", {})
         if cached and entry in memo:
             return memo[entry]
         saved, self._visit = self._visit, None  # methods it calls are not visited
@@ -814,8 +850,9 @@ class Flow:
             if self._cut >= depth:  # relied on no caller being on the stack
                 if cached:
                     memo[entry] = out
-                for ret in out:
-                    self.by_node.setdefault(id(ret.node), ret)
+                if not self._gate:  # the verdicts of the returns themselves, not as a subquery
+                    for ret in out:
+                        self.by_node.setdefault(id(ret.node), ret)
             return out
         finally:
             self._fns.pop()
@@ -829,11 +866,25 @@ class Flow:
     ) -> None:
         if isinstance(target, ast.Name):
             scope, model, _ = self.eval(value, owner, env, env_user)
+            correlated = (
+                scope in (Scope.TENANT, Scope.OWNER)
+                and (
+                    mentions_outer_ref(value)
+                    or any(
+                        isinstance(n, ast.Name) and CORRELATED_MARK + n.id in env_user
+                        for n in ast.walk(value)
+                    )
+                )
+                and self.gate_scope(value, owner, env, env_user)[0] not in (Scope.TENANT, Scope.OWNER)
+            )
             self._step = None  # env changes below: the step's evaluations no longer hold
             env[target.id] = scope
             if model is not None:
                 self._last_model = model
             self.values.assign(owner, target.id, value, env_user, self.fn)
+            env_user.discard(CORRELATED_MARK + target.id)
+            if correlated:
+                env_user.add(CORRELATED_MARK + target.id)
             if self._scoped_row(value, scope, model):
                 env_user.add(ROW_MARK + target.id)  # board = DeployBoard.objects.get(anchor=anchor)
             self._verify_ids(target.id, value, scope, model, env_user)
