@@ -26,7 +26,7 @@ from scaffold.analysis.predicate import (
 )
 from scaffold.analysis.scope import KIND_SCOPE, SCOPED, ClassRef, Return, Scope
 from scaffold.analysis.settings import matches
-from scaffold.analysis.syntax import TRY_STMTS, assigned_names, key_read, walk_function
+from scaffold.analysis.syntax import TRY_STMTS, assigned_names, expr_facts, key_read, walk_function
 from scaffold.analysis.values import CLIENT_MARK, ROW_MARK, Values
 from scaffold.index import dotted_name
 
@@ -69,14 +69,6 @@ def is_super(expr: ast.AST) -> bool:
 
 def is_generic(mro: list[ClassRef | str]) -> bool:
     return any(isinstance(m, str) and m.startswith(DRF_GENERIC_PREFIXES) for m in mro)
-
-
-def mentions_outer_ref(expr: ast.AST) -> bool:
-    """Whether ``expr`` builds an ``OuterRef`` (a subquery correlated to an outer query)."""
-    return any(
-        isinstance(node, ast.Call) and (dotted_name(node.func) or "").rpartition(".")[2] == "OuterRef"
-        for node in ast.walk(expr)
-    )
 
 
 def _join(env: set[str], paths: list[set[str]]) -> None:
@@ -869,11 +861,8 @@ class Flow:
             correlated = (
                 scope in (Scope.TENANT, Scope.OWNER)
                 and (
-                    mentions_outer_ref(value)
-                    or any(
-                        isinstance(n, ast.Name) and CORRELATED_MARK + n.id in env_user
-                        for n in ast.walk(value)
-                    )
+                    expr_facts(value).outer_ref
+                    or any(CORRELATED_MARK + name in env_user for name in expr_facts(value).names)
                 )
                 and self.gate_scope(value, owner, env, env_user)[0] not in (Scope.TENANT, Scope.OWNER)
             )

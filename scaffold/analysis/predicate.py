@@ -91,7 +91,6 @@ USER_EXPRS = frozenset(["self.request.user", "request.user"])
 # the user model attributes a user signs in with (USERNAME_FIELD of Django's user: username;
 # of most custom users: email): unique per user, so a row addressed to one is addressed to the user
 USER_LOGIN_ATTRS = frozenset(["email", "username"])
-CLIENT_SOURCES = frozenset(["query_params", "data", "GET", "POST", "headers", "META", "COOKIES", "FILES"])
 
 
 def tenant_lookup(key: str, tenant_field: str) -> bool:
@@ -306,19 +305,6 @@ def is_user_identity(expr: ast.AST, users: AbstractSet[str] = frozenset()) -> bo
     if isinstance(expr, ast.Attribute) and expr.attr in USER_LOGIN_ATTRS:
         return is_user_expr(expr.value, users)
     return is_user_expr(expr, users)
-
-
-def reads_client_input(expr: ast.AST, names: AbstractSet[str] = frozenset()) -> bool:
-    """``expr`` reads what the client sent: query string, body, headers, URL kwargs."""
-    for sub in ast.walk(expr):
-        if isinstance(sub, ast.Attribute):
-            if sub.attr in CLIENT_SOURCES and dotted_name(sub.value) in ("request", "self.request"):
-                return True
-            if sub.attr == "kwargs" and isinstance(sub.value, ast.Name) and sub.value.id == "self":
-                return True
-        elif isinstance(sub, ast.Name) and (sub.id == "kwargs" or sub.id in names):
-            return True
-    return False
 
 
 def permission_kind(expr: ast.expr, qualify: Callable[[ast.expr], str | None]) -> str:

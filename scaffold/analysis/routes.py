@@ -198,17 +198,30 @@ def _include_kwargs(index: ProjectIndex) -> frozenset[str] | None:
     return frozenset(found)
 
 
+def _sets_lookup_on_self(node: ast.AST) -> bool:
+    """Whether a class body assigns ``self.lookup_field`` / ``self.lookup_url_kwarg``
+    anywhere (asked for every route and view along each MRO: answered once per class)."""
+    cached: bool | None = node.__dict__.get("_scaffold_self_lookup")
+    if cached is None:
+        cached = any(
+            isinstance(sub, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+            and any(
+                dotted_name(t) in ("self.lookup_field", "self.lookup_url_kwarg")
+                for t in (sub.targets if isinstance(sub, ast.Assign) else [sub.target])
+            )
+            for sub in ast.walk(node)
+        )
+        node.__dict__["_scaffold_self_lookup"] = cached
+    return cached
+
+
 def lookup_kwarg(classes: list[ClassRef | str]) -> str | None:
     """The URL kwarg DRF's ``get_object()`` reads for a view (its classes, nearest first):
     ``lookup_url_kwarg``, else ``lookup_field``, else ``pk``; None when a class sets either
     to something other than a string literal, in its body or on ``self``."""
     projects = [c for c in classes if isinstance(c, ClassRef)]
-    for cls in projects:
-        for node in ast.walk(cls.node):
-            if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                if any(dotted_name(t) in ("self.lookup_field", "self.lookup_url_kwarg") for t in targets):
-                    return None
+    if any(_sets_lookup_on_self(cls.node) for cls in projects):
+        return None
     for name in ("lookup_url_kwarg", "lookup_field"):
         for cls in projects:
             stmt = cls.body_assign_stmt(name)

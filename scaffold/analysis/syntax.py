@@ -12,6 +12,8 @@ TRY_STMTS: tuple[type[ast.Try], ...] = (ast.Try, getattr(ast, "TryStar", ast.Try
 
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+# where a request carries what the client sent (``request.<source>``)
+CLIENT_SOURCES = frozenset(["query_params", "data", "GET", "POST", "headers", "META", "COOKIES", "FILES"])
 _WALKED = "_scaffold_walk"  # attribute holding a function's walk (trees are never mutated)
 
 
@@ -55,6 +57,46 @@ def _children(node: ast.AST) -> list[ast.AST]:
         elif isinstance(value, list):
             kids.extend(v for v in value if isinstance(v, ast.AST) and not isinstance(v, SCOPES))
     return kids
+
+
+class ExprFacts:
+    """What a walk of one expression says, independent of who asks (kept on its node, since
+    the same expressions are judged for many views and locals): the names it reads, whether
+    it reads ``request.user`` / ``self.request.user``, the client's input directly (query
+    string, body, headers, ``self.kwargs`` / ``kwargs``), or builds an ``OuterRef``."""
+
+    __slots__ = ("names", "outer_ref", "reads_client", "reads_user")
+
+    def __init__(self, expr: ast.AST) -> None:
+        names: set[str] = set()
+        self.reads_user = self.reads_client = self.outer_ref = False
+        for sub in ast.walk(expr):
+            if isinstance(sub, ast.Name):
+                names.add(sub.id)
+                if sub.id == "kwargs":
+                    self.reads_client = True
+            elif isinstance(sub, ast.Attribute):
+                base = sub.value
+                if sub.attr == "user" and (
+                    (isinstance(base, ast.Name) and base.id == "request")
+                    or (isinstance(base, ast.Attribute) and base.attr == "request")
+                ):
+                    self.reads_user = True
+                if sub.attr in CLIENT_SOURCES and dotted_name(base) in ("request", "self.request"):
+                    self.reads_client = True
+                elif sub.attr == "kwargs" and isinstance(base, ast.Name) and base.id == "self":
+                    self.reads_client = True
+            elif isinstance(sub, ast.Call) and (dotted_name(sub.func) or "").rpartition(".")[2] == "OuterRef":
+                self.outer_ref = True
+        self.names = frozenset(names)
+
+
+def expr_facts(expr: ast.AST) -> ExprFacts:
+    """The :class:`ExprFacts` of ``expr``, computed once per node."""
+    cached: ExprFacts | None = expr.__dict__.get("_scaffold_facts")
+    if cached is None:
+        cached = expr.__dict__["_scaffold_facts"] = ExprFacts(expr)
+    return cached
 
 
 def chain(expr: ast.expr) -> tuple[ast.expr, list[ast.Call]]:

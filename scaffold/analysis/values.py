@@ -16,10 +16,9 @@ from scaffold.analysis.predicate import (
     is_user_identity,
     literal_kind,
     mentions_user_tenant,
-    reads_client_input,
 )
 from scaffold.analysis.scope import ClassRef
-from scaffold.analysis.syntax import walk_function
+from scaffold.analysis.syntax import expr_facts, walk_function
 from scaffold.index import dotted_name
 
 TENANT_MARK = "\0tenant:"  # the local holds the requesting user's tenant
@@ -65,20 +64,12 @@ class Values:
         self.settings = lookup.settings
 
     def is_user_derived(self, expr: ast.AST, env: set[str]) -> bool:
-        for node in ast.walk(expr):
-            if isinstance(node, ast.Attribute) and node.attr == "user":
-                base = node.value
-                if isinstance(base, ast.Name) and base.id == "request":
-                    return True
-                if isinstance(base, ast.Attribute) and base.attr == "request":
-                    return True
-            if isinstance(node, ast.Name) and node.id in env:
-                return True
-        return False
+        facts = expr_facts(expr)
+        return facts.reads_user or not facts.names.isdisjoint(env)
 
     def is_client_input(self, expr: ast.AST, env: set[str] | frozenset[str] = frozenset()) -> bool:
-        clients = {n[len(CLIENT_MARK) :] for n in env if n.startswith(CLIENT_MARK)}
-        return reads_client_input(expr, clients)
+        facts = expr_facts(expr)
+        return facts.reads_client or any(CLIENT_MARK + name in env for name in facts.names)
 
     def kind(self, owner: ClassRef | None, value: ast.AST, env: set[str], fn: ast.AST | None = None) -> str:
         """Where a filter value comes from: user / owner / implicit / client / other."""
