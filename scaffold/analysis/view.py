@@ -10,8 +10,9 @@ migrate-viewsets' plans (:mod:`scaffold.viewsets`) both read that one result.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from scaffold.analysis.flow import Flow, is_generic, is_super
 from scaffold.analysis.lookup import Function, Lookup, class_ref, resolve_function
@@ -21,6 +22,9 @@ from scaffold.analysis.settings import Settings, matches
 from scaffold.analysis.syntax import TRY_STMTS, walk_function
 from scaffold.analysis.values import Values
 from scaffold.index import ProjectIndex, dotted_name
+
+if TYPE_CHECKING:
+    from scaffold.analysis.writes import WriteRef
 
 DRF_VIEW_PREFIXES = (
     "rest_framework.viewsets.",
@@ -739,6 +743,8 @@ def queries_in(
 
 
 def _queries_in(an: Analyzer, fn: Function, skip_scoped: bool, by_client_id: bool) -> list[HandlerQuery]:
+    from scaffold.analysis.writes import write_visitor
+
     an.analyze()  # the view's own verdict first: its model is not one a handler happens to query
     found: list[HandlerQuery] = []
     seen: set[int] = set()
@@ -750,12 +756,36 @@ def _queries_in(an: Analyzer, fn: Function, skip_scoped: bool, by_client_id: boo
                 seen.add(id(call))
                 found.extend(_judge(an, fn, call, inner, scopes, env, skip_scoped, by_client_id))
 
-    an.flow._visit = visit
+    visitors: list[Visitor] = [visit]
+    # the same run also answers the client-writes question of this handler (one flow run
+    # per handler: writes.client_writes reads it from here)
+    writes: dict[int, list[WriteRef]] = an.__dict__.setdefault("_writes_in", {})
+    pending = id(fn) not in writes and isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+    if pending:
+        write_visit, write_found = write_visitor(an, an.view.name, fn)
+        visitors.append(write_visit)
+    run_handler(an, fn, visitors)
+    if pending:
+        writes[id(fn)] = write_found
+    return found
+
+
+Visitor = Callable[[ast.stmt, dict[str, Scope], set[str]], None]  # a statement, what locals hold there
+
+
+def run_handler(an: Analyzer, fn: Function, visitors: list[Visitor]) -> None:
+    """Run the flow over handler ``fn`` once, showing each statement, with what the locals
+    hold there, to every visitor."""
+
+    def visit(stmt: ast.stmt, scopes: dict[str, Scope], env: set[str]) -> None:
+        for each in visitors:
+            each(stmt, scopes, env)
+
+    an.flow._visit = visit if len(visitors) > 1 else visitors[0]
     try:
         an.flow.returns(an.view, fn, cached=False)
     finally:
         an.flow._visit = None
-    return found
 
 
 def _statement_calls(stmt: ast.stmt) -> tuple[list[ast.Call], set[int]]:

@@ -19,7 +19,7 @@ from scaffold.analysis.syntax import walk_function
 from scaffold.index import dotted_name
 
 if TYPE_CHECKING:
-    from scaffold.analysis.view import Analyzer
+    from scaffold.analysis.view import Analyzer, Visitor
 
 
 def tenant_names(lookup: Lookup) -> set[str]:
@@ -384,9 +384,27 @@ def _guarded(an: Analyzer, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
 def _in_handler(
     an: Analyzer, node: ast.ClassDef, fn: ast.FunctionDef | ast.AsyncFunctionDef
 ) -> list[WriteRef]:
+    """The write refs of handler ``fn``: from the one flow run over it that the handler-query
+    census made (:func:`~scaffold.analysis.view.queries_in` feeds :func:`write_visitor` too),
+    or from a run of its own (``perform_create`` and the like, which hold no handler query)."""
+    from scaffold.analysis.view import run_handler
+
+    done: dict[int, list[WriteRef]] = an.__dict__.setdefault("_writes_in", {})
+    if id(fn) not in done:
+        visit, found = write_visitor(an, node.name, fn)
+        run_handler(an, fn, [visit])
+        done[id(fn)] = found
+    return done[id(fn)]
+
+
+def write_visitor(
+    an: Analyzer, view_name: str, fn: ast.FunctionDef | ast.AsyncFunctionDef
+) -> tuple[Visitor, list[WriteRef]]:
+    """A flow visitor collecting the relations handler ``fn`` writes from what the client
+    chose, and the list it fills."""
     from scaffold.analysis.view import _headers
 
-    lookup, flow = an.lookup, an.flow
+    lookup = an.lookup
     bindings = Bindings(fn)
     guarded = _guarded(an, fn)
     found: list[WriteRef] = []
@@ -418,15 +436,10 @@ def _in_handler(
                     decides = rel[0] == "tenant" or kw.arg.removesuffix("_id") in parents
                     if decides or (source == "body" and _reads_through(an, fn, model, kw.arg)):
                         found.append(
-                            WriteRef(kw.value, node.name, fn.name, model, kw.arg, rel[1], source, decides)
+                            WriteRef(kw.value, view_name, fn.name, model, kw.arg, rel[1], source, decides)
                         )
 
-    flow._visit = visit
-    try:
-        flow.returns(an.view, fn, cached=False)
-    finally:
-        flow._visit = None
-    return found
+    return visit, found
 
 
 def _written_model(
