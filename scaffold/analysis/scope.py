@@ -6,6 +6,7 @@ import ast
 import enum
 from dataclasses import dataclass
 
+from scaffold.analysis.syntax import class_body
 from scaffold.index import ClassInfo, ModuleInfo
 
 
@@ -51,23 +52,9 @@ Members = tuple[dict[str, ast.stmt], dict[str, ast.FunctionDef | ast.AsyncFuncti
 
 def _members(node: ast.ClassDef) -> Members:
     """A class body's assignments (the last one per name) and methods (the first one per
-    name), indexed once per class node: the analysis asks every class of every view's MRO
-    for the same few names, view after view."""
-    cached: Members | None = node.__dict__.get("_scaffold_members")
-    if cached is None:
-        assigns: dict[str, ast.stmt] = {}
-        methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
-        for stmt in node.body:
-            if isinstance(stmt, ast.Assign):
-                for t in stmt.targets:
-                    if isinstance(t, ast.Name):
-                        assigns[t.id] = stmt
-            elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                assigns[stmt.target.id] = stmt
-            elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                methods.setdefault(stmt.name, stmt)
-        cached = node.__dict__["_scaffold_members"] = (assigns, methods)
-    return cached
+    name), indexed once per class node (:func:`~scaffold.analysis.syntax.class_body`)."""
+    attrs, first, _ = class_body(node)
+    return attrs, first
 
 
 class Scope(enum.IntEnum):

@@ -182,19 +182,41 @@ def string_items(stmt: ast.stmt | None) -> set[str]:
     return set()
 
 
+ClassBody = tuple[
+    dict[str, ast.stmt],  # assignments, the last one per name
+    dict[str, "ast.FunctionDef | ast.AsyncFunctionDef"],  # methods, the first one per name
+    dict[str, "ast.FunctionDef | ast.AsyncFunctionDef"],  # methods, the last one (Python's binding)
+]
+
+
+def class_body(node: ast.ClassDef) -> ClassBody:
+    """A class body's assignments and methods, indexed once per class node (the analysis
+    and the planner ask every class of every view's MRO for the same few names). Callers
+    must not change the dicts."""
+    cached: ClassBody | None = node.__dict__.get("_scaffold_members")
+    if cached is None:
+        attrs: dict[str, ast.stmt] = {}
+        first: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+        last: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+        for stmt in node.body:
+            if isinstance(stmt, ast.Assign):
+                for target in stmt.targets:
+                    if isinstance(target, ast.Name):
+                        attrs[target.id] = stmt
+            elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                attrs[stmt.target.id] = stmt
+            elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                first.setdefault(stmt.name, stmt)
+                last[stmt.name] = stmt
+        cached = node.__dict__["_scaffold_members"] = (attrs, first, last)
+    return cached
+
+
 def class_members(node: ast.ClassDef) -> tuple[dict[str, ast.stmt], dict[str, ast.FunctionDef]]:
-    attrs: dict[str, ast.stmt] = {}
-    methods: dict[str, ast.FunctionDef] = {}
-    for stmt in node.body:
-        if isinstance(stmt, ast.Assign):
-            for target in stmt.targets:
-                if isinstance(target, ast.Name):
-                    attrs[target.id] = stmt
-        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-            attrs[stmt.target.id] = stmt
-        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            methods[stmt.name] = stmt  # type: ignore[assignment]
-    return attrs, methods
+    """Assignments and methods of a class body, the last definition of each name (what
+    Python binds)."""
+    attrs, _, last = class_body(node)
+    return attrs, last  # type: ignore[return-value]
 
 
 def stmt_value(stmt: ast.stmt) -> ast.expr | None:
