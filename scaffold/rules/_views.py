@@ -7,6 +7,8 @@ caches the results on the rule context, so the four rules share one analysis per
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
+from typing import TypeVar
 
 from scaffold.analysis import (
     Analyzer,
@@ -27,6 +29,8 @@ from scaffold.rules._context import FileContext
 from scaffold.viewsets import ViewPlan, analyze_module
 
 __all__ = ["lets_anyone_in", "location"]
+
+T = TypeVar("T")
 
 
 def analyzer(ctx: FileContext, node: ast.ClassDef) -> Analyzer:
@@ -54,22 +58,27 @@ def view_classes(ctx: FileContext) -> list[ViewAnalysis]:
     return [an for an in recognised_views(ctx) if an.tenant_model and not an.unknown_bases]
 
 
+def _of_each_class(
+    ctx: FileContext, key: str, of_class: Callable[[Analyzer, ast.ClassDef], list[T]]
+) -> list[T]:
+    """``of_class`` over every class of the file, with its one :class:`Analyzer`, computed
+    once per file (every rule asks)."""
+    cached: list[T] | None = ctx.__dict__.get(key)
+    if cached is None:
+        cached = ctx.__dict__[key] = [
+            x for node in ctx.classes() for x in of_class(analyzer(ctx, node), node)
+        ]
+    return cached
+
+
 def handler_queries(ctx: FileContext) -> list[HandlerQuery]:
     """Unscoped manager queries inside the request handlers of the file's DRF views."""
-    cached = ctx.__dict__.get("_handler_queries")
-    if cached is None:
-        cached = [q for node in ctx.classes() for q in _handler_queries(analyzer(ctx, node), node)]
-        ctx.__dict__["_handler_queries"] = cached
-    return cached
+    return _of_each_class(ctx, "_handler_queries", _handler_queries)
 
 
 def write_refs(ctx: FileContext) -> list[WriteRef]:
     """Relations the file's DRF views write into new rows from what the client chose."""
-    cached = ctx.__dict__.get("_write_refs")
-    if cached is None:
-        cached = [r for node in ctx.classes() for r in client_writes(analyzer(ctx, node), node)]
-        ctx.__dict__["_write_refs"] = cached
-    return cached
+    return _of_each_class(ctx, "_write_refs", client_writes)
 
 
 def handler_data_views(ctx: FileContext) -> list[tuple[ClassRef, ClassRef, Permissions | None]]:
