@@ -42,6 +42,17 @@ def mro(index: ProjectIndex, cls: ClassRef) -> list[ClassRef | str]:
     return [cls, *bases]
 
 
+def nearest_assign(index: ProjectIndex, cls: ClassRef, name: str) -> tuple[ClassRef, ast.expr] | None:
+    """The class-body assignment of ``name`` nearest ``cls`` along its MRO (what Python's
+    attribute lookup finds among the project's classes), with the class that holds it."""
+    for owner in mro(index, cls):
+        if isinstance(owner, ClassRef):
+            value = owner.body_assign(name)
+            if value is not None:
+                return owner, value
+    return None
+
+
 def _bases(index: ProjectIndex, cls: ClassRef) -> list[ClassRef | str]:
     project: list[ClassRef | str] = []
     external: list[ClassRef | str] = []
@@ -305,51 +316,45 @@ class Lookup:
         a manager (``active = ActiveManager()``), not a constant, field or exception."""
         if attr in ("objects", "_default_manager", "_base_manager"):
             return True
-        for cls in mro(self.index, model):
-            if isinstance(cls, ClassRef):
-                value = cls.body_assign(attr)
-                if value is not None:
-                    if not isinstance(value, ast.Call):
-                        return False
-                    callee = (dotted_name(value.func) or "").rpartition(".")[2]
-                    return not callee.endswith(("Field", "Key", "Choices"))
-        return False
+        found = nearest_assign(self.index, model, attr)
+        value = found[1] if found is not None else None
+        if not isinstance(value, ast.Call):
+            return False
+        callee = (dotted_name(value.func) or "").rpartition(".")[2]
+        return not callee.endswith(("Field", "Key", "Choices"))
 
     def manager_scope(self, model: ClassRef, attr: str) -> tuple[Scope, str]:
         """How ``Model.<attr>`` is scoped with no explicit filter."""
         if attr in ("_default_manager", "_base_manager"):
             attr = "objects"
-        for cls in mro(self.index, model):
-            if not isinstance(cls, ClassRef):
-                continue
-            value = cls.body_assign(attr)
-            if value is None:
-                continue
-            if not isinstance(value, ast.Call):
-                return Scope.UNSCOPED, ""
-            func = value.func
-            if isinstance(func, ast.Attribute) and func.attr in ("as_manager", "from_queryset"):
-                func = func.value
-            qual = cls.qualify(func) or ""
-            short = qual.rsplit(".", 1)[-1]
-            manager = class_ref(self.index, qual)
-            tenant_aware = "tenant" in short.lower()
-            closed = False
-            if manager is not None:
-                for mcls in mro(self.index, manager):
-                    if not isinstance(mcls, ClassRef):
-                        continue
-                    gq = mcls.method("get_queryset")
-                    if gq is None:
-                        continue
-                    aware, filters = _manager_text(gq)
-                    tenant_aware = tenant_aware or aware
-                    closed = closed or filters
-                    break
-            if tenant_aware:
-                return (Scope.MANAGER_CLOSED if closed else Scope.MANAGER_OPEN), short
-            return Scope.UNSCOPED, short
-        return Scope.UNSCOPED, ""
+        found = nearest_assign(self.index, model, attr)
+        if found is None:
+            return Scope.UNSCOPED, ""
+        cls, value = found
+        if not isinstance(value, ast.Call):
+            return Scope.UNSCOPED, ""
+        func = value.func
+        if isinstance(func, ast.Attribute) and func.attr in ("as_manager", "from_queryset"):
+            func = func.value
+        qual = cls.qualify(func) or ""
+        short = qual.rsplit(".", 1)[-1]
+        manager = class_ref(self.index, qual)
+        tenant_aware = "tenant" in short.lower()
+        closed = False
+        if manager is not None:
+            for mcls in mro(self.index, manager):
+                if not isinstance(mcls, ClassRef):
+                    continue
+                gq = mcls.method("get_queryset")
+                if gq is None:
+                    continue
+                aware, filters = _manager_text(gq)
+                tenant_aware = tenant_aware or aware
+                closed = closed or filters
+                break
+        if tenant_aware:
+            return (Scope.MANAGER_CLOSED if closed else Scope.MANAGER_OPEN), short
+        return Scope.UNSCOPED, short
 
     def returned_model(self, owner: ClassRef, call: ast.Call) -> ClassRef | None:
         """``self.get_model()`` returning one project model (``return Customer``)."""

@@ -13,7 +13,7 @@ import ast
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from scaffold.analysis.lookup import Lookup, class_ref, mro
+from scaffold.analysis.lookup import Lookup, class_ref, mro, nearest_assign
 from scaffold.analysis.scope import ClassRef, Scope
 from scaffold.analysis.syntax import walk_function
 from scaffold.index import dotted_name
@@ -185,37 +185,34 @@ def relation_target(lookup: Lookup, model: ClassRef, field: str) -> tuple[str, s
     ``tenant`` (the tenant model), ``data`` (tenant data), ``global``, ``other`` (no tenant
     field: users, ...), ``unknown`` (not found in the project)."""
     name = field[:-3] if field.endswith("_id") else field
-    for cls in mro(lookup.index, model):
-        if not isinstance(cls, ClassRef):
-            continue
-        value = cls.body_assign(name)
-        if value is None:
-            continue
-        if not isinstance(value, ast.Call):
-            return None
-        if (dotted_name(value.func) or "").rpartition(".")[2] not in RELATIONS:
-            return None
-        to = value.args[0] if value.args else next((k.value for k in value.keywords if k.arg == "to"), None)
-        if to is None:
-            return None
-        if isinstance(to, ast.Constant) and to.value == "self":
-            target: ClassRef | None = model
-        elif "AUTH_USER_MODEL" in ast.unparse(to):
-            return "other", "User"
-        elif isinstance(to, ast.Constant) and isinstance(to.value, str):
-            target = _model_named(lookup, cls, to.value.rpartition(".")[2])
-        else:
-            target = class_ref(lookup.index, cls.qualify(to))
-        shown = target.name if target is not None else ast.unparse(to).strip("'\"").rpartition(".")[2]
-        if target is None:
-            return "unknown", shown
-        if lookup.is_global(target):
-            return "global", shown
-        if lookup.is_the_tenant(target) and not lookup.declares_tenant(target):
-            return "tenant", shown
-        data = lookup.tenant_data(target)
-        return ("data" if data else "unknown" if data is None else "other"), shown
-    return None
+    found = nearest_assign(lookup.index, model, name)
+    if found is None:
+        return None
+    cls, value = found
+    if not isinstance(value, ast.Call):
+        return None
+    if (dotted_name(value.func) or "").rpartition(".")[2] not in RELATIONS:
+        return None
+    to = value.args[0] if value.args else next((k.value for k in value.keywords if k.arg == "to"), None)
+    if to is None:
+        return None
+    if isinstance(to, ast.Constant) and to.value == "self":
+        target: ClassRef | None = model
+    elif "AUTH_USER_MODEL" in ast.unparse(to):
+        return "other", "User"
+    elif isinstance(to, ast.Constant) and isinstance(to.value, str):
+        target = _model_named(lookup, cls, to.value.rpartition(".")[2])
+    else:
+        target = class_ref(lookup.index, cls.qualify(to))
+    shown = target.name if target is not None else ast.unparse(to).strip("'\"").rpartition(".")[2]
+    if target is None:
+        return "unknown", shown
+    if lookup.is_global(target):
+        return "global", shown
+    if lookup.is_the_tenant(target) and not lookup.declares_tenant(target):
+        return "tenant", shown
+    data = lookup.tenant_data(target)
+    return ("data" if data else "unknown" if data is None else "other"), shown
 
 
 def _model_named(lookup: Lookup, cls: ClassRef, name: str) -> ClassRef | None:
