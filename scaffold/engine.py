@@ -364,7 +364,7 @@ def _process(job: _Job) -> FileResult:
         return _unparsable(result, exc)
     due: list[Unit] = []
     with index.tracking(job.path) as deps:
-        index.add_tree(ctx.module, job.path, ctx.tree)
+        index.add_tree(ctx.module, job.path, ctx.tree, data)
         for uid in job.unit_ids:
             unit = units[uid]
             try:

@@ -146,6 +146,13 @@ class ModuleInfo:
     # name -> every qualified name it may be bound to, in source order
     aliases: dict[str, list[str]] = field(default_factory=dict)
     digest: str = ""  # content hash of the bytes ``tree`` was parsed from, when the index read them
+    source: bytes | None = field(default=None, repr=False, compare=False)  # those bytes (may_mention)
+
+    def may_mention(self, word: bytes) -> bool:
+        """False only when the module's source surely never spells the ASCII identifier
+        ``word``: its bytes are known, ASCII (so no NFKC-equivalent spelling can hide) and do
+        not contain it. A question that needs a whole-tree walk asks this first."""
+        return self.source is None or not self.source.isascii() or word in self.source
 
 
 class ProjectIndex:
@@ -181,16 +188,20 @@ class ProjectIndex:
         except (OSError, ValueError):
             return None
 
-    def add_tree(self, module: str, path: Path, tree: ast.Module) -> ModuleInfo:
-        """Register an already-parsed module (the file being analyzed)."""
+    def add_tree(self, module: str, path: Path, tree: ast.Module, source: bytes | None = None) -> ModuleInfo:
+        """Register an already-parsed module (the file being analyzed; ``source`` the bytes
+        it was parsed from, when the caller has them)."""
         known = self._modules.get(module)
         if known is not None and known.tree is tree and known.path == path:
             self._sources[module] = (path,)
+            if source is not None:
+                known.source = source
             return known
         if known is not None:  # a module changed under the remembered answers
             self._ancestors.clear()
             self._memo.clear()
         info = _module_info(module, path, tree)
+        info.source = source
         self._modules[module] = info
         self._sources[module] = (path,)
         return info
@@ -219,6 +230,7 @@ class ProjectIndex:
                     if len(data) <= 1_000_000:
                         info = _module_info(module, path, ast.parse(data))
                         info.digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+                        info.source = data
                         self._digests[path] = info.digest
                 except (OSError, SyntaxError, ValueError, RecursionError):
                     info = None

@@ -198,10 +198,14 @@ def _include_kwargs(index: ProjectIndex) -> frozenset[str] | None:
     return frozenset(found)
 
 
-def _sets_lookup_on_self(node: ast.AST) -> bool:
+def _sets_lookup_on_self(cls: ClassRef) -> bool:
     """Whether a class body assigns ``self.lookup_field`` / ``self.lookup_url_kwarg``
-    anywhere (asked for every route and view along each MRO: answered once per class)."""
+    anywhere (asked for every route and view along each MRO: answered once per class, and
+    without walking the class when its module's source never spells ``lookup_``)."""
+    node = cls.node
     cached: bool | None = node.__dict__.get("_scaffold_self_lookup")
+    if cached is None and not cls.mod.may_mention(b"lookup_"):
+        cached = node.__dict__["_scaffold_self_lookup"] = False
     if cached is None:
         cached = any(
             isinstance(sub, (ast.Assign, ast.AugAssign, ast.AnnAssign))
@@ -220,7 +224,7 @@ def lookup_kwarg(classes: list[ClassRef | str]) -> str | None:
     ``lookup_url_kwarg``, else ``lookup_field``, else ``pk``; None when a class sets either
     to something other than a string literal, in its body or on ``self``."""
     projects = [c for c in classes if isinstance(c, ClassRef)]
-    if any(_sets_lookup_on_self(cls.node) for cls in projects):
+    if any(_sets_lookup_on_self(cls) for cls in projects):
         return None
     for name in ("lookup_url_kwarg", "lookup_field"):
         for cls in projects:
