@@ -267,20 +267,33 @@ def mentions_user_tenant(expr: ast.AST, user_tenant_attr: str, users: AbstractSe
     ``getattr(user, self.user_tenant_attr)``; ``users`` are locals bound to the user."""
     stem = user_tenant_attr[:-3] if user_tenant_attr.endswith("_id") else user_tenant_attr
     attrs = {user_tenant_attr, stem, "user_tenant_attr"}
+    names, user, spelled = _user_tenant_facts(expr)
+    return (user or not users.isdisjoint(names)) and not attrs.isdisjoint(spelled)
+
+
+def _user_tenant_facts(expr: ast.AST) -> tuple[frozenset[str], bool, frozenset[str]]:
+    """What :func:`mentions_user_tenant` reads off ``expr``, whoever asks (kept on the node:
+    every filter value is asked for each view and local that reaches it): the names it
+    reads, whether it reads the requesting user or its credentials, and every attribute name
+    and string constant it spells."""
+    cached: tuple[frozenset[str], bool, frozenset[str]] | None = expr.__dict__.get("_scaffold_user_tenant")
+    if cached is not None:
+        return cached
+    names: set[str] = set()
+    spelled: set[str] = set()
     user = False
-    attr = False
     for sub in ast.walk(expr):
         if isinstance(sub, ast.Attribute):
             # request.auth: the token DRF authenticated the request with (request.auth.organization)
             if dotted_name(sub) in USER_EXPRS or dotted_name(sub) in ("request.auth", "self.request.auth"):
                 user = True
-            if sub.attr in attrs:
-                attr = True
-        elif isinstance(sub, ast.Name) and sub.id in users:
-            user = True
-        elif isinstance(sub, ast.Constant) and sub.value in attrs:
-            attr = True
-    return user and attr
+            spelled.add(sub.attr)
+        elif isinstance(sub, ast.Name):
+            names.add(sub.id)
+        elif isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+            spelled.add(sub.value)
+    cached = expr.__dict__["_scaffold_user_tenant"] = (frozenset(names), user, frozenset(spelled))
+    return cached
 
 
 def is_user_expr(expr: ast.AST, users: AbstractSet[str] = frozenset()) -> bool:

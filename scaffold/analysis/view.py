@@ -386,19 +386,8 @@ class Analyzer:
         prefixes = include_kwargs(self.index)
         if lookup is None or prefixes is None or lookup in prefixes:
             return set()
-        for cls in self.lookup.projects:
-            for node in ast.walk(cls.node):
-                if isinstance(node, ast.Attribute) and dotted_name(node.value) == "self.kwargs":
-                    if node.attr in ("update", "setdefault", "__setitem__"):
-                        return set()  # self.kwargs.update(pk=...): the kwarg may be filled in
-                elif isinstance(node, (ast.Assign, ast.AugAssign)):
-                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                    if any(
-                        dotted_name(t) == "self.kwargs"
-                        or (isinstance(t, ast.Subscript) and dotted_name(t.value) == "self.kwargs")
-                        for t in targets
-                    ):
-                        return set()
+        if any(_writes_self_kwargs(cls.node) for cls in self.lookup.projects):
+            return set()
         mounted = route_kwargs(self.index).get(self.view.qualname, [])
         return {
             action
@@ -907,3 +896,28 @@ def location(an: ViewAnalysis, node: ast.AST, owner: ClassRef) -> tuple[ast.AST,
 
 
 __all__ = ["is_super"]
+
+
+def _writes_self_kwargs(node: ast.ClassDef) -> bool:
+    """Whether a class assigns ``self.kwargs`` (or a key of it) or calls ``self.kwargs.update``
+    / ``setdefault`` / ``__setitem__`` anywhere: the URL kwarg may be filled in before
+    ``get_object()``. Answered once per class (views share their bases)."""
+    cached: bool | None = node.__dict__.get("_scaffold_writes_kwargs")
+    if cached is None:
+        cached = node.__dict__["_scaffold_writes_kwargs"] = any(
+            (
+                isinstance(sub, ast.Attribute)
+                and sub.attr in ("update", "setdefault", "__setitem__")
+                and dotted_name(sub.value) == "self.kwargs"
+            )
+            or (
+                isinstance(sub, (ast.Assign, ast.AugAssign))
+                and any(
+                    dotted_name(t) == "self.kwargs"
+                    or (isinstance(t, ast.Subscript) and dotted_name(t.value) == "self.kwargs")
+                    for t in (sub.targets if isinstance(sub, ast.Assign) else [sub.target])
+                )
+            )
+            for sub in ast.walk(node)
+        )
+    return cached
