@@ -85,20 +85,23 @@ def _section(top: str | None, is_local: Callable[[str], bool] | None) -> int:
 
 
 def tidy_added_imports(
-    before: cst.Module, after: cst.Module, is_local: Callable[[str], bool] | None = None
+    before: cst.Module,
+    after: cst.Module,
+    is_local: Callable[[str], bool] | None = None,
+    before_code: str | None = None,
 ) -> cst.Module:
     """Move imports present in ``after`` but not in ``before`` to their isort position
     (imports the rewrite needs at runtime first taken out of ``if TYPE_CHECKING:``).
-    ``is_local(top)`` tells first-party packages (the project's own) from third-party ones."""
-    after = runtime_imports(before, after)
+    ``is_local(top)`` tells first-party packages (the project's own) from third-party ones.
+    ``before_code``: ``before``'s source, when the caller has it (saves rendering it)."""
+    after = runtime_imports(before, after, before_code)
     old_codes = {before.code_for_node(s) for s in before.body if _is_import(s)}
     body = list(after.body)
     added: list[cst.SimpleStatementLine] = []
     kept: list[cst.BaseStatement | cst.BaseSmallStatement] = []
     for stmt in body:
-        imp = _import_from(stmt)
-        code = after.code_for_node(stmt)
-        if imp is not None and code not in old_codes:
+        imp = _import_from(stmt)  # only imports are rendered: a view class is long to render
+        if imp is not None and after.code_for_node(stmt) not in old_codes:
             top = _top(stmt)
             same_module_before = any(
                 _import_from(s) is not None
@@ -108,7 +111,7 @@ def tidy_added_imports(
             if same_module_before:  # the visitor extended the user's statement: sort its names
                 kept.append(stmt.with_changes(body=[_sorted_names(imp)]))
                 continue
-            if top is not None and any(_is_import(s) for s in body if after.code_for_node(s) in old_codes):
+            if top is not None and any(_is_import(s) and after.code_for_node(s) in old_codes for s in body):
                 added.append(stmt)  # type: ignore[arg-type]
                 continue
         kept.append(stmt)
@@ -271,7 +274,7 @@ def _runtime_uses(code: str, annotations_too: bool = False) -> dict[str, int]:
     return counts
 
 
-def runtime_imports(before: cst.Module, after: cst.Module) -> cst.Module:
+def runtime_imports(before: cst.Module, after: cst.Module, before_code: str | None = None) -> cst.Module:
     """Move imports out of ``if TYPE_CHECKING:`` when the rewrite uses the name at runtime.
 
     A name bound only under ``if TYPE_CHECKING:`` (or ``if typing.TYPE_CHECKING:``) that
@@ -282,6 +285,8 @@ def runtime_imports(before: cst.Module, after: cst.Module) -> cst.Module:
     with it the ``TYPE_CHECKING`` import when nothing else reads it. Names already read at
     runtime before the rewrite are the user's business and are left alone.
     """
+    if before_code is not None and "TYPE_CHECKING" not in before_code:
+        return after  # the rewrites add no TYPE_CHECKING block: none to read (nothing rendered)
     if "TYPE_CHECKING" not in after.code:
         return after
     blocks = [i for i, s in enumerate(after.body) if isinstance(s, cst.If) and _is_type_checking(s.test)]
@@ -289,7 +294,7 @@ def runtime_imports(before: cst.Module, after: cst.Module) -> cst.Module:
         return after
     runtime = _runtime_bound(after.body)
     was_runtime = _runtime_bound(before.body)
-    used_before = _runtime_uses(before.code)
+    used_before = _runtime_uses(before_code if before_code is not None else before.code)
     used_after = _runtime_uses(after.code)
     move: dict[str, cst.SimpleStatementLine] = {}  # name -> the import to add at the top level
     drop: set[str] = set()  # names to take out of the blocks

@@ -48,6 +48,9 @@ class ViewsetCodemod(VisitorBasedCodemodCommand):
         # (source, its plans) when the caller already planned this very source (the engine's
         # analysis): a module given with exactly that code is not parsed and planned again
         self.known_plans: tuple[str, list[ViewPlan]] | None = None
+        # the module parsed from that very source, when the caller has it: given this very
+        # object, the plans hold without rendering the module back to text to compare
+        self.known_tree: cst.Module | None = None
 
     @staticmethod
     def add_args(arg_parser: argparse.ArgumentParser) -> None:
@@ -58,10 +61,12 @@ class ViewsetCodemod(VisitorBasedCodemodCommand):
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
         filename = self.context.filename or "<module>"
         module = self.context.full_module_name or Path(filename).stem
-        code = tree.code
-        if self.known_plans is not None and self.known_plans[0] == code:
+        if self.known_plans is not None and tree is self.known_tree:
+            plans = self.known_plans[1]
+        elif self.known_plans is not None and self.known_plans[0] == (code := tree.code):
             plans = self.known_plans[1]
         else:
+            code = tree.code
             plans = parse_and_analyze(code, module, Path(filename).resolve(), self.index, self.settings)
         info = self.index.module(module)
         self.module_imports = dict(info.imports.names) if info else {}

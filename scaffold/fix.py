@@ -440,7 +440,7 @@ class FixUnit:
             raise ManualReview(
                 f"{self.code}: could not locate the code to rewrite; file left untouched", line, col
             )
-        return tidy_added_imports(original, tree, ectx.index.is_local_package).code
+        return tidy_added_imports(original, tree, ectx.index.is_local_package, before_code=text).code
 
 
 # -- TEN020: edits to the middleware module ------------------------------------------------------

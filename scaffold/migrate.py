@@ -81,6 +81,7 @@ class MigrateViewSets:
                 context, settings.tenant_field, settings.user_tenant_attr, ctx.index, settings=settings
             )
             command.known_plans = ctx.scratch.get(f"{self.code}:plans")
+            command.known_tree = original  # parsed from that text (libcst round-trips it)
             try:
                 tree = transform_with_light_imports(command, tree)
             except SkipFile as exc:
@@ -88,7 +89,7 @@ class MigrateViewSets:
         left_alone = ctx.scratch.get(f"{self.code}:left-alone")
         if left_alone:  # the codemods rewrite every view they find: put the silenced ones back
             tree = drop_unused_added_imports(original, _restore_classes(original, tree, left_alone))
-        return tidy_added_imports(original, tree, ctx.index.is_local_package).code
+        return tidy_added_imports(original, tree, ctx.index.is_local_package, before_code=text).code
 
 
 VIEW_CODES = ("TEN001", "TEN002", "TEN003", "TEN004")
