@@ -11,7 +11,10 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from . import _matchers
 from ._registry import CODEMODS, register
+
+_matchers.install()  # before any codemod (or libcst import visitor) is built
 
 for _module in pkgutil.iter_modules(__path__):
     if not _module.name.startswith("_"):
