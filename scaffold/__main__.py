@@ -1,3 +1,3 @@
-from scaffold.cli import main
+from scaffold.cli import console
 
-raise SystemExit(main())
+console()

@@ -6,10 +6,11 @@ Exit codes: 0 ok, 1 changes or findings, 2 usage or config error. Errors are map
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -562,3 +563,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("interrupted", err=True)
         return 130
     return int(result or 0)
+
+
+def console() -> NoReturn:
+    """The ``scaffold`` console script and ``python -m scaffold``: :func:`main`, then leave
+    without tearing the heap down.
+
+    An analysis keeps every parsed tree until the end; freeing those millions of objects one
+    by one at interpreter exit took 0.55 s of plane's 3.1 s ``audit -j 1`` (as mypy does, the
+    process ends with ``os._exit`` once its output is flushed). By then every command has
+    finished its own clean-up in ``with``/``finally`` blocks (locks, journal, temp dirs,
+    worker pools, database connections); nothing scaffold needs runs at exit. A stream that
+    cannot be flushed (a closed pipe) leaves the normal way, so Python reports it as usual."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        raise SystemExit(code) from None
+    os._exit(code)
