@@ -574,8 +574,12 @@ def console() -> NoReturn:
     process ends with ``os._exit`` once its output is flushed). By then every command has
     finished its own clean-up in ``with``/``finally`` blocks (locks, journal, temp dirs,
     worker pools, database connections); nothing scaffold needs runs at exit. A stream that
-    cannot be flushed (a closed pipe) leaves the normal way, so Python reports it as usual."""
+    cannot be flushed (a closed pipe) leaves the normal way, so Python reports it as usual,
+    and so does a run under a tracer or profiler (coverage, cProfile), which writes its data
+    at exit."""
     code = main()
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        raise SystemExit(code)
     try:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -255,6 +255,22 @@ class Config:
             return [path, *sorted(p for p in path.parent.glob("*.py") if p.name != "__init__.py")]
         return [path]
 
+    def files_mentioning(self, *needles: bytes) -> list[SourceFile]:
+        """The project files (walk order) whose bytes contain one of ``needles`` (words of
+        :data:`SCANNED`): the autodetectors that look for a word share one walk of the
+        project, each file read once, however many keys are detected."""
+        hits: list[tuple[SourceFile, frozenset[bytes]]] | None = self.__dict__.get("_mentions")
+        if hits is None:
+            hits = []
+            for src in iter_python_files(self.root, self.exclude_globs):
+                data = self.read(src)
+                found = frozenset(n for n in SCANNED if data is not None and n in data)
+                if found:
+                    hits.append((src, found))
+            self.__dict__["_mentions"] = hits
+        wanted = frozenset(needles)
+        return [src for src, found in hits if found & wanted]
+
     def read(self, src: SourceFile) -> bytes | None:
         """The bytes of a project file autodetection scans; None (and the file recorded in
         :attr:`unreadable`) when it cannot be read."""
@@ -422,10 +438,7 @@ def _assigns_name(tree: ast.AST, names: tuple[str, ...]) -> list[str | None]:
 def _detect_middleware(cfg: Config) -> Detection:
     candidates: list[str] = []
     unparsable: dict[str, tuple[int | None, str]] = {}
-    for src in iter_python_files(cfg.root, cfg.exclude_globs):
-        data = cfg.read(src)
-        if data is None or (b"EXEMPT_PATHS" not in data and b"PROTECTED_PATHS" not in data):
-            continue
+    for src in cfg.files_mentioning(b"EXEMPT_PATHS", b"PROTECTED_PATHS"):
         tree, problem = parse_file_or_problem(src.path)
         if tree is None:
             unparsable[src.rel] = problem
@@ -446,10 +459,7 @@ def _detect_middleware(cfg: Config) -> Detection:
 
 def _detect_tenancy(cfg: Config) -> Detection:
     candidates: list[str] = []
-    for src in iter_python_files(cfg.root, cfg.exclude_globs):
-        data = cfg.read(src)
-        if data is None or b"def set_tenant_context" not in data:
-            continue
+    for src in cfg.files_mentioning(b"def set_tenant_context"):
         tree = parse_file(src.path)
         if tree is None:
             continue
@@ -459,6 +469,9 @@ def _detect_tenancy(cfg: Config) -> Detection:
         return Detection(candidates[0])
     return Detection(None, candidates, "no module defines set_tenant_context()")
 
+
+# the words autodetection looks for in every project file (Config.files_mentioning)
+SCANNED = (b"EXEMPT_PATHS", b"PROTECTED_PATHS", b"def set_tenant_context")
 
 _DETECTORS: dict[str, Callable[[Config], Detection]] = {
     "settings": _detect_settings,

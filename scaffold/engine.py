@@ -25,13 +25,11 @@ from __future__ import annotations
 
 import ast
 import codecs
-import concurrent.futures as cf
 import contextlib
 import gc
 import hashlib
 import io
 import json
-import multiprocessing
 import os
 import sys
 import tokenize
@@ -746,6 +744,10 @@ def _run_jobs(
             collect([_process_collected(job)])
     else:
         chunks = _chunks(todo, jobs)
+        # imported here: a run that needs no pool (a warm one) does not pay for them
+        import concurrent.futures as cf
+        import multiprocessing
+
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         with cf.ProcessPoolExecutor(
             max_workers=min(jobs, len(chunks)),
