@@ -40,6 +40,7 @@ from scaffold.analysis.syntax import (
     mentions_attr,
     stmt_value,
     string_items,
+    walk_all,
     walk_function,
 )
 from scaffold.analysis.view import lets_anyone_in, queries_in
@@ -809,16 +810,16 @@ class _View:
                 if isinstance(sub, ast.With):
                     if any(
                         i.optional_vars is not None
-                        and any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(i.optional_vars))
+                        and any(isinstance(n, ast.Name) and n.id == name for n in walk_all(i.optional_vars))
                         for i in sub.items
                     ):
                         return False
                     continue
-                if tgt is not None and any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(tgt)):
+                if tgt is not None and any(isinstance(n, ast.Name) and n.id == name for n in walk_all(tgt)):
                     return False
                 continue
             if not any(isinstance(t, ast.Name) and t.id == name for t in targets):
-                if any(isinstance(n, ast.Name) and n.id == name for t in targets for n in ast.walk(t)):
+                if any(isinstance(n, ast.Name) and n.id == name for t in targets for n in walk_all(t)):
                     return False  # tuple unpacking
                 continue
             value = getattr(sub, "value", None)
@@ -850,7 +851,7 @@ class _View:
                 and mentions_attr(stmt.value, self.s.user_tenant_attr)
                 and any(
                     dotted_name(n) in ("self.request.user", "request.user", "user")
-                    for n in ast.walk(stmt.value)
+                    for n in walk_all(stmt.value)
                     if isinstance(n, ast.expr)
                 )
             ):
@@ -1070,7 +1071,7 @@ class _View:
         def from_user(expr: ast.expr) -> bool:
             return mentions_attr(expr, self.s.user_tenant_attr) and any(
                 dotted_name(n) in ("self.request.user", "request.user", "user")
-                for n in ast.walk(expr)
+                for n in walk_all(expr)
                 if isinstance(n, ast.expr)
             )
 

@@ -26,7 +26,7 @@ from scaffold.analysis.predicate import (
 )
 from scaffold.analysis.scope import KIND_SCOPE, SCOPED, ClassRef, Return, Scope
 from scaffold.analysis.settings import matches
-from scaffold.analysis.syntax import TRY_STMTS, assigned_names, expr_facts, key_read, walk_function
+from scaffold.analysis.syntax import TRY_STMTS, assigned_names, expr_facts, key_read, walk_all, walk_function
 from scaffold.analysis.values import CLIENT_MARK, ROW_MARK, Values
 from scaffold.index import dotted_name
 
@@ -416,7 +416,7 @@ class Flow:
         from scaffold.analysis.predicate import is_user_expr
 
         conds = [
-            kw for c in ast.walk(node) if isinstance(c, ast.Call) for kw in c.keywords if kw.arg is not None
+            kw for c in walk_all(node) if isinstance(c, ast.Call) for kw in c.keywords if kw.arg is not None
         ]
         user = any(is_user_expr(k.value) for k in conds)
         url = any(
@@ -1013,7 +1013,7 @@ class Flow:
         """``fn`` refuses a user without a tenant somewhere (raises, or returns ``.none()``)."""
         if depth > 4:
             return False
-        for node in ast.walk(fn):
+        for node in walk_all(fn):
             if isinstance(node, ast.Raise):
                 return True
             if (
@@ -1032,6 +1032,6 @@ class Flow:
                         return True
                 elif isinstance(func, (ast.Name, ast.Attribute)):
                     target = self.lookup.helper(owner, func, fn)
-                    if target is not None and any(isinstance(n, ast.Raise) for n in ast.walk(target)):
+                    if target is not None and any(isinstance(n, ast.Raise) for n in walk_all(target)):
                         return True
         return False

@@ -11,7 +11,7 @@ import ast
 
 from scaffold.analysis.scope import ClassRef, Scope
 from scaffold.analysis.settings import Settings, matches
-from scaffold.analysis.syntax import walk_function
+from scaffold.analysis.syntax import walk_all, walk_function
 from scaffold.index import ProjectIndex, dotted_name
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
@@ -367,7 +367,7 @@ class Lookup:
         if found is None:
             return None
         cls, fn = found
-        values = [n.value for n in ast.walk(fn) if isinstance(n, ast.Return)]
+        values = [n.value for n in walk_all(fn) if isinstance(n, ast.Return)]
         models = {id(m): m for m in (self.model_info(cls, v, fn) if v is not None else None for v in values)}
         if len(values) == 1 and None not in models:
             return next(iter(models.values()))

@@ -10,7 +10,7 @@ import ast
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 
-from scaffold.analysis.syntax import assignments, walk_function
+from scaffold.analysis.syntax import assignments, walk_all, walk_function
 from scaffold.index import dotted_name
 
 ALLOW_ANY = "rest_framework.permissions.AllowAny"
@@ -282,7 +282,7 @@ def _user_tenant_facts(expr: ast.AST) -> tuple[frozenset[str], bool, frozenset[s
     names: set[str] = set()
     spelled: set[str] = set()
     user = False
-    for sub in ast.walk(expr):
+    for sub in walk_all(expr):
         if isinstance(sub, ast.Attribute):
             # request.auth: the token DRF authenticated the request with (request.auth.organization)
             if dotted_name(sub) in USER_EXPRS or dotted_name(sub) in ("request.auth", "self.request.auth"):

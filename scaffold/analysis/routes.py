@@ -17,7 +17,7 @@ import ast
 import re
 
 from scaffold.analysis.scope import ClassRef
-from scaffold.analysis.syntax import walk_function
+from scaffold.analysis.syntax import walk_all, walk_function
 from scaffold.index import ProjectIndex, dotted_name
 
 WRITES = {"create": ("create", "post"), "update": ("update", "partial_update", "put", "patch")}
@@ -61,7 +61,7 @@ def _routes(index: ProjectIndex) -> dict[str, set[str] | None]:
         info = index.module(module)  # also records the urlconf as a dependency of the verdict
         if info is None:
             continue
-        for node in ast.walk(info.tree):
+        for node in walk_all(info.tree):
             if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
                 continue
             if node.func.attr == "as_view" and node.args and isinstance(node.args[0], ast.Dict):
@@ -129,7 +129,7 @@ def _route_calls(index: ProjectIndex) -> list[tuple[ast.Call, frozenset[str] | N
         info = index.module(module)
         if info is None:
             continue
-        for node in ast.walk(info.tree):
+        for node in walk_all(info.tree):
             if (
                 isinstance(node, ast.Call)
                 and len(node.args) >= 2
@@ -154,7 +154,7 @@ def _route_kwargs(index: ProjectIndex) -> dict[str, list[RouteKwargs]]:
         info = index.module(module)
         if info is None:
             continue
-        for node in ast.walk(info.tree):
+        for node in walk_all(info.tree):
             if not (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
@@ -213,7 +213,7 @@ def _sets_lookup_on_self(cls: ClassRef) -> bool:
                 dotted_name(t) in ("self.lookup_field", "self.lookup_url_kwarg")
                 for t in (sub.targets if isinstance(sub, ast.Assign) else [sub.target])
             )
-            for sub in ast.walk(node)
+            for sub in walk_all(node)
         )
         node.__dict__["_scaffold_self_lookup"] = cached
     return cached

@@ -18,6 +18,24 @@ _WALKED = "_scaffold_walk"  # attribute holding a function's walk (trees are nev
 _SPAN = "_scaffold_span"  # (enclosing walk, start, end): a statement's walk, not yet sliced
 
 
+def walk_all(node: ast.AST) -> Iterator[ast.AST]:
+    """``ast.walk(node)``, in the same (breadth-first) order, twice as fast: a list grown
+    while it is iterated instead of a deque fed by two generators per node. The analysis
+    walks expressions and class bodies many thousands of times per run."""
+    todo = [node]
+    append = todo.append
+    for current in todo:
+        yield current
+        for name in current._fields:
+            value = getattr(current, name, None)
+            if isinstance(value, ast.AST):
+                append(value)
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        append(item)
+
+
 def walk_function(node: ast.AST) -> Iterator[ast.AST]:
     """Pre-order, source-order walk of a function body that does not enter nested scopes.
 
@@ -94,7 +112,7 @@ class ExprFacts:
     def __init__(self, expr: ast.AST) -> None:
         names: set[str] = set()
         self.reads_user = self.reads_client = self.outer_ref = False
-        for sub in ast.walk(expr):
+        for sub in walk_all(expr):
             if isinstance(sub, ast.Name):
                 names.add(sub.id)
                 if sub.id == "kwargs":
@@ -145,7 +163,7 @@ def is_super_qs(node: ast.AST) -> bool:
 
 
 def mentions_attr(node: ast.AST, attr: str) -> bool:
-    for sub in ast.walk(node):
+    for sub in walk_all(node):
         if isinstance(sub, ast.Attribute) and sub.attr == attr:
             return True
         if isinstance(sub, ast.Constant) and sub.value == attr:
@@ -172,7 +190,7 @@ def assignments(fn: ast.AST) -> dict[str, list[ast.expr | None]]:
                 if isinstance(t, ast.Name):
                     out.setdefault(t.id, []).append(sub.value)
                 else:
-                    for n in ast.walk(t):
+                    for n in walk_all(t):
                         if isinstance(n, ast.Name):
                             out.setdefault(n.id, []).append(None)
         elif isinstance(sub, (ast.AnnAssign, ast.AugAssign)) and isinstance(sub.target, ast.Name):
@@ -196,7 +214,7 @@ def bound_targets(stmt: ast.AST) -> list[ast.Name]:
         roots = [i.optional_vars for i in stmt.items if i.optional_vars is not None]
     else:
         return []
-    return [n for r in roots for n in ast.walk(r) if isinstance(n, ast.Name)]
+    return [n for r in roots for n in walk_all(r) if isinstance(n, ast.Name)]
 
 
 def string_items(stmt: ast.stmt | None) -> set[str]:

@@ -18,7 +18,7 @@ from scaffold.analysis.predicate import (
     mentions_user_tenant,
 )
 from scaffold.analysis.scope import ClassRef
-from scaffold.analysis.syntax import expr_facts, walk_function
+from scaffold.analysis.syntax import expr_facts, walk_all, walk_function
 from scaffold.index import dotted_name
 
 TENANT_MARK = "\0tenant:"  # the local holds the requesting user's tenant
@@ -47,7 +47,7 @@ def implicit_tenant(expr: ast.AST) -> bool:
 
 
 def _implicit_tenant(expr: ast.AST) -> bool:
-    for node in ast.walk(expr):
+    for node in walk_all(expr):
         if isinstance(node, ast.Call):
             fn = node.func
             name = fn.attr if isinstance(fn, ast.Attribute) else fn.id if isinstance(fn, ast.Name) else ""
@@ -150,7 +150,7 @@ class Values:
         def from_user(value: ast.expr) -> bool:
             return any(
                 (isinstance(n, ast.Name) and n.id in users) or dotted_name(n) in USER_EXPRS
-                for n in ast.walk(value)
+                for n in walk_all(value)
                 if isinstance(n, ast.expr)
             )
 

@@ -19,7 +19,7 @@ from scaffold.analysis.lookup import Function, Lookup, class_ref, resolve_functi
 from scaffold.analysis.predicate import ALLOW_ANY, permission_kind
 from scaffold.analysis.scope import GOOD, LEAKS, ClassRef, Return, Scope
 from scaffold.analysis.settings import Settings, matches
-from scaffold.analysis.syntax import TRY_STMTS, walk_function
+from scaffold.analysis.syntax import TRY_STMTS, walk_all, walk_function
 from scaffold.analysis.values import Values
 from scaffold.index import ProjectIndex, dotted_name
 
@@ -83,7 +83,7 @@ def kwargs_read(body: ast.AST) -> frozenset[str]:
     if cached is not None:
         return cached
     names: set[str] = set()
-    for sub in ast.walk(body):
+    for sub in walk_all(body):
         if isinstance(sub, ast.Subscript) and isinstance(sub.slice, ast.Constant):
             if (dotted_name(sub.value) or "").endswith("kwargs") and isinstance(sub.slice.value, str):
                 names.add(sub.slice.value)
@@ -306,7 +306,7 @@ class Analyzer:
                     if fn.name == "get_permissions":
                         exprs += [n.value for n in walk_function(fn) if isinstance(n, ast.Return) and n.value]
             for expr in exprs:
-                for node in ast.walk(expr):
+                for node in walk_all(expr):
                     qual = cls.qualify(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
                     if not qual or not matches(qual, declared):
                         continue
@@ -327,7 +327,7 @@ class Analyzer:
     @staticmethod
     def _declared(cls: ClassRef, exprs: list[ast.expr], declared: tuple[str, ...]) -> bool:
         for expr in exprs:
-            for node in ast.walk(expr):
+            for node in walk_all(expr):
                 if isinstance(node, (ast.Name, ast.Attribute)):
                     qual = cls.qualify(node) or ""
                     if qual and matches(qual, declared):
@@ -512,7 +512,7 @@ class Analyzer:
             owner = gq[0]
             exprs += [n.value for n in walk_function(gq[1]) if isinstance(n, ast.Return)]
         for expr in exprs:
-            for node in ast.walk(expr) if expr is not None else ():
+            for node in walk_all(expr) if expr is not None else ():
                 if isinstance(node, ast.Attribute) and node.attr == "objects":
                     qual = self.lookup.qualify(owner, node.value, gq[1] if gq else None)
                     if qual and self.lookup.model_info(owner, node.value) is None:
@@ -796,7 +796,7 @@ def _inner_calls(calls: list[ast.Call]) -> set[int]:
     # the outer query they belong to: judged with it, not as reads of their own
     for c in calls:
         if (dotted_name(c.func) or "").rpartition(".")[2] in ("Prefetch", "Subquery", "Exists"):
-            inner |= {id(n) for arg in [*c.args, *(k.value for k in c.keywords)] for n in ast.walk(arg)}
+            inner |= {id(n) for arg in [*c.args, *(k.value for k in c.keywords)] for n in walk_all(arg)}
     return inner
 
 
@@ -918,6 +918,6 @@ def _writes_self_kwargs(node: ast.ClassDef) -> bool:
                     for t in (sub.targets if isinstance(sub, ast.Assign) else [sub.target])
                 )
             )
-            for sub in ast.walk(node)
+            for sub in walk_all(node)
         )
     return cached

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from scaffold.analysis.lookup import Lookup, class_ref, mro, nearest_assign
 from scaffold.analysis.scope import ClassRef, Scope
-from scaffold.analysis.syntax import walk_function
+from scaffold.analysis.syntax import walk_all, walk_function
 from scaffold.index import dotted_name
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ def _from_request(expr: ast.AST, helpers: dict[str, ast.AST] | None = None, dept
     """The value comes from the request's user (``self.context["request"].user.organization``,
     ``request.user.tenant``, a helper given the request, a method of the class in ``helpers``
     that reads it: ``self.get_organization``)."""
-    for node in ast.walk(expr):
+    for node in walk_all(expr):
         if (
             helpers
             and depth < 3
@@ -238,7 +238,7 @@ def _reads_body(expr: ast.AST) -> bool:
         isinstance(sub, ast.Attribute)
         and sub.attr in BODY_SOURCES
         and dotted_name(sub.value) in ("request", "self.request")
-        for sub in ast.walk(expr)
+        for sub in walk_all(expr)
     )
 
 
@@ -613,7 +613,7 @@ def _origin(
     if _reads_body(value):
         return "body"
     worst = "other"
-    for sub in ast.walk(value):
+    for sub in walk_all(value):
         url = flow.url_value(sub, env) if isinstance(sub, ast.expr) else ""
         if url and not (guarded and (not flow.covered or url in flow.covered)):
             worst = "url"

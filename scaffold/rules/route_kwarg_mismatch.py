@@ -54,6 +54,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from scaffold.analysis.routes import PATH_KWARG, REGEX_KWARG, fills_kwargs, lookup_kwarg
+from scaffold.analysis.syntax import walk_all
 from scaffold.rules import Finding, Rule, register
 from scaffold.rules._context import ClassRef, FileContext, call_name, class_ref, mro, resolve_function
 
@@ -90,7 +91,7 @@ class Route:
 
 
 def routes(ctx: FileContext) -> Iterator[Route]:
-    for node in ast.walk(ctx.tree):
+    for node in walk_all(ctx.tree):
         if not isinstance(node, ast.Call) or len(node.args) < 2:
             continue
         kind = route_kind(ctx, node)
@@ -217,7 +218,7 @@ def router_problems(ctx: FileContext) -> Iterator[tuple[ast.Call, str, str]]:
     kwargs of a regex prefix) must be accepted by the viewset's own actions."""
     if not ctx.imports_module("rest_framework"):
         return
-    for node in ast.walk(ctx.tree):
+    for node in walk_all(ctx.tree):
         if not (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
