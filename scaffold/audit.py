@@ -549,7 +549,7 @@ def audit(
     )
     units = [RuleUnit(r.code, r.needles) for r in rules if r.scope == "file"]
     if units:
-        files = iter_python_files(cfg.root, cfg.exclude_globs, targets or None)
+        files = iter_python_files(cfg.root, cfg.exclude_globs, targets) if targets else cfg.python_files()
         run = engine.run(
             units,
             files,

@@ -255,6 +255,15 @@ class Config:
             return [path, *sorted(p for p in path.parent.glob("*.py") if p.name != "__init__.py")]
         return [path]
 
+    def python_files(self) -> list[SourceFile]:
+        """The project's Python files (excludes applied, walk order), walked once per
+        ``Config``: autodetection and the command's own run read the same list. A ``Config``
+        lives for one command, which writes nothing before it has read the list."""
+        files: list[SourceFile] | None = self.__dict__.get("_python_files")
+        if files is None:
+            files = self.__dict__["_python_files"] = list(iter_python_files(self.root, self.exclude_globs))
+        return files
+
     def files_mentioning(self, *needles: bytes) -> list[SourceFile]:
         """The project files (walk order) whose bytes contain one of ``needles`` (words of
         :data:`SCANNED`): the autodetectors that look for a word share one walk of the
@@ -262,7 +271,7 @@ class Config:
         hits: list[tuple[SourceFile, frozenset[bytes]]] | None = self.__dict__.get("_mentions")
         if hits is None:
             hits = []
-            for src in iter_python_files(self.root, self.exclude_globs):
+            for src in self.python_files():
                 data = self.read(src)
                 found = frozenset(n for n in SCANNED if data is not None and n in data)
                 if found:
@@ -351,7 +360,7 @@ def _detect_settings(cfg: Config) -> Detection:
             if module_file(cfg.root, value):
                 return Detection(value)
     candidates = []
-    for src in iter_python_files(cfg.root, cfg.exclude_globs):
+    for src in cfg.python_files():
         if "settings" not in src.rel:
             continue
         data = cfg.read(src)

@@ -662,7 +662,7 @@ def fix(
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs {jobs}: must be 1 or more")
     starts = resolve_paths(cfg.root, paths)
-    files = iter_python_files(cfg.root, cfg.exclude_globs, starts or None)
+    files = iter_python_files(cfg.root, cfg.exclude_globs, starts) if starts else cfg.python_files()
     # --check trusts the analysis (the codemods re-run it), like migrate-viewsets --check:
     # libcst runs only where bytes are needed, for --diff and for writing
     report = engine.run(

@@ -346,7 +346,11 @@ def migrate_viewsets(
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs {jobs}: must be 1 or more")
     starts = resolve_paths(cfg.root, paths)
-    files = iter_python_files(cfg.root, (*cfg.exclude_globs, *exclude), starts or None)
+    files = (
+        cfg.python_files()
+        if not starts and not exclude
+        else iter_python_files(cfg.root, (*cfg.exclude_globs, *exclude), starts or None)
+    )
     # the rules' settings too: views whose TEN001-TEN004 findings are silenced are left alone
     settings = {**rule_settings(cfg, VIEW_CODES), "per_file_ignores": cfg.per_file_ignores}
     report = engine.run(
