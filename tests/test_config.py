@@ -197,3 +197,21 @@ def test_user_excludes_are_added(project: Path) -> None:
     (project / "pyproject.toml").write_text('[tool.scaffold]\nexclude = ["core/*"]\n')
     rels = [f.rel for f in iter_python_files(project, Config.load(project).exclude_globs)]
     assert "core/rls.py" not in rels
+
+
+def test_detectors_share_one_walk_reading_each_file_once(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[str] = []
+    original = Config.read
+
+    def counting(self: Config, src: object) -> bytes | None:
+        reads.append(src.rel)  # type: ignore[attr-defined]
+        return original(self, src)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Config, "read", counting)
+    cfg = Config.load(project)
+    assert cfg.require("middleware") == "accounts.middleware:OnboardingMiddleware"
+    assert cfg.require("tenancy_module") == "core.rls"
+    assert sorted(reads) == sorted(set(reads))  # no file read twice
+    assert "core/rls.py" in reads and "accounts/middleware.py" in reads

@@ -128,3 +128,35 @@ def test_units_that_only_report_findings(tmp_path: Path) -> None:
     assert {(r.rel, m.code) for r, m in report.manual} == {("a.py", "BOOM"), ("b.py", "BOOM")}
     assert not report.rewritten
     assert engine.changeset(report).changes == []
+
+
+def test_may_mention_is_false_only_for_known_ascii_source_without_the_word(tmp_path: Path) -> None:
+    (tmp_path / "plain.py").write_text("class V:\n    pass\n")
+    (tmp_path / "looks.py").write_text("class V:\n    def get(self):\n        self.lookup_field = 'slug'\n")
+    # NFKC: a fullwidth letter spells the same identifier, so non-ASCII source is never ruled out
+    (tmp_path / "wide.py").write_text(
+        "class V:\n    def get(self):\n        self.\uff4cookup_field = 'slug'\n"
+    )
+    index = ProjectIndex(tmp_path)
+    plain, looks, wide = (index.module(m) for m in ("plain", "looks", "wide"))
+    assert plain is not None and looks is not None and wide is not None
+    assert not plain.may_mention(b"lookup_")
+    assert looks.may_mention(b"lookup_")
+    assert wide.may_mention(b"lookup_")
+    registered = index.add_tree("fresh", tmp_path / "fresh.py", ast.parse("x = 1\n"))
+    assert registered.may_mention(b"lookup_")  # bytes unknown: never ruled out
+
+
+def test_a_self_lookup_assignment_spelled_with_a_fullwidth_letter_still_counts(tmp_path: Path) -> None:
+    from scaffold.analysis.routes import lookup_kwarg
+    from scaffold.analysis.scope import ClassRef
+
+    (tmp_path / "views.py").write_text(
+        "class V:\n    lookup_field = 'slug'\n\n    def initial(self):\n        self.\uff4cookup_field = 'id'\n"
+    )
+    (tmp_path / "other.py").write_text("class W:\n    lookup_field = 'slug'\n")
+    index = ProjectIndex(tmp_path)
+    for module, name, expected in (("views", "V", None), ("other", "W", "slug")):
+        info = index.module(module)
+        assert info is not None
+        assert lookup_kwarg([ClassRef(info.classes[name], info)]) == expected
