@@ -76,7 +76,7 @@ def test_pre_commit_hook_definition() -> None:
     import tomllib
 
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts[command] == "scaffold.cli:main"
+    assert scripts[command] == "scaffold.cli:console"
     from scaffold.cli import cli
 
     assert "audit" in cli.commands
