@@ -63,11 +63,12 @@ class ViewsetCodemod(VisitorBasedCodemodCommand):
         module = self.context.full_module_name or Path(filename).stem
         if self.known_plans is not None and tree is self.known_tree:
             plans = self.known_plans[1]
-        elif self.known_plans is not None and self.known_plans[0] == (code := tree.code):
-            plans = self.known_plans[1]
         else:
             code = tree.code
-            plans = parse_and_analyze(code, module, Path(filename).resolve(), self.index, self.settings)
+            if self.known_plans is not None and self.known_plans[0] == code:
+                plans = self.known_plans[1]
+            else:
+                plans = parse_and_analyze(code, module, Path(filename).resolve(), self.index, self.settings)
         info = self.index.module(module)
         self.module_imports = dict(info.imports.names) if info else {}
         if info:

@@ -52,3 +52,14 @@ def test_libcst_import_visitor_is_built_fast_and_adds_imports() -> None:
         out = AddImportsVisitor(context).transform_module(cst.parse_module("x = 1\n")).code
         assert out == "from os import path\n\nx = 1\n"
     assert AddImportsVisitor in _matchers._PLAIN
+
+
+def test_libcst_gather_visitor_is_built_fast_and_gathers() -> None:
+    from libcst.codemod.visitors import GatherImportsVisitor
+
+    for _ in range(2):
+        visitor = GatherImportsVisitor(CodemodContext())
+        cst.parse_module("import os\nfrom a import b\n").visit(visitor)
+        assert visitor.module_imports == {"os"}
+        assert visitor.object_mapping == {"a": {"b"}}
+    assert GatherImportsVisitor in _matchers._PLAIN
