@@ -1,7 +1,7 @@
 """How a run treats the interpreter: automatic garbage collection paused for the run (each
 file's young objects collected after it) and restored after it, even when a run fails; the
-console script leaving with os._exit once its output is flushed, and the normal way under a
-tracer or profiler."""
+console script leaving an analysis command with os._exit once its output is flushed, and the
+normal way after other commands and under a tracer or profiler."""
 
 from __future__ import annotations
 
@@ -111,3 +111,30 @@ def test_under_a_profiler_the_console_script_leaves_normally(tmp_path: Path) -> 
     )
     assert done.returncode == 0, done.stderr
     assert stats.exists() and stats.stat().st_size > 0  # written at exit: no os._exit under a profiler
+
+
+PROBE_EXIT = """
+import atexit, sys
+atexit.register(lambda: print("atexit ran", flush=True))
+sys.argv = ["scaffold", *sys.argv[1:]]
+from scaffold.cli import console
+console()
+"""
+
+
+def _console(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", PROBE_EXIT, *args], capture_output=True, text=True, cwd=project, timeout=120
+    )
+
+
+def test_analysis_commands_skip_the_teardown_and_others_do_not(tmp_path: Path) -> None:
+    (tmp_path / "manage.py").write_text("")
+    (tmp_path / "views.py").write_text("from rest_framework import viewsets\n")
+    audit = _console(tmp_path, "audit", "--format", "json", "--no-cache")
+    assert audit.returncode in (0, 1), audit.stderr
+    assert audit.stdout.rstrip().endswith("}")  # the whole report was flushed
+    assert "atexit ran" not in audit.stdout  # os._exit: no interpreter teardown
+    config = _console(tmp_path, "config", "--json")
+    assert config.returncode == 0, config.stderr
+    assert "atexit ran" in config.stdout  # any other command leaves the normal way
