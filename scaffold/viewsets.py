@@ -38,6 +38,7 @@ from scaffold.analysis.syntax import (
     class_members,
     is_super_qs,
     mentions_attr,
+    source_segment,
     stmt_value,
     string_items,
     walk_all,
@@ -658,7 +659,7 @@ class _View:
             base = calls[-1].func.value  # type: ignore[attr-defined]
         else:
             base = value
-        expr = ast.get_source_segment(self.source, base) or ast.unparse(base)
+        expr = source_segment(self.source, base) or ast.unparse(base)
         plan.actions.append(
             Action("add_get_queryset", stmt.lineno, queryset_expr=expr, method="get_queryset")
         )
