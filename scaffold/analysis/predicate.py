@@ -10,7 +10,7 @@ import ast
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 
-from scaffold.analysis.syntax import assignments, walk_all, walk_function
+from scaffold.analysis.syntax import USER_EXPRS, assignments, expr_facts, walk_function
 from scaffold.index import dotted_name
 
 ALLOW_ANY = "rest_framework.permissions.AllowAny"
@@ -87,7 +87,6 @@ SCOPING_CALLS = frozenset(
 
 SCOPING_FILTERS = frozenset(["filter", "get", "get_object_or_404"])
 COMBINING_METHODS = frozenset(["union", "intersection", "difference"])
-USER_EXPRS = frozenset(["self.request.user", "request.user"])
 # the user model attributes a user signs in with (USERNAME_FIELD of Django's user: username;
 # of most custom users: email): unique per user, so a row addressed to one is addressed to the user
 USER_LOGIN_ATTRS = frozenset(["email", "username"])
@@ -267,33 +266,9 @@ def mentions_user_tenant(expr: ast.AST, user_tenant_attr: str, users: AbstractSe
     ``getattr(user, self.user_tenant_attr)``; ``users`` are locals bound to the user."""
     stem = user_tenant_attr[:-3] if user_tenant_attr.endswith("_id") else user_tenant_attr
     attrs = {user_tenant_attr, stem, "user_tenant_attr"}
-    names, user, spelled = _user_tenant_facts(expr)
-    return (user or not users.isdisjoint(names)) and not attrs.isdisjoint(spelled)
-
-
-def _user_tenant_facts(expr: ast.AST) -> tuple[frozenset[str], bool, frozenset[str]]:
-    """What :func:`mentions_user_tenant` reads off ``expr``, whoever asks (kept on the node:
-    every filter value is asked for each view and local that reaches it): the names it
-    reads, whether it reads the requesting user or its credentials, and every attribute name
-    and string constant it spells."""
-    cached: tuple[frozenset[str], bool, frozenset[str]] | None = expr.__dict__.get("_scaffold_user_tenant")
-    if cached is not None:
-        return cached
-    names: set[str] = set()
-    spelled: set[str] = set()
-    user = False
-    for sub in walk_all(expr):
-        if isinstance(sub, ast.Attribute):
-            # request.auth: the token DRF authenticated the request with (request.auth.organization)
-            if dotted_name(sub) in USER_EXPRS or dotted_name(sub) in ("request.auth", "self.request.auth"):
-                user = True
-            spelled.add(sub.attr)
-        elif isinstance(sub, ast.Name):
-            names.add(sub.id)
-        elif isinstance(sub, ast.Constant) and isinstance(sub.value, str):
-            spelled.add(sub.value)
-    cached = expr.__dict__["_scaffold_user_tenant"] = (frozenset(names), user, frozenset(spelled))
-    return cached
+    facts = expr_facts(expr)  # kept on the node: asked for each view and local reaching it
+    reads_user = facts.reads_requester or not users.isdisjoint(facts.names)
+    return reads_user and not attrs.isdisjoint(facts.spelled)
 
 
 def is_user_expr(expr: ast.AST, users: AbstractSet[str] = frozenset()) -> bool:

@@ -128,17 +128,25 @@ def _children(node: ast.AST) -> list[ast.AST]:
     return kids
 
 
+# the requesting user, and the credentials DRF authenticated the request with
+USER_EXPRS = frozenset(["self.request.user", "request.user"])
+AUTH_EXPRS = frozenset(["self.request.auth", "request.auth"])
+
+
 class ExprFacts:
     """What a walk of one expression says, independent of who asks (kept on its node, since
     the same expressions are judged for many views and locals): the names it reads, whether
-    it reads ``request.user`` / ``self.request.user``, the client's input directly (query
-    string, body, headers, ``self.kwargs`` / ``kwargs``), or builds an ``OuterRef``."""
+    it reads ``request.user`` / ``self.request.user`` (``reads_user``: also through any
+    ``.request``; ``reads_requester``: exactly those two or ``request.auth``), the client's
+    input directly (query string, body, headers, ``self.kwargs`` / ``kwargs``), whether it
+    builds an ``OuterRef``, and every attribute name and string constant it spells."""
 
-    __slots__ = ("names", "outer_ref", "reads_client", "reads_user")
+    __slots__ = ("names", "outer_ref", "reads_client", "reads_requester", "reads_user", "spelled")
 
     def __init__(self, expr: ast.AST) -> None:
         names: set[str] = set()
-        self.reads_user = self.reads_client = self.outer_ref = False
+        spelled: set[str] = set()
+        self.reads_user = self.reads_client = self.outer_ref = self.reads_requester = False
         for sub in walk_all(expr):
             if isinstance(sub, ast.Name):
                 names.add(sub.id)
@@ -146,18 +154,24 @@ class ExprFacts:
                     self.reads_client = True
             elif isinstance(sub, ast.Attribute):
                 base = sub.value
+                spelled.add(sub.attr)
                 if sub.attr == "user" and (
                     (isinstance(base, ast.Name) and base.id == "request")
                     or (isinstance(base, ast.Attribute) and base.attr == "request")
                 ):
                     self.reads_user = True
+                if sub.attr in ("user", "auth") and dotted_name(sub) in (USER_EXPRS | AUTH_EXPRS):
+                    self.reads_requester = True
                 if sub.attr in CLIENT_SOURCES and dotted_name(base) in ("request", "self.request"):
                     self.reads_client = True
                 elif sub.attr == "kwargs" and isinstance(base, ast.Name) and base.id == "self":
                     self.reads_client = True
             elif isinstance(sub, ast.Call) and (dotted_name(sub.func) or "").rpartition(".")[2] == "OuterRef":
                 self.outer_ref = True
+            elif isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                spelled.add(sub.value)
         self.names = frozenset(names)
+        self.spelled = frozenset(spelled)
 
 
 def expr_facts(expr: ast.AST) -> ExprFacts:
