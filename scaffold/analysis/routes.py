@@ -278,3 +278,34 @@ def fills_kwargs(classes: list[ClassRef | str]) -> bool:
         if isinstance(cls, ClassRef)
         for fn in cls.node.body
     )
+
+
+def writes_self_kwargs(classes: list[ClassRef | str]) -> bool:
+    """A project class of the view assigns ``self.kwargs`` (or a key of it) or calls
+    ``self.kwargs.update`` / ``setdefault`` / ``__setitem__`` anywhere: the URL kwarg may be
+    filled in before ``get_object()``."""
+    return any(_writes_self_kwargs(cls.node) for cls in classes if isinstance(cls, ClassRef))
+
+
+def _writes_self_kwargs(node: ast.ClassDef) -> bool:
+    """:func:`writes_self_kwargs` for one class, answered once per class (views share their
+    bases), like :func:`_sets_lookup_on_self`."""
+    cached: bool | None = node.__dict__.get("_scaffold_writes_kwargs")
+    if cached is None:
+        cached = node.__dict__["_scaffold_writes_kwargs"] = any(
+            (
+                isinstance(sub, ast.Attribute)
+                and sub.attr in ("update", "setdefault", "__setitem__")
+                and dotted_name(sub.value) == "self.kwargs"
+            )
+            or (
+                isinstance(sub, (ast.Assign, ast.AugAssign))
+                and any(
+                    dotted_name(t) == "self.kwargs"
+                    or (isinstance(t, ast.Subscript) and dotted_name(t.value) == "self.kwargs")
+                    for t in (sub.targets if isinstance(sub, ast.Assign) else [sub.target])
+                )
+            )
+            for sub in walk_all(node)
+        )
+    return cached

@@ -373,7 +373,13 @@ class Analyzer:
         return set(memo[key])
 
     def _unserved_detail_actions(self, actions: set[str]) -> set[str]:
-        from scaffold.analysis.routes import fills_kwargs, include_kwargs, lookup_kwarg, route_kwargs
+        from scaffold.analysis.routes import (
+            fills_kwargs,
+            include_kwargs,
+            lookup_kwarg,
+            route_kwargs,
+            writes_self_kwargs,
+        )
 
         candidates = {a for a in actions & DETAIL_ACTIONS if self.lookup.find_method(a) is None}
         if not candidates or not readable(self):
@@ -386,8 +392,8 @@ class Analyzer:
         prefixes = include_kwargs(self.index)
         if lookup is None or prefixes is None or lookup in prefixes:
             return set()
-        if any(_writes_self_kwargs(cls.node) for cls in self.lookup.projects):
-            return set()
+        if writes_self_kwargs(self.mro):
+            return set()  # self.kwargs.update(pk=...): the kwarg may be filled in
         mounted = route_kwargs(self.index).get(self.view.qualname, [])
         return {
             action
@@ -896,28 +902,3 @@ def location(an: ViewAnalysis, node: ast.AST, owner: ClassRef) -> tuple[ast.AST,
 
 
 __all__ = ["is_super"]
-
-
-def _writes_self_kwargs(node: ast.ClassDef) -> bool:
-    """Whether a class assigns ``self.kwargs`` (or a key of it) or calls ``self.kwargs.update``
-    / ``setdefault`` / ``__setitem__`` anywhere: the URL kwarg may be filled in before
-    ``get_object()``. Answered once per class (views share their bases)."""
-    cached: bool | None = node.__dict__.get("_scaffold_writes_kwargs")
-    if cached is None:
-        cached = node.__dict__["_scaffold_writes_kwargs"] = any(
-            (
-                isinstance(sub, ast.Attribute)
-                and sub.attr in ("update", "setdefault", "__setitem__")
-                and dotted_name(sub.value) == "self.kwargs"
-            )
-            or (
-                isinstance(sub, (ast.Assign, ast.AugAssign))
-                and any(
-                    dotted_name(t) == "self.kwargs"
-                    or (isinstance(t, ast.Subscript) and dotted_name(t.value) == "self.kwargs")
-                    for t in (sub.targets if isinstance(sub, ast.Assign) else [sub.target])
-                )
-            )
-            for sub in walk_all(node)
-        )
-    return cached
