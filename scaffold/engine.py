@@ -719,44 +719,28 @@ def run(
 
     work_bytes = sum(s for _, _, s in todo)
     with _young_collections_only():
-        _run_jobs([j for j, _, _ in todo], units, settings, root, fix, jobs, work_bytes, collect)
+        if jobs == 1 or total < INLINE_MAX_FILES or work_bytes < INLINE_MAX_BYTES:
+            _init_worker(units, settings, root, fix)
+            for job, _, _ in todo:
+                collect([_process_collected(job)])
+        else:
+            chunks = _chunks([j for j, _, _ in todo], jobs)
+            # imported here: a run that needs no pool (a warm one) does not pay for them
+            import concurrent.futures as cf
+            import multiprocessing
+
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            with cf.ProcessPoolExecutor(
+                max_workers=min(jobs, len(chunks)),
+                mp_context=multiprocessing.get_context(method),
+                initializer=_init_worker,
+                initargs=(units, settings, root, fix),
+            ) as pool:
+                for fut in cf.as_completed([pool.submit(_process_chunk, c) for c in chunks]):
+                    collect(fut.result())
     if store is not None:
         store.save()
     return RunReport(results, root)
-
-
-def _run_jobs(
-    todo: list[_Job],
-    units: list[Unit],
-    settings: dict[str, Any],
-    root: Path,
-    fix: bool,
-    jobs: int,
-    work_bytes: int,
-    collect: Callable[[list[FileResult]], None],
-) -> None:
-    """Process ``todo`` in this process (few or small files, or ``jobs == 1``) or in a pool
-    of forked workers, handing each batch of results to ``collect`` as it completes."""
-    total = len(todo)
-    if jobs == 1 or total < INLINE_MAX_FILES or work_bytes < INLINE_MAX_BYTES:
-        _init_worker(units, settings, root, fix)
-        for job in todo:
-            collect([_process_collected(job)])
-    else:
-        chunks = _chunks(todo, jobs)
-        # imported here: a run that needs no pool (a warm one) does not pay for them
-        import concurrent.futures as cf
-        import multiprocessing
-
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        with cf.ProcessPoolExecutor(
-            max_workers=min(jobs, len(chunks)),
-            mp_context=multiprocessing.get_context(method),
-            initializer=_init_worker,
-            initargs=(units, settings, root, fix),
-        ) as pool:
-            for fut in cf.as_completed([pool.submit(_process_chunk, c) for c in chunks]):
-                collect(fut.result())
 
 
 def _from_cache(
