@@ -524,7 +524,7 @@ def audit(
     """
     from scaffold import engine
     from scaffold.api import load_project
-    from scaffold.project import iter_python_files, resolve_paths
+    from scaffold.project import resolve_paths
 
     cfg = load_project(project)
     rules = select_rules(select, ignore, live=database_url is not None)
@@ -549,7 +549,7 @@ def audit(
     )
     units = [RuleUnit(r.code, r.needles) for r in rules if r.scope == "file"]
     if units:
-        files = iter_python_files(cfg.root, cfg.exclude_globs, targets) if targets else cfg.python_files()
+        files = cfg.source_files(targets)
         run = engine.run(
             units,
             files,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -263,6 +263,15 @@ class Config:
         if files is None:
             files = self.__dict__["_python_files"] = list(iter_python_files(self.root, self.exclude_globs))
         return files
+
+    def source_files(self, starts: Sequence[Path] = (), exclude: Iterable[str] = ()) -> Iterable[SourceFile]:
+        """The files a command runs over: below ``starts`` (files or folders; default the
+        whole project), the project's excludes plus ``exclude`` applied. The whole project
+        with its own excludes is :meth:`python_files`, the walk autodetection shares."""
+        extra = tuple(exclude)
+        if not starts and not extra:
+            return self.python_files()
+        return iter_python_files(self.root, (*self.exclude_globs, *extra), starts or None)
 
     def files_mentioning(self, *needles: bytes) -> list[SourceFile]:
         """The project files (walk order) whose bytes contain one of ``needles`` (words of

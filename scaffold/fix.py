@@ -641,7 +641,7 @@ def fix(
     ``progress(done, total)`` is called as files are analysed."""
     from scaffold.api import load_project
     from scaffold.migrate import MigrateViewSets
-    from scaffold.project import iter_python_files, resolve_paths
+    from scaffold.project import resolve_paths
 
     cfg = load_project(project)
     selected = select_rules(select, None, live=True)
@@ -662,7 +662,7 @@ def fix(
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs {jobs}: must be 1 or more")
     starts = resolve_paths(cfg.root, paths)
-    files = iter_python_files(cfg.root, cfg.exclude_globs, starts) if starts else cfg.python_files()
+    files = cfg.source_files(starts)
     # --check trusts the analysis (the codemods re-run it), like migrate-viewsets --check:
     # libcst runs only where bytes are needed, for --diff and for writing
     report = engine.run(

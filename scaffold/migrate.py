@@ -19,7 +19,7 @@ from scaffold.analysis import Settings, fingerprint
 from scaffold.engine import Analysis, FileContext, ManualReview, Message
 from scaffold.errors import UsageError
 from scaffold.fsutil import ChangeSet
-from scaffold.project import iter_python_files, resolve_paths
+from scaffold.project import resolve_paths
 from scaffold.viewsets import ViewPlan, analyze_module
 
 
@@ -346,11 +346,7 @@ def migrate_viewsets(
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs {jobs}: must be 1 or more")
     starts = resolve_paths(cfg.root, paths)
-    files = (
-        cfg.python_files()
-        if not starts and not exclude
-        else iter_python_files(cfg.root, (*cfg.exclude_globs, *exclude), starts or None)
-    )
+    files = cfg.source_files(starts, exclude)
     # the rules' settings too: views whose TEN001-TEN004 findings are silenced are left alone
     settings = {**rule_settings(cfg, VIEW_CODES), "per_file_ignores": cfg.per_file_ignores}
     report = engine.run(
