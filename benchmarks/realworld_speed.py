@@ -15,6 +15,12 @@ It prints medians of ``--runs`` rounds (default 3) and ratios: cold audit / ruff
 warm re-runs (<= 0.3 s), and the peak RSS of one cold audit (<= 300 MiB; the sum over the
 process tree, sampled every 10 ms; also the largest single process, from ``wait4``).
 
+Each round also times two floors (``speed_floor.py``), each after its own ruff run: an
+interpreter that only ``ast.parse``s the files the audit's rules receive (as many processes as
+scaffold), and ``python -c "import libcst.codemod"``. The last table divides the audit and
+``--check`` by the first, and the import by ``--check``: a target lower than its floor is out
+of reach of a tool that parses with CPython and rewrites with libcst's codemod framework.
+
 Usage::
 
     .venv/bin/python benchmarks/realworld_speed.py --corpus /work/corpus [--runs 3] [--only monta]
@@ -63,6 +69,9 @@ COMMANDS: dict[str, list[str]] = {
     "diff": ["migrate-viewsets", "--diff"],
     "fix-check": ["fix", "--check"],
 }
+# name -> what is timed (see speed_floor.py): CPython's floor for reading the files the audit
+# analyses, and the fixed cost of libcst's codemod framework that --diff pays once a file is due
+FLOORS = ("parse", "libcst")
 TARGETS = {"audit/ruff": 2.0, "check/ruff": 1.0, "diff/check": 1.5, "fix-check/check": 1.5, "warm": 0.3}
 MIB = 1024 * 1024
 
@@ -90,6 +99,8 @@ class Speed:
     ruff: Timing = field(default_factory=Timing)
     cold: dict[str, Timing] = field(default_factory=dict)
     warm: dict[str, Timing] = field(default_factory=dict)
+    floor: dict[str, Timing] = field(default_factory=dict)
+    floor_files: int = 0
     peak_rss_tree: int = 0
     peak_rss_single: int = 0
     errors: list[str] = field(default_factory=list)
@@ -109,6 +120,8 @@ class Speed:
             "ruff_cpu": self.ruff.cpu,
             "cold": {k: {"wall": t.wall, "cpu": t.cpu} for k, t in self.cold.items()},
             "warm": {k: {"wall": t.wall, "cpu": t.cpu} for k, t in self.warm.items()},
+            "floor": {k: {"wall": t.wall, "cpu": t.cpu} for k, t in self.floor.items()},
+            "floor_files": self.floor_files,
             "ratios": {k: self.ratio(k) for k in TARGETS if k != "warm"},
             "peak_rss_tree_mib": self.peak_rss_tree / MIB,
             "peak_rss_single_mib": self.peak_rss_single / MIB,
@@ -199,6 +212,28 @@ def measure(
     extra = ["-j", str(jobs)] if jobs else []
     ruff_cmd = [ruff, "check", "--no-cache", "--isolated", "--quiet", "--exit-zero", "."]
 
+    python = str(Path(scaffold).with_name("python"))
+    listing = project.parent / "floor-files.txt"
+    listed = subprocess.run(
+        [python, str(HERE / "speed_floor.py"), "list", str(project), str(listing)],
+        capture_output=True,
+        text=True,
+    )
+    if listed.returncode == 0:
+        speed.floor_files = int(listed.stdout.strip())
+    else:
+        speed.errors.append(f"speed_floor.py list exited {listed.returncode}: {listed.stderr.strip()[-200:]}")
+    floor_cmds = {
+        "parse": [
+            python,
+            str(HERE / "speed_floor.py"),
+            "parse",
+            str(listing),
+            *(["-j", str(jobs)] if jobs else []),
+        ],
+        "libcst": [python, "-c", "import libcst.codemod"],
+    }
+
     def scaffold_cmd(key: str, cold: bool) -> list[str]:
         return [scaffold, *COMMANDS[key], *extra, *(["--no-cache"] if cold else [])]
 
@@ -225,6 +260,10 @@ def measure(
                     f"{key} {'cold' if cold else 'warm'}",
                     scaffold_cmd(key, cold),
                 )
+        if listed.returncode == 0:
+            for key, cmd in floor_cmds.items():
+                record(speed.ruff, "ruff", ruff_cmd)
+                record(speed.floor.setdefault(key, Timing()), f"floor {key}", cmd)
     speed.peak_rss_tree, speed.peak_rss_single = peak_rss(scaffold_cmd("audit", cold=True), project)
     return speed
 
@@ -285,7 +324,35 @@ def table(results: list[Speed]) -> str:
                 + f"; audit/ruff {c['audit'] / s.ruff.cpu_median:.1f}, check/ruff {c['check'] / s.ruff.cpu_median:.1f}, "
                 f"diff/check {c['diff'] / c['check']:.1f}, fix-check/check {c['fix-check'] / c['check']:.1f}"
             )
-    return "\n".join(rows + cpu)
+    return "\n".join(rows + cpu + floors(results))
+
+
+def floors(results: list[Speed]) -> list[str]:
+    """How far each target lies from what CPython and libcst cost before scaffold does any work."""
+    measured = [s for s in results if s.cold and all(k in s.floor for k in FLOORS)]
+    if not measured:
+        return []
+    rows = [
+        "",
+        "Floors (wall, medians): `parse` starts an interpreter and `ast.parse`s, in as many forked",
+        "processes as scaffold uses, only the files the audit's rules receive (no import of scaffold,",
+        "no analysis, none of the index's reads of other files); `libcst` is `python -c \"import",
+        'libcst.codemod"`, which `--diff` pays once a file is due. A target below its floor cannot be',
+        "met by any CPython tool built this way, however little it does beyond the floor.",
+        "",
+        "| code base | files parsed by the floor | parse floor (x ruff) | audit target 2.0x ruff: audit (x floor) "
+        "| --check target 1.0x ruff: --check (x floor) | libcst import (x --check; --diff target 1.5) |",
+        "|" + "---|" * 6,
+    ]
+    for s in measured:
+        parse, libcst = s.floor["parse"].median, s.floor["libcst"].median
+        rows.append(
+            f"| {s.name} | {s.floor_files} | {parse:.2f} s ({parse / s.ruff.median:.2f}) "
+            f"| {s.cold['audit'].median:.2f} s ({s.cold['audit'].median / parse:.1f}) "
+            f"| {s.cold['check'].median:.2f} s ({s.cold['check'].median / parse:.1f}) "
+            f"| {libcst:.2f} s ({libcst / s.cold['check'].median:.2f}) |"
+        )
+    return rows
 
 
 def from_json(data: list[dict[str, Any]]) -> list[Speed]:
@@ -296,6 +363,8 @@ def from_json(data: list[dict[str, Any]]) -> list[Speed]:
         s.ruff = Timing(list(item["ruff"]), list(item.get("ruff_cpu", [])))
         s.cold = {k: Timing(v["wall"], v["cpu"]) for k, v in item["cold"].items()}
         s.warm = {k: Timing(v["wall"], v["cpu"]) for k, v in item["warm"].items()}
+        s.floor = {k: Timing(v["wall"], v["cpu"]) for k, v in item.get("floor", {}).items()}
+        s.floor_files = item.get("floor_files", 0)
         s.peak_rss_tree = int(item["peak_rss_tree_mib"] * MIB)
         s.peak_rss_single = int(item["peak_rss_single_mib"] * MIB)
         s.errors = list(item["errors"])

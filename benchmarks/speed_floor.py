@@ -1,0 +1,83 @@
+"""The least any CPython tool pays to read the files ``scaffold audit`` analyses.
+
+``realworld_speed.py`` times this next to ``ruff`` and scaffold's commands, so each table
+says how much of a ratio is the language's floor and how much is scaffold's own work:
+
+* ``list PROJECT OUT``: write the paths of the files the audit's file rules receive (the
+  project walk with its excludes, kept when one of a rule's byte needles occurs), one per
+  line. Run once, untimed.
+* ``parse LIST [-j N]``: start an interpreter, read and ``ast.parse`` every listed file in N
+  forked processes (default: one per CPU, as ``scaffold -j``), print nothing. Timed: the
+  floor of a cold audit with CPython's parser, before any import of scaffold and before any
+  analysis, and lower still than that: the cross-file index's own reads (models, bases,
+  urls of other files) are not in it.
+
+The import cost of the libcst codemod framework (the fixed part of ``migrate-viewsets
+--diff`` and ``fix --diff`` once one file is due) is timed with ``python -c "import
+libcst.codemod"``, see ``realworld_speed.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import sys
+from pathlib import Path
+
+
+def list_files(project: Path, out: Path) -> int:
+    from scaffold.config import Config
+    from scaffold.rules import all_rules
+
+    needles = {n for rule in all_rules() if rule.scope == "file" for n in rule.needles}
+    kept = []
+    for src in Config.load(project).python_files():
+        try:
+            data = src.path.read_bytes()
+        except OSError:
+            continue
+        if any(n in data for n in needles):
+            kept.append(str(src.path))
+    out.write_text("".join(f"{p}\n" for p in kept), encoding="utf-8")
+    return len(kept)
+
+
+def _parse(path: str) -> int:
+    try:
+        with open(path, "rb") as fh:
+            ast.parse(fh.read())
+    except (SyntaxError, ValueError, OSError):
+        return 0
+    return 1
+
+
+def parse_files(listing: Path, jobs: int) -> int:
+    paths = listing.read_text(encoding="utf-8").splitlines()
+    if jobs <= 1 or len(paths) < 2:
+        return sum(_parse(p) for p in paths)
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        return sum(pool.imap_unordered(_parse, paths, chunksize=8))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    lister = sub.add_parser("list", help="write the files the audit's file rules receive")
+    lister.add_argument("project", type=Path)
+    lister.add_argument("out", type=Path)
+    parse = sub.add_parser("parse", help="ast.parse every listed file")
+    parse.add_argument("listing", type=Path)
+    parse.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args(argv)
+    if args.cmd == "list":
+        print(list_files(args.project, args.out))
+    else:
+        parse_files(args.listing, args.jobs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
