@@ -15,11 +15,12 @@ It prints medians of ``--runs`` rounds (default 3) and ratios: cold audit / ruff
 warm re-runs (<= 0.3 s), and the peak RSS of one cold audit (<= 300 MiB; the sum over the
 process tree, sampled every 10 ms; also the largest single process, from ``wait4``).
 
-Each round also times two floors (``speed_floor.py``), each after its own ruff run: an
-interpreter that only ``ast.parse``s the files the audit's rules receive (as many processes as
-scaffold), and ``python -c "import libcst.codemod"``. The last table divides the audit and
-``--check`` by the first, and the import by ``--check``: a target lower than its floor is out
-of reach of a tool that parses with CPython and rewrites with libcst's codemod framework.
+Each round also times three floors (``speed_floor.py``), each after its own ruff run: an
+interpreter that only ``ast.parse``s the files the audit's rules receive, the same for the
+files ``migrate-viewsets`` receives (as many processes as scaffold), and ``python -c "import
+libcst.codemod"``. The last table divides the audit and ``--check`` by their floors, and the
+import by ``--check``: a target lower than its floor is out of reach of a tool that parses with
+CPython and rewrites with libcst's codemod framework.
 
 Usage::
 
@@ -69,9 +70,9 @@ COMMANDS: dict[str, list[str]] = {
     "diff": ["migrate-viewsets", "--diff"],
     "fix-check": ["fix", "--check"],
 }
-# name -> what is timed (see speed_floor.py): CPython's floor for reading the files the audit
-# analyses, and the fixed cost of libcst's codemod framework that --diff pays once a file is due
-FLOORS = ("parse", "libcst")
+# name -> what is timed (see speed_floor.py): CPython's floor for reading the files the audit and
+# --check analyse, and the fixed cost of libcst's codemod framework --diff pays once a file is due
+FLOORS = ("parse-audit", "parse-check", "libcst")
 TARGETS = {"audit/ruff": 2.0, "check/ruff": 1.0, "diff/check": 1.5, "fix-check/check": 1.5, "warm": 0.3}
 MIB = 1024 * 1024
 
@@ -100,7 +101,7 @@ class Speed:
     cold: dict[str, Timing] = field(default_factory=dict)
     warm: dict[str, Timing] = field(default_factory=dict)
     floor: dict[str, Timing] = field(default_factory=dict)
-    floor_files: int = 0
+    floor_files: dict[str, int] = field(default_factory=dict)
     peak_rss_tree: int = 0
     peak_rss_single: int = 0
     errors: list[str] = field(default_factory=list)
@@ -213,26 +214,29 @@ def measure(
     ruff_cmd = [ruff, "check", "--no-cache", "--isolated", "--quiet", "--exit-zero", "."]
 
     python = str(Path(scaffold).with_name("python"))
-    listing = project.parent / "floor-files.txt"
-    listed = subprocess.run(
-        [python, str(HERE / "speed_floor.py"), "list", str(project), str(listing)],
-        capture_output=True,
-        text=True,
-    )
-    if listed.returncode == 0:
-        speed.floor_files = int(listed.stdout.strip())
-    else:
-        speed.errors.append(f"speed_floor.py list exited {listed.returncode}: {listed.stderr.strip()[-200:]}")
-    floor_cmds = {
-        "parse": [
+    floor_cmds: dict[str, list[str]] = {}
+    for key in ("audit", "check"):
+        listing = project.parent / f"floor-{key}.txt"
+        listed = subprocess.run(
+            [python, str(HERE / "speed_floor.py"), "list", str(project), str(listing), "--command", key],
+            capture_output=True,
+            text=True,
+        )
+        if listed.returncode != 0:
+            speed.errors.append(
+                f"speed_floor.py list exited {listed.returncode}: {listed.stderr.strip()[-200:]}"
+            )
+            break
+        speed.floor_files[key] = int(listed.stdout.strip())
+        floor_cmds[f"parse-{key}"] = [
             python,
             str(HERE / "speed_floor.py"),
             "parse",
             str(listing),
             *(["-j", str(jobs)] if jobs else []),
-        ],
-        "libcst": [python, "-c", "import libcst.codemod"],
-    }
+        ]
+    else:
+        floor_cmds["libcst"] = [python, "-c", "import libcst.codemod"]
 
     def scaffold_cmd(key: str, cold: bool) -> list[str]:
         return [scaffold, *COMMANDS[key], *extra, *(["--no-cache"] if cold else [])]
@@ -260,7 +264,7 @@ def measure(
                     f"{key} {'cold' if cold else 'warm'}",
                     scaffold_cmd(key, cold),
                 )
-        if listed.returncode == 0:
+        if len(floor_cmds) == len(FLOORS):
             for key, cmd in floor_cmds.items():
                 record(speed.ruff, "ruff", ruff_cmd)
                 record(speed.floor.setdefault(key, Timing()), f"floor {key}", cmd)
@@ -335,21 +339,23 @@ def floors(results: list[Speed]) -> list[str]:
     rows = [
         "",
         "Floors (wall, medians): `parse` starts an interpreter and `ast.parse`s, in as many forked",
-        "processes as scaffold uses, only the files the audit's rules receive (no import of scaffold,",
-        "no analysis, none of the index's reads of other files); `libcst` is `python -c \"import",
-        'libcst.codemod"`, which `--diff` pays once a file is due. A target below its floor cannot be',
-        "met by any CPython tool built this way, however little it does beyond the floor.",
+        "processes as scaffold uses, only the files the command's units receive (no import of",
+        "scaffold, no analysis, none of the index's reads of other files); `libcst` is `python -c",
+        '"import libcst.codemod"`, which `--diff` pays once a file is due. A target below its floor',
+        "cannot be met by any CPython tool built this way, however little it does beyond the floor.",
         "",
-        "| code base | files parsed by the floor | parse floor (x ruff) | audit target 2.0x ruff: audit (x floor) "
-        "| --check target 1.0x ruff: --check (x floor) | libcst import (x --check; --diff target 1.5) |",
+        "| code base | audit: files, parse floor (x ruff; target 2.0) | audit (x its floor) "
+        "| --check: files, parse floor (x ruff; target 1.0) | --check (x its floor) "
+        "| libcst import (x --check; --diff target 1.5) |",
         "|" + "---|" * 6,
     ]
     for s in measured:
-        parse, libcst = s.floor["parse"].median, s.floor["libcst"].median
+        audit, check, libcst = (s.floor[k].median for k in FLOORS)
         rows.append(
-            f"| {s.name} | {s.floor_files} | {parse:.2f} s ({parse / s.ruff.median:.2f}) "
-            f"| {s.cold['audit'].median:.2f} s ({s.cold['audit'].median / parse:.1f}) "
-            f"| {s.cold['check'].median:.2f} s ({s.cold['check'].median / parse:.1f}) "
+            f"| {s.name} | {s.floor_files.get('audit', 0)}, {audit:.2f} s ({audit / s.ruff.median:.2f}) "
+            f"| {s.cold['audit'].median:.2f} s ({s.cold['audit'].median / audit:.1f}) "
+            f"| {s.floor_files.get('check', 0)}, {check:.2f} s ({check / s.ruff.median:.2f}) "
+            f"| {s.cold['check'].median:.2f} s ({s.cold['check'].median / check:.1f}) "
             f"| {libcst:.2f} s ({libcst / s.cold['check'].median:.2f}) |"
         )
     return rows
@@ -364,7 +370,7 @@ def from_json(data: list[dict[str, Any]]) -> list[Speed]:
         s.cold = {k: Timing(v["wall"], v["cpu"]) for k, v in item["cold"].items()}
         s.warm = {k: Timing(v["wall"], v["cpu"]) for k, v in item["warm"].items()}
         s.floor = {k: Timing(v["wall"], v["cpu"]) for k, v in item.get("floor", {}).items()}
-        s.floor_files = item.get("floor_files", 0)
+        s.floor_files = dict(item.get("floor_files", {}))
         s.peak_rss_tree = int(item["peak_rss_tree_mib"] * MIB)
         s.peak_rss_single = int(item["peak_rss_single_mib"] * MIB)
         s.errors = list(item["errors"])

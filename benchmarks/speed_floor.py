@@ -3,9 +3,10 @@
 ``realworld_speed.py`` times this next to ``ruff`` and scaffold's commands, so each table
 says how much of a ratio is the language's floor and how much is scaffold's own work:
 
-* ``list PROJECT OUT``: write the paths of the files the audit's file rules receive (the
-  project walk with its excludes, kept when one of a rule's byte needles occurs), one per
-  line. Run once, untimed.
+* ``list PROJECT OUT [--command audit|check]``: write the paths of the files the command's
+  units receive (the project walk with its excludes, kept when one of a unit's byte needles
+  occurs: every file rule's for ``audit``, the ``migrate-viewsets`` unit's for ``check``), one
+  per line. Run once, untimed.
 * ``parse LIST [-j N]``: start an interpreter, read and ``ast.parse`` every listed file in N
   forked processes (default: one per CPU, as ``scaffold -j``), print nothing. Timed: the
   floor of a cold audit with CPython's parser, before any import of scaffold and before any
@@ -26,11 +27,21 @@ import sys
 from pathlib import Path
 
 
-def list_files(project: Path, out: Path) -> int:
-    from scaffold.config import Config
+def needles_of(command: str) -> set[bytes]:
+    """The byte needles of the units ``command`` runs (``audit`` or ``check``)."""
+    if command == "check":
+        from scaffold.migrate import MigrateViewSets
+
+        return set(MigrateViewSets.needles)
     from scaffold.rules import all_rules
 
-    needles = {n for rule in all_rules() if rule.scope == "file" for n in rule.needles}
+    return {n for rule in all_rules() if rule.scope == "file" for n in rule.needles}
+
+
+def list_files(project: Path, out: Path, command: str = "audit") -> int:
+    from scaffold.config import Config
+
+    needles = needles_of(command)
     kept = []
     for src in Config.load(project).python_files():
         try:
@@ -68,12 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     lister = sub.add_parser("list", help="write the files the audit's file rules receive")
     lister.add_argument("project", type=Path)
     lister.add_argument("out", type=Path)
+    lister.add_argument("--command", choices=("audit", "check"), default="audit")
     parse = sub.add_parser("parse", help="ast.parse every listed file")
     parse.add_argument("listing", type=Path)
     parse.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
     if args.cmd == "list":
-        print(list_files(args.project, args.out))
+        print(list_files(args.project, args.out, args.command))
     else:
         parse_files(args.listing, args.jobs)
     return 0

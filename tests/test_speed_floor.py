@@ -46,13 +46,17 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_list_keeps_the_files_a_rule_needle_occurs_in_within_the_excludes(
-    project: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [("audit", ["shop/broken.py", "shop/urls.py", "shop/views.py"]), ("check", ["shop/views.py"])],
+)
+def test_list_keeps_the_files_a_unit_needle_occurs_in_within_the_excludes(
+    project: Path, tmp_path: Path, command: str, expected: list[str]
 ) -> None:
     out = tmp_path / "list.txt"
-    assert floor.list_files(project, out) == 3
+    assert floor.list_files(project, out, command) == len(expected)
     listed = sorted(Path(p).relative_to(project).as_posix() for p in out.read_text().splitlines())
-    assert listed == ["shop/broken.py", "shop/urls.py", "shop/views.py"]
+    assert listed == expected
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
@@ -65,15 +69,20 @@ def test_parse_counts_the_files_that_parse_and_survives_one_that_does_not(
 
 
 def test_floors_table_bounds_each_target_by_its_floor() -> None:
-    s = speed.Speed("demo", files=10, lines=1000, floor_files=7)
+    s = speed.Speed("demo", files=10, lines=1000, floor_files={"audit": 7, "check": 5})
     s.ruff = speed.Timing([0.05])
     s.cold = {
         k: speed.Timing([v]) for k, v in {"audit": 0.40, "check": 0.30, "diff": 1.0, "fix-check": 0.4}.items()
     }
     s.warm = {k: speed.Timing([0.1]) for k in speed.COMMANDS}
-    s.floor = {"parse": speed.Timing([0.10]), "libcst": speed.Timing([0.60])}
+    s.floor = {
+        k: speed.Timing([v]) for k, v in {"parse-audit": 0.10, "parse-check": 0.06, "libcst": 0.6}.items()
+    }
     rows = speed.floors([s])
-    assert rows[-1] == "| demo | 7 | 0.10 s (2.00) | 0.40 s (4.0) | 0.30 s (3.0) | 0.60 s (2.00) |"
+    assert (
+        rows[-1]
+        == "| demo | 7, 0.10 s (2.00) | 0.40 s (4.0) | 5, 0.06 s (1.20) | 0.30 s (5.0) | 0.60 s (2.00) |"
+    )
     again = speed.from_json([s.to_json()])[0]
     assert speed.floors([again]) == rows
     assert speed.floors([speed.Speed("unmeasured")]) == []
