@@ -14,8 +14,9 @@ says how much of a ratio is the language's floor and how much is scaffold's own 
   urls of other files) are not in it.
 
 The import cost of the libcst codemod framework (the fixed part of ``migrate-viewsets
---diff`` and ``fix --diff`` once one file is due) is timed with ``python -c "import
-libcst.codemod"``, see ``realworld_speed.py``.
+--diff`` and ``fix --diff`` once one file is due) is timed with an interpreter that only
+imports ``libcst.codemod`` the way scaffold's console script does (``LIBCST_IMPORT`` in
+``realworld_speed.py``).
 """
 
 from __future__ import annotations
