@@ -41,6 +41,7 @@ def needles_of(command: str) -> set[bytes]:
 
 def list_files(project: Path, out: Path, command: str = "audit") -> int:
     from scaffold.config import Config
+    from scaffold.engine import MAX_BYTES
 
     needles = needles_of(command)
     kept = []
@@ -49,7 +50,8 @@ def list_files(project: Path, out: Path, command: str = "audit") -> int:
             data = src.path.read_bytes()
         except OSError:
             continue
-        if any(n in data for n in needles):
+        # as the engine: a file over its size limit or a symbolic link is skipped, not parsed
+        if len(data) <= MAX_BYTES and not src.path.is_symlink() and any(n in data for n in needles):
             kept.append(str(src.path))
     out.write_text("".join(f"{p}\n" for p in kept), encoding="utf-8")
     return len(kept)

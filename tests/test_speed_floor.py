@@ -43,6 +43,9 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "vendored" / "views.py").write_text("queryset = None\n")  # excluded by the config
     (tmp_path / "shop" / "migrations").mkdir()
     (tmp_path / "shop" / "migrations" / "0001_initial.py").write_text("queryset = None\n")  # default exclude
+    huge = "queryset = None\n" + "#" * (1 << 20)  # over the engine's size limit
+    (tmp_path / "shop" / "huge.py").write_text(huge)
+    (tmp_path / "shop" / "link.py").symlink_to(tmp_path / "shop" / "views.py")  # the engine skips links
     return tmp_path
 
 
