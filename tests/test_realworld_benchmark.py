@@ -5,28 +5,16 @@ the real scaffold CLI."""
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import json
 import sys
 import textwrap
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers.benchmarks import load_benchmark
 
-
-def load_realworld() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("realworld", REPO / "benchmarks" / "realworld.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["realworld"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-rw = load_realworld()
+rw = load_benchmark("realworld")
 
 VIEWS = textwrap.dedent(
     """

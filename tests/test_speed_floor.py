@@ -4,31 +4,14 @@ next to the ratios it bounds."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers.benchmarks import load_benchmark
 
-
-def load(name: str) -> ModuleType:
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
-
-
-floor = load("speed_floor")
-speed = load("realworld_speed")
+floor = load_benchmark("speed_floor")
+speed = load_benchmark("realworld_speed")
 
 
 @pytest.fixture()
