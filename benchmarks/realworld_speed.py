@@ -225,30 +225,7 @@ def measure(
     extra = ["-j", str(jobs)] if jobs else []
     ruff_cmd = [ruff, "check", "--no-cache", "--isolated", "--quiet", "--exit-zero", "."]
 
-    python = str(Path(scaffold).with_name("python"))
-    floor_cmds: dict[str, list[str]] = {}
-    for key in ("audit", "check"):
-        listing = project.parent / f"floor-{key}.txt"
-        listed = subprocess.run(
-            [python, str(HERE / "speed_floor.py"), "list", str(project), str(listing), "--command", key],
-            capture_output=True,
-            text=True,
-        )
-        if listed.returncode != 0:
-            speed.errors.append(
-                f"speed_floor.py list exited {listed.returncode}: {listed.stderr.strip()[-200:]}"
-            )
-            break
-        speed.floor_files[key] = int(listed.stdout.strip())
-        floor_cmds[f"parse-{key}"] = [
-            python,
-            str(HERE / "speed_floor.py"),
-            "parse",
-            str(listing),
-            *(["-j", str(jobs)] if jobs else []),
-        ]
-    else:
-        floor_cmds["libcst"] = [python, "-c", LIBCST_IMPORT]
+    floor_cmds = floor_commands(Path(scaffold).with_name("python"), project, extra, speed)
 
     def scaffold_cmd(key: str, cold: bool) -> list[str]:
         return [scaffold, *COMMANDS[key], *extra, *(["--no-cache"] if cold else [])]
@@ -276,12 +253,34 @@ def measure(
                     f"{key} {'cold' if cold else 'warm'}",
                     scaffold_cmd(key, cold),
                 )
-        if len(floor_cmds) == len(FLOORS):
-            for key, cmd in floor_cmds.items():
-                record(speed.ruff, "ruff", ruff_cmd)
-                record(speed.floor.setdefault(key, Timing()), f"floor {key}", cmd)
+        for key, cmd in floor_cmds.items():
+            record(speed.ruff, "ruff", ruff_cmd)
+            record(speed.floor.setdefault(key, Timing()), f"floor {key}", cmd)
     speed.peak_rss_tree, speed.peak_rss_single = peak_rss(scaffold_cmd("audit", cold=True), project)
     return speed
+
+
+def floor_commands(python: Path, project: Path, extra: list[str], speed: Speed) -> dict[str, list[str]]:
+    """The command of each of :data:`FLOORS` (``speed_floor.py`` lists each command's files
+    first, into the temp dir beside the copy); none, and the error noted, when listing fails."""
+    script = str(HERE / "speed_floor.py")
+    cmds: dict[str, list[str]] = {}
+    for key in ("audit", "check"):
+        listing = project.parent / f"floor-{key}.txt"
+        listed = subprocess.run(
+            [str(python), script, "list", str(project), str(listing), "--command", key],
+            capture_output=True,
+            text=True,
+        )
+        if listed.returncode != 0:
+            speed.errors.append(
+                f"speed_floor.py list exited {listed.returncode}: {listed.stderr.strip()[-200:]}"
+            )
+            return {}
+        speed.floor_files[key] = int(listed.stdout.strip())
+        cmds[f"parse-{key}"] = [str(python), script, "parse", str(listing), *extra]
+    cmds["libcst"] = [str(python), "-c", LIBCST_IMPORT]
+    return cmds
 
 
 def compile_bytecode(scaffold: str) -> str:

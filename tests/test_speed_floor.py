@@ -4,6 +4,7 @@ next to the ratios it bounds."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,20 +17,22 @@ speed = load_benchmark("realworld_speed")
 
 @pytest.fixture()
 def project(tmp_path: Path) -> Path:
-    (tmp_path / "pyproject.toml").write_text('[tool.scaffold]\nexclude = ["vendored/*"]\n')
-    (tmp_path / "shop").mkdir()
-    (tmp_path / "shop" / "views.py").write_text("class V:\n    queryset = None\n")
-    (tmp_path / "shop" / "urls.py").write_text("urlpatterns = []\n")
-    (tmp_path / "shop" / "broken.py").write_text("def f(:\n    cursor.execute(sql)\n")
-    (tmp_path / "shop" / "util.py").write_text("def helper():\n    return 1\n")  # no needle
-    (tmp_path / "vendored").mkdir()
-    (tmp_path / "vendored" / "views.py").write_text("queryset = None\n")  # excluded by the config
-    (tmp_path / "shop" / "migrations").mkdir()
-    (tmp_path / "shop" / "migrations" / "0001_initial.py").write_text("queryset = None\n")  # default exclude
+    root = tmp_path / "demo"  # the benchmark's layout: a copy inside its own temp dir
+    root.mkdir()
+    (root / "pyproject.toml").write_text('[tool.scaffold]\nexclude = ["vendored/*"]\n')
+    (root / "shop").mkdir()
+    (root / "shop" / "views.py").write_text("class V:\n    queryset = None\n")
+    (root / "shop" / "urls.py").write_text("urlpatterns = []\n")
+    (root / "shop" / "broken.py").write_text("def f(:\n    cursor.execute(sql)\n")
+    (root / "shop" / "util.py").write_text("def helper():\n    return 1\n")  # no needle
+    (root / "vendored").mkdir()
+    (root / "vendored" / "views.py").write_text("queryset = None\n")  # excluded by the config
+    (root / "shop" / "migrations").mkdir()
+    (root / "shop" / "migrations" / "0001_initial.py").write_text("queryset = None\n")  # default exclude
     huge = "queryset = None\n" + "#" * (1 << 20)  # over the engine's size limit
-    (tmp_path / "shop" / "huge.py").write_text(huge)
-    (tmp_path / "shop" / "link.py").symlink_to(tmp_path / "shop" / "views.py")  # the engine skips links
-    return tmp_path
+    (root / "shop" / "huge.py").write_text(huge)
+    (root / "shop" / "link.py").symlink_to(root / "shop" / "views.py")  # the engine skips links
+    return root
 
 
 @pytest.mark.parametrize(
@@ -72,3 +75,23 @@ def test_floors_table_bounds_each_target_by_its_floor() -> None:
     again = speed.from_json([s.to_json()])[0]
     assert speed.floors([again]) == rows
     assert speed.floors([speed.Speed("unmeasured")]) == []
+
+
+def test_floor_commands_list_each_commands_files_and_cover_every_floor(project: Path) -> None:
+    s = speed.Speed("demo")
+    cmds = speed.floor_commands(Path(sys.executable), project, ["-j", "2"], s)
+    assert tuple(cmds) == speed.FLOORS
+    assert s.floor_files == {"audit": 3, "check": 1} and not s.errors
+    assert cmds["parse-check"][-2:] == ["-j", "2"]
+    assert (project.parent / "floor-check.txt").read_text().splitlines() == [
+        str(project / "shop" / "views.py")
+    ]
+
+
+def test_floor_commands_are_none_when_the_files_cannot_be_listed(tmp_path: Path) -> None:
+    root = tmp_path / "demo"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[tool.scaffold]\nno_such_key = 1\n")  # the config refuses
+    s = speed.Speed("demo")
+    assert speed.floor_commands(Path(sys.executable), root, [], s) == {}
+    assert len(s.errors) == 1 and s.errors[0].startswith("speed_floor.py list exited 1:")
