@@ -63,7 +63,7 @@ class _Finder:
         if fullname != MODULE:
             return None
         _remove()  # one module, once: every later import is Python's own
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        spec = _find(fullname, path, target)  # what the import system would have found
         loader = getattr(spec, "loader", None)
         if spec is None or not isinstance(loader, importlib.machinery.SourceFileLoader):
             return spec  # not a plain source install: imported the usual way
@@ -76,6 +76,19 @@ class _Finder:
 
         loader.exec_module = exec_module  # type: ignore[method-assign]  # this spec's loader only
         return spec
+
+
+def _find(
+    fullname: str, path: Sequence[str] | None, target: ModuleType | None
+) -> importlib.machinery.ModuleSpec | None:
+    """The spec the rest of ``sys.meta_path`` gives, asked in order as the import system asks
+    (an editable install's finder before the path finder, say)."""
+    for finder in sys.meta_path:
+        find = getattr(finder, "find_spec", None)
+        spec = find(fullname, path, target) if find is not None else None
+        if spec is not None:
+            return spec
+    return None
 
 
 def _remove() -> None:

@@ -134,3 +134,27 @@ def test_nothing_is_installed_when_it_cannot_help() -> None:
         """
     )
     assert out == {"imported_already": False, "other_python": False, "installed": False}
+
+
+def test_the_finders_behind_it_are_asked_in_order_as_python_would() -> None:
+    out = run(
+        """
+        import json, sys
+        from scaffold import libcst_import
+
+        asked = []
+
+        class Recorder:  # an editable install's finder, say: asked before the path finder
+            def find_spec(self, fullname, path, target=None):
+                if fullname.startswith("libcst"):
+                    asked.append(fullname)
+                return None
+
+        sys.meta_path.insert(0, Recorder())
+        libcst_import.install()
+        import libcst.matchers as m
+
+        print(json.dumps({"asked": "libcst.matchers" in asked, "doc": m.Name.__doc__}))
+        """
+    )
+    assert out == {"asked": True, "doc": "Name"}
